@@ -1,0 +1,96 @@
+//! A realm's engine configuration, given once to `realm-engine.create` as JSON.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// How literally the engine reads the RFCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compatibility {
+    /// Accepts what Microsoft Entra ID and Okta really send (PATCH `op` in any case, `"False"`
+    /// for booleans, unquoted filter values, `value` lists on member removal, dotted keys in
+    /// pathless replaces, …). The default.
+    Entra,
+    /// RFC 7643/7644 as written: the same requests get the RFC's 400s.
+    Strict,
+}
+
+/// The parsed configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub compatibility: Compatibility,
+    /// The largest page the host serves (advertised as `filter.maxResults`).
+    pub max_results: u32,
+    /// The most operations one PATCH may carry.
+    pub max_operations: u32,
+    /// The largest request body the host accepts, in bytes (advertised for `bulk`).
+    pub max_payload_size: u64,
+    /// Whether the host serves ETags.
+    pub etag: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            compatibility: Compatibility::Entra,
+            max_results: 1000,
+            max_operations: 1000,
+            max_payload_size: 1_048_576,
+            etag: true,
+        }
+    }
+}
+
+impl Config {
+    pub fn parse(text: &str) -> Result<Config> {
+        let mut config = Config::default();
+        if text.trim().is_empty() {
+            return Ok(config);
+        }
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("engine configuration is not valid JSON: {e}")))?;
+        let Value::Object(map) = value else {
+            return Err(Error::Config(
+                "engine configuration must be a JSON object".into(),
+            ));
+        };
+        for (key, v) in &map {
+            match key.as_str() {
+                "compatibility" => {
+                    config.compatibility = match v.as_str() {
+                        Some(s) if s.eq_ignore_ascii_case("entra") => Compatibility::Entra,
+                        Some(s) if s.eq_ignore_ascii_case("strict") => Compatibility::Strict,
+                        _ => {
+                            return Err(Error::Config(format!(
+                                "compatibility must be \"entra\" or \"strict\", not {v}"
+                            )));
+                        }
+                    }
+                }
+                "maxResults" => config.max_results = positive(key, v)? as u32,
+                "maxOperations" => config.max_operations = positive(key, v)? as u32,
+                "maxPayloadSize" => config.max_payload_size = positive(key, v)?,
+                "etag" => {
+                    config.etag = v
+                        .as_bool()
+                        .ok_or_else(|| Error::Config("etag must be a boolean".into()))?
+                }
+                _ => {}
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn lenient(&self) -> bool {
+        self.compatibility == Compatibility::Entra
+    }
+}
+
+fn positive(key: &str, v: &Value) -> Result<u64> {
+    match v.as_u64() {
+        Some(n) if n > 0 && n <= u64::from(u32::MAX) => Ok(n),
+        _ => Err(Error::Config(format!(
+            "{key} must be a positive integer, not {v}"
+        ))),
+    }
+}

@@ -1,0 +1,238 @@
+//! The default SCIM engine of scimd: every SCIM 2.0 rule (RFC 7643, RFC 7644) as a pure
+//! function of its inputs. No I/O, no clock, no randomness: the host passes in ids, times and
+//! stored resources, and carries out the writes this engine describes.
+//!
+//! This crate builds natively (where it is unit-tested) and is wrapped as a `wasm32-wasip2`
+//! component by `scimd-guest`, one function per export of `wit/scim-engine.wit`. Other guests
+//! can reuse it and change only what they need, e.g. the mapping.
+
+pub mod config;
+pub mod datetime;
+pub mod error;
+pub mod filter;
+pub mod mapping;
+pub mod model;
+pub mod patch;
+pub mod path;
+pub mod plan;
+pub mod render;
+pub mod resource;
+pub mod schema;
+pub mod search;
+
+use serde_json::{Map, Value, json};
+
+pub use config::{Compatibility, Config};
+pub use error::{Error, Result};
+use model::{
+    Candidate, Context, EngineInfo, Kind, MemberChanges, Projection, QueryPlan, Relation,
+    SearchRequest, Stored, Write,
+};
+use resource::Validator;
+use schema::{ResourceSchema, Schemas};
+
+/// The version of the `scim:engine` WIT package this engine implements.
+pub const API_VERSION: &str = "0.1.0";
+
+/// An engine configured for one realm.
+pub struct Engine {
+    config: Config,
+    schemas: Schemas,
+}
+
+fn parse_json(body: &str) -> Result<Value> {
+    serde_json::from_str(body)
+        .map_err(|e| Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
+}
+
+impl Engine {
+    /// Builds an engine from a realm's configuration JSON (see `Config`).
+    pub fn new(config: &str) -> Result<Engine> {
+        Ok(Engine {
+            config: Config::parse(config)?,
+            schemas: Schemas::default_set(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    fn rs(&self, kind: Kind) -> &ResourceSchema {
+        self.schemas.of(kind)
+    }
+
+    fn validator(&self, kind: Kind) -> Validator<'_> {
+        Validator {
+            rs: self.rs(kind),
+            lenient: self.config.lenient(),
+        }
+    }
+
+    /// The discovery documents.
+    pub fn describe(&self) -> EngineInfo {
+        let schemas: Vec<Value> = self.schemas.all().iter().map(|s| s.to_json(None)).collect();
+        let types: Vec<Value> = [&self.schemas.user, &self.schemas.group]
+            .iter()
+            .map(|rs| rs.resource_type_json(None))
+            .collect();
+        EngineInfo {
+            api_version: API_VERSION.into(),
+            name: "scimd-default".into(),
+            service_provider_config: self.service_provider_config().to_string(),
+            schemas: Value::Array(schemas).to_string(),
+            resource_types: Value::Array(types).to_string(),
+        }
+    }
+
+    fn service_provider_config(&self) -> Value {
+        let c = &self.config;
+        json!({
+            "schemas": [schema::SPC_SCHEMA],
+            "documentationUri": "https://github.com/scimd/scimd#readme",
+            "patch": {"supported": true},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": c.max_payload_size},
+            "filter": {"supported": true, "maxResults": c.max_results},
+            "changePassword": {"supported": true},
+            "sort": {"supported": true},
+            "etag": {"supported": c.etag},
+            "authenticationSchemes": [{
+                "type": "oauthbearertoken",
+                "name": "OAuth Bearer Token",
+                "description": "Authentication with a bearer token: a scimd secret token or an access token of the realm.",
+                "specUri": "https://www.rfc-editor.org/info/rfc6750",
+                "primary": true
+            }],
+            "meta": {"resourceType": "ServiceProviderConfig"}
+        })
+    }
+
+    /// Validates a POST body.
+    pub fn create(&self, _ctx: &Context, kind: Kind, body: &str) -> Result<Write> {
+        let n = self.validator(kind).body(parse_json(body)?)?;
+        let members = n.members.map(|add| MemberChanges {
+            clear: false,
+            add,
+            remove: Vec::new(),
+        });
+        Ok(Write {
+            model: mapping::to_model(self.rs(kind), &n.doc),
+            members,
+            password: n.password,
+        })
+    }
+
+    /// Validates a PUT body against the current resource (RFC 7644 §3.5.1): the body replaces
+    /// every writable attribute, including a group's members.
+    pub fn replace(&self, _ctx: &Context, current: &Stored, body: &str) -> Result<Write> {
+        let kind = current.model.kind();
+        let rs = self.rs(kind);
+        let n = self.validator(kind).body(parse_json(body)?)?;
+        let old = mapping::from_model(rs, &current.model);
+        resource::check_immutable(rs, &old, &n.doc)?;
+        let members = match kind {
+            Kind::Group => Some(MemberChanges {
+                clear: true,
+                add: n.members.unwrap_or_default(),
+                remove: Vec::new(),
+            }),
+            Kind::User => None,
+        };
+        Ok(Write {
+            model: mapping::to_model(rs, &n.doc),
+            members,
+            password: n.password,
+        })
+    }
+
+    /// Applies a PatchOp body.
+    pub fn patch(&self, _ctx: &Context, current: &Stored, body: &str) -> Result<Write> {
+        let kind = current.model.kind();
+        let rs = self.rs(kind);
+        let doc = mapping::from_model(rs, &current.model);
+        let p = patch::apply(
+            &self.validator(kind),
+            doc,
+            parse_json(body)?,
+            self.config.max_operations,
+        )?;
+        Ok(Write {
+            model: mapping::to_model(rs, &p.doc),
+            members: p.members,
+            password: p.password,
+        })
+    }
+
+    /// Validates `attributes` / `excludedAttributes`.
+    pub fn projection(
+        &self,
+        kind: Kind,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection> {
+        render::projection(self.rs(kind), attributes, excluded, self.config.lenient())
+    }
+
+    /// Renders a stored resource.
+    pub fn render(
+        &self,
+        ctx: &Context,
+        stored: &Stored,
+        relations: &[Relation],
+        projection: &Projection,
+    ) -> Result<String> {
+        let rs = self.rs(stored.model.kind());
+        let rel = projection.include_relations.then_some(relations);
+        let doc = render::full_doc(rs, ctx, stored, rel);
+        let doc = if projection.attributes.is_empty() && projection.excluded_attributes.is_empty() {
+            doc
+        } else {
+            render::project(rs, doc, projection, self.config.lenient())
+        };
+        Ok(Value::Object(doc).to_string())
+    }
+
+    /// Plans a query.
+    pub fn plan_query(
+        &self,
+        kind: Kind,
+        filter: Option<&str>,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<QueryPlan> {
+        let rs = self.rs(kind);
+        let parsed = match filter.map(str::trim) {
+            Some(f) if !f.is_empty() => Some(filter::parse(rs, f, self.config.lenient())?),
+            Some(_) if !self.config.lenient() => {
+                return Err(Error::InvalidFilter("the filter is empty".into()));
+            }
+            _ => None,
+        };
+        let sort = plan::sort_key(rs, sort_by, sort_order)?;
+        Ok(plan::plan(rs, parsed.as_ref(), sort))
+    }
+
+    /// Evaluates a filter on candidates.
+    pub fn matches(&self, kind: Kind, filter: &str, candidates: &[Candidate]) -> Result<Vec<bool>> {
+        let rs = self.rs(kind);
+        let parsed = filter::parse(rs, filter, self.config.lenient())?;
+        let ctx = Context::default();
+        Ok(candidates
+            .iter()
+            .map(|c| {
+                let doc: Map<String, Value> =
+                    render::full_doc(rs, &ctx, &c.stored, Some(&c.relations));
+                filter::matches(&parsed, &doc)
+            })
+            .collect())
+    }
+
+    /// Parses a `POST /.search` body.
+    pub fn parse_search(&self, body: &str) -> Result<SearchRequest> {
+        search::parse(&parse_json(body)?, self.config.lenient())
+    }
+}

@@ -1,0 +1,477 @@
+//! The mapping between SCIM documents and the realm model (DESIGN §2).
+//!
+//! Defaults, as in Keycloak: `userName → username`, `emails[primary] → email`,
+//! `name.givenName → firstName`, `name.familyName → lastName`, `active → enabled`, a group's
+//! `displayName → name`. Every other attribute is stored losslessly in realm attributes named
+//! after its schema's storage prefix and path:
+//! - a singular simple attribute `title` → `scim.title` (one value);
+//! - a sub-attribute of a singular complex one → `scim.name.middleName`;
+//! - a multi-valued simple attribute → one value per element;
+//! - a multi-valued complex attribute `emails` → `scim.emails`, one JSON object per element,
+//!   plus `scim.emails.value`, every element's `value`, so filters on it use the host's index.
+//!
+//! `id`, `meta`, `groups` and `members` are not mapped: the host owns ids and metadata and
+//! keeps memberships itself.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+
+use crate::model::{Attribute, GroupModel, Kind, Model, UserModel};
+use crate::path::AttrPath;
+use crate::schema::{AttrDef, Mutability, ResourceSchema, SchemaDef, Type};
+
+/// Where a filter path lives in the realm model, for query planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Id,
+    Name,
+    FirstName,
+    LastName,
+    Enabled,
+    Created,
+    LastModified,
+    /// A realm attribute holding the values as text.
+    Attr(String),
+    /// A realm attribute holding one JSON object per element of a multi-valued complex
+    /// attribute.
+    Json(String),
+    /// The ids of a user's groups or a group's members.
+    Relation,
+    /// Another sub-attribute of `groups` / `members`: known only from the relations.
+    RelationDetail,
+    /// `meta.resourceType`: the same for every resource of a kind.
+    ResourceType,
+    /// Nothing the host can compare (`meta.location`, `meta.version`).
+    Unmapped,
+}
+
+fn key(schema: &SchemaDef, attr: &str, sub: Option<&str>) -> String {
+    match sub {
+        Some(s) => format!("{}{attr}.{s}", schema.storage_prefix),
+        None => format!("{}{attr}", schema.storage_prefix),
+    }
+}
+
+fn is_relation(kind: Kind, path: &AttrPath) -> bool {
+    !path.extension
+        && match kind {
+            Kind::User => path.attr == "groups",
+            Kind::Group => path.attr == "members",
+        }
+}
+
+/// The realm-model place of a resolved path.
+pub fn target(rs: &ResourceSchema, path: &AttrPath) -> Target {
+    let kind = rs.kind;
+    if is_relation(kind, path) {
+        return match path.sub.as_deref() {
+            None | Some("value") => Target::Relation,
+            _ => Target::RelationDetail,
+        };
+    }
+    if !path.extension {
+        match (kind, path.attr.as_str(), path.sub.as_deref()) {
+            (_, "id", None) => return Target::Id,
+            (_, "meta", Some("created")) => return Target::Created,
+            (_, "meta", Some("lastModified")) => return Target::LastModified,
+            (_, "meta", Some("resourceType")) => return Target::ResourceType,
+            (_, "meta", _) => return Target::Unmapped,
+            (Kind::User, "userName", None) | (Kind::Group, "displayName", None) => {
+                return Target::Name;
+            }
+            (Kind::User, "name", Some("givenName")) => return Target::FirstName,
+            (Kind::User, "name", Some("familyName")) => return Target::LastName,
+            (Kind::User, "active", None) => return Target::Enabled,
+            _ => {}
+        }
+    }
+    let Some((schema, def, _)) = path.defs(rs) else {
+        return Target::Unmapped;
+    };
+    if def.ty == Type::Complex && def.multi_valued {
+        return match path.sub.as_deref() {
+            Some("value") => Target::Attr(key(schema, &def.name, Some("value"))),
+            _ => Target::Json(key(schema, &def.name, None)),
+        };
+    }
+    if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
+        return Target::Unmapped;
+    }
+    Target::Attr(key(schema, &def.name, path.sub.as_deref()))
+}
+
+/// Text form of a simple value as stored in a realm attribute.
+fn to_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A stored text value, read back as the attribute's JSON type.
+fn from_text(def: &AttrDef, text: &str) -> Value {
+    match def.ty {
+        Type::Boolean => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text.to_string()),
+        },
+        Type::Integer | Type::Decimal => serde_json::from_str::<Number>(text)
+            .map(Value::Number)
+            .unwrap_or_else(|_| Value::String(text.to_string())),
+        _ => Value::String(text.to_string()),
+    }
+}
+
+struct Sink {
+    attributes: Vec<Attribute>,
+}
+
+impl Sink {
+    fn put(&mut self, name: String, values: Vec<String>) {
+        if !values.is_empty() {
+            self.attributes.push(Attribute { name, values });
+        }
+    }
+}
+
+/// Maps one schema's attributes (the top level of `doc` for the core schema, the object
+/// under the URN for an extension) to realm attributes.
+fn schema_to_attributes(
+    schema: &SchemaDef,
+    obj: &Map<String, Value>,
+    skip: &[(&str, Option<&str>)],
+    sink: &mut Sink,
+) {
+    for def in &schema.attributes {
+        if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
+            continue;
+        }
+        if skip.contains(&(def.name.as_str(), None)) {
+            continue;
+        }
+        let Some(v) = obj.get(&def.name) else {
+            continue;
+        };
+        match (def.ty, def.multi_valued, v) {
+            (Type::Complex, true, Value::Array(items)) => {
+                let json: Vec<String> = items.iter().map(Value::to_string).collect();
+                if def.value_sub().is_some() {
+                    let values: Vec<String> = items
+                        .iter()
+                        .filter_map(|i| i.get("value").and_then(to_text))
+                        .collect();
+                    sink.put(key(schema, &def.name, Some("value")), values);
+                }
+                sink.put(key(schema, &def.name, None), json);
+            }
+            (Type::Complex, false, Value::Object(o)) => {
+                for sub in &def.sub_attributes {
+                    if sub.mutability == Mutability::ReadOnly
+                        || skip.contains(&(def.name.as_str(), Some(sub.name.as_str())))
+                    {
+                        continue;
+                    }
+                    if let Some(t) = o.get(&sub.name).and_then(to_text) {
+                        sink.put(key(schema, &def.name, Some(&sub.name)), vec![t]);
+                    }
+                }
+            }
+            (_, true, Value::Array(items)) => {
+                sink.put(
+                    key(schema, &def.name, None),
+                    items.iter().filter_map(to_text).collect(),
+                );
+            }
+            (_, false, v) => {
+                if let Some(t) = to_text(v) {
+                    sink.put(key(schema, &def.name, None), vec![t]);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Maps a normalized document (see `resource`) to the realm model.
+pub fn to_model(rs: &ResourceSchema, doc: &Map<String, Value>) -> Model {
+    let mut sink = Sink {
+        attributes: Vec::new(),
+    };
+    let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+    if let Some(ext) = doc.get("externalId").and_then(to_text) {
+        sink.put(key(&rs.core, "externalId", None), vec![ext]);
+    }
+    let model = match rs.kind {
+        Kind::User => {
+            let skip = [
+                ("userName", None),
+                ("active", None),
+                ("name", Some("givenName")),
+                ("name", Some("familyName")),
+            ];
+            schema_to_attributes(&rs.core, doc, &skip, &mut sink);
+            let name = doc.get("name");
+            let sub = |s: &str| {
+                name.and_then(|n| n.get(s))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            let email = doc
+                .get("emails")
+                .and_then(Value::as_array)
+                .and_then(|emails| {
+                    let primary = emails
+                        .iter()
+                        .find(|e| e.get("primary") == Some(&Value::Bool(true)));
+                    primary
+                        .or(emails.first())?
+                        .get("value")?
+                        .as_str()
+                        .map(str::to_string)
+                });
+            Model::User(UserModel {
+                username: text("userName").unwrap_or_default(),
+                email,
+                first_name: sub("givenName"),
+                last_name: sub("familyName"),
+                enabled: doc.get("active").and_then(Value::as_bool).unwrap_or(true),
+                attributes: Vec::new(),
+            })
+        }
+        Kind::Group => {
+            schema_to_attributes(
+                &rs.core,
+                doc,
+                &[("displayName", None), ("members", None)],
+                &mut sink,
+            );
+            Model::Group(GroupModel {
+                name: text("displayName").unwrap_or_default(),
+                attributes: Vec::new(),
+            })
+        }
+    };
+    for (schema, _) in &rs.extensions {
+        if let Some(Value::Object(obj)) = doc.get(&schema.id) {
+            schema_to_attributes(schema, obj, &[], &mut sink);
+        }
+    }
+    with_attributes(model, sink.attributes)
+}
+
+fn with_attributes(model: Model, attributes: Vec<Attribute>) -> Model {
+    match model {
+        Model::User(mut u) => {
+            u.attributes = attributes;
+            Model::User(u)
+        }
+        Model::Group(mut g) => {
+            g.attributes = attributes;
+            Model::Group(g)
+        }
+    }
+}
+
+/// Reads one schema's attributes back from realm attributes into `obj`, in schema order.
+fn schema_from_attributes(
+    schema: &SchemaDef,
+    attrs: &HashMap<&str, &[String]>,
+    obj: &mut Map<String, Value>,
+    columns: &dyn Fn(&str, Option<&str>) -> Option<Value>,
+) {
+    for def in &schema.attributes {
+        if def.mutability == Mutability::WriteOnly {
+            continue;
+        }
+        if let Some(v) = columns(&def.name, None) {
+            obj.insert(def.name.clone(), v);
+            continue;
+        }
+        match (def.ty, def.multi_valued) {
+            (Type::Complex, true) => {
+                if let Some(items) = attrs.get(key(schema, &def.name, None).as_str()) {
+                    let parsed: Vec<Value> = items
+                        .iter()
+                        .filter_map(|t| serde_json::from_str::<Value>(t).ok())
+                        .filter(Value::is_object)
+                        .collect();
+                    if !parsed.is_empty() {
+                        obj.insert(def.name.clone(), Value::Array(parsed));
+                    }
+                }
+            }
+            (Type::Complex, false) => {
+                let mut sub_obj = Map::new();
+                for sub in &def.sub_attributes {
+                    if let Some(v) = columns(&def.name, Some(&sub.name)) {
+                        sub_obj.insert(sub.name.clone(), v);
+                    } else if let Some([t, ..]) =
+                        attrs.get(key(schema, &def.name, Some(&sub.name)).as_str())
+                    {
+                        sub_obj.insert(sub.name.clone(), from_text(sub, t));
+                    }
+                }
+                if !sub_obj.is_empty() {
+                    obj.insert(def.name.clone(), Value::Object(sub_obj));
+                }
+            }
+            (_, true) => {
+                if let Some(items) = attrs.get(key(schema, &def.name, None).as_str()) {
+                    obj.insert(
+                        def.name.clone(),
+                        Value::Array(items.iter().map(|t| from_text(def, t)).collect()),
+                    );
+                }
+            }
+            (_, false) => {
+                if let Some([t, ..]) = attrs.get(key(schema, &def.name, None).as_str()) {
+                    obj.insert(def.name.clone(), from_text(def, t));
+                }
+            }
+        }
+    }
+}
+
+/// Maps the realm model back to a normalized document: the mapped attributes only, without
+/// `schemas`, `id`, `meta` and relations.
+pub fn from_model(rs: &ResourceSchema, model: &Model) -> Map<String, Value> {
+    let attrs: HashMap<&str, &[String]> = model
+        .attributes()
+        .iter()
+        .map(|a| (a.name.as_str(), a.values.as_slice()))
+        .collect();
+    let mut doc = Map::new();
+    if let Some([ext, ..]) = attrs.get(key(&rs.core, "externalId", None).as_str()) {
+        doc.insert("externalId".into(), Value::String(ext.clone()));
+    }
+    match model {
+        Model::User(u) => {
+            let columns = |attr: &str, sub: Option<&str>| -> Option<Value> {
+                match (attr, sub) {
+                    ("userName", None) => Some(Value::String(u.username.clone())),
+                    ("active", None) => Some(Value::Bool(u.enabled)),
+                    ("name", Some("givenName")) => u.first_name.clone().map(Value::String),
+                    ("name", Some("familyName")) => u.last_name.clone().map(Value::String),
+                    _ => None,
+                }
+            };
+            schema_from_attributes(&rs.core, &attrs, &mut doc, &columns);
+            // A user whose email was set outside SCIM (no `scim.emails`) still shows it.
+            if !doc.contains_key("emails")
+                && let Some(email) = &u.email
+            {
+                let mut e = Map::new();
+                e.insert("value".into(), Value::String(email.clone()));
+                e.insert("primary".into(), Value::Bool(true));
+                doc.insert("emails".into(), Value::Array(vec![Value::Object(e)]));
+            }
+        }
+        Model::Group(g) => {
+            let columns = |attr: &str, sub: Option<&str>| -> Option<Value> {
+                match (attr, sub) {
+                    ("displayName", None) => Some(Value::String(g.name.clone())),
+                    _ => None,
+                }
+            };
+            schema_from_attributes(&rs.core, &attrs, &mut doc, &columns);
+        }
+    }
+    for (schema, _) in &rs.extensions {
+        let mut obj = Map::new();
+        schema_from_attributes(schema, &attrs, &mut obj, &|_, _| None);
+        if !obj.is_empty() {
+            doc.insert(schema.id.clone(), Value::Object(obj));
+        }
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ENTERPRISE_USER, Schemas};
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn every_user_attribute_round_trips() {
+        let s = Schemas::default_set();
+        let doc = obj(json!({
+            "externalId": "ext-1",
+            "userName": "bjensen",
+            "name": {"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara",
+                     "middleName": "Jane", "honorificPrefix": "Ms.", "honorificSuffix": "III"},
+            "displayName": "Babs Jensen",
+            "nickName": "Babs",
+            "profileUrl": "https://login.example.com/bjensen",
+            "title": "Tour Guide",
+            "userType": "Employee",
+            "preferredLanguage": "en-US",
+            "locale": "en-US",
+            "timezone": "America/Los_Angeles",
+            "active": false,
+            "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true, "display": "B"},
+                       {"value": "babs@jensen.org", "type": "home"}],
+            "phoneNumbers": [{"value": "555-555-5555", "type": "work"}],
+            "ims": [{"value": "someaimhandle", "type": "aim"}],
+            "photos": [{"value": "https://photos.example.com/profilephoto/72930000000Ccne/F", "type": "photo"}],
+            "addresses": [{"streetAddress": "100 Universal City Plaza", "locality": "Hollywood", "region": "CA",
+                           "postalCode": "91608", "country": "US", "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA",
+                           "type": "work", "primary": true}],
+            "entitlements": [{"value": "e1"}],
+            "roles": [{"value": "r1", "primary": false}],
+            "x509Certificates": [{"value": "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx"}],
+            ENTERPRISE_USER: {"employeeNumber": "701984", "costCenter": "4130", "organization": "Universal Studios",
+                              "division": "Theme Park", "department": "Tour Operations", "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d"}}
+        }));
+        let model = to_model(&s.user, &doc);
+        let Model::User(u) = &model else {
+            panic!("user")
+        };
+        assert_eq!(u.username, "bjensen");
+        assert_eq!(u.email.as_deref(), Some("bjensen@example.com"));
+        assert_eq!(u.first_name.as_deref(), Some("Barbara"));
+        assert!(!u.enabled);
+        let back = from_model(&s.user, &model);
+        assert_eq!(Value::Object(back), Value::Object(doc));
+    }
+
+    #[test]
+    fn multi_valued_values_are_indexed_separately() {
+        let s = Schemas::default_set();
+        let doc = obj(json!({"userName": "u", "emails": [{"value": "a@x"}, {"value": "b@x"}]}));
+        let model = to_model(&s.user, &doc);
+        let idx = model
+            .attributes()
+            .iter()
+            .find(|a| a.name == "scim.emails.value")
+            .expect("indexed");
+        assert_eq!(idx.values, vec!["a@x", "b@x"]);
+    }
+
+    #[test]
+    fn targets_of_filter_paths() {
+        let s = Schemas::default_set();
+        let t = |p: &str| target(&s.user, &AttrPath::parse(&s.user, p).expect("path"));
+        assert_eq!(t("userName"), Target::Name);
+        assert_eq!(t("emails.value"), Target::Attr("scim.emails.value".into()));
+        assert_eq!(t("emails.type"), Target::Json("scim.emails".into()));
+        assert_eq!(t("groups.value"), Target::Relation);
+        assert_eq!(t("groups.display"), Target::RelationDetail);
+        assert_eq!(t("meta.created"), Target::Created);
+        assert_eq!(
+            t(&format!("{ENTERPRISE_USER}:manager.value")),
+            Target::Attr("scim.enterprise.manager.value".into())
+        );
+    }
+}
