@@ -1,1 +1,33 @@
+//! scimd: a SCIM 2.0 (RFC 7643/7644) provisioning server. The host (this crate) owns HTTP,
+//! authentication, the clock, ids and the SQLite store; every SCIM rule lives in a
+//! WebAssembly component that implements `wit/scim-engine.wit`.
+//!
+//! Layout: `http` (routes, SCIM envelope), `auth` (tokens → principals), `store` (the realm
+//! model in SQLite), `runtime` (wasmtime, per-realm engines), `settings`, `error`.
 
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod runtime;
+pub mod settings;
+pub mod store;
+
+use std::net::SocketAddr;
+
+pub use error::{Error, Result};
+pub use http::{AppState, app};
+pub use settings::Settings;
+
+/// Serves the application on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

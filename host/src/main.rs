@@ -1,1 +1,204 @@
-fn main() {}
+//! The `scimd` binary: `serve`, and offline commands on a data directory.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use scimd::auth::{ROLES, generate_token, hash_token};
+use scimd::store::Store;
+use scimd::{AppState, Settings};
+
+#[derive(Parser)]
+#[command(name = "scimd", version, about = "SCIM 2.0 provisioning server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DataDir {
+    /// Where the SQLite database lives.
+    #[arg(long, env = "SCIMD_DATA_DIR", default_value = "./data", global = true)]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "SCIMD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        data: DataDir,
+        /// Largest accepted request body, in bytes.
+        #[arg(long, env = "SCIMD_MAX_BODY", default_value_t = 1 << 20)]
+        max_body: u64,
+        /// Largest page of results (also the default `count`).
+        #[arg(long, env = "SCIMD_MAX_RESULTS", default_value_t = 1000)]
+        max_results: u32,
+        /// How long one call into a SCIM engine may run, in milliseconds.
+        #[arg(long, env = "SCIMD_GUEST_DEADLINE_MS", default_value_t = 2000)]
+        guest_deadline_ms: u64,
+        /// Memory cap of one SCIM engine instance, in MiB.
+        #[arg(long, env = "SCIMD_GUEST_MEMORY_MB", default_value_t = 64)]
+        guest_memory_mb: usize,
+    },
+    /// Manage realms.
+    Realm {
+        #[command(subcommand)]
+        command: RealmCommand,
+    },
+    /// Manage secret tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RealmCommand {
+    /// Create a realm.
+    Create {
+        name: String,
+        /// How literally the realm's SCIM engine reads the RFCs: `entra` (tolerant) or `strict`.
+        #[arg(long, default_value = "entra")]
+        compatibility: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Change a realm's settings.
+    Set {
+        name: String,
+        #[arg(long)]
+        compatibility: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List realms.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a secret token and print it, alone, on stdout (it is shown only once).
+    Create {
+        #[arg(long)]
+        realm: String,
+        /// A role to grant: manage-users (read and write) or view-users (read). Repeatable.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn open(data: &DataDir) -> anyhow::Result<Store> {
+    Store::open(&Settings::new(data.data_dir.clone()).database_path())
+        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            listen,
+            data,
+            max_body,
+            max_results,
+            guest_deadline_ms,
+            guest_memory_mb,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("SCIMD_LOG")
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let mut settings = Settings::new(data.data_dir);
+            settings.max_body = max_body;
+            settings.max_results = max_results.max(1);
+            settings.guest_deadline = std::time::Duration::from_millis(guest_deadline_ms.max(1));
+            settings.guest_memory = guest_memory_mb.max(1) << 20;
+            let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
+            runtime.block_on(async move {
+                let state = AppState::new(settings).context("starting scimd")?;
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("binding {listen}"))?;
+                tracing::info!(address = %listener.local_addr()?, "scimd listening");
+                scimd::serve(listener, state, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+                .context("serving")
+            })
+        }
+        Command::Realm { command } => match command {
+            RealmCommand::Create {
+                name,
+                compatibility,
+                data,
+            } => {
+                let realm = open(&data)?.create_realm(&name, &compatibility)?;
+                eprintln!("created realm '{}'", realm.name);
+                Ok(())
+            }
+            RealmCommand::Set {
+                name,
+                compatibility,
+                data,
+            } => {
+                open(&data)?.set_realm_compatibility(&name, &compatibility)?;
+                eprintln!("realm '{name}': compatibility {compatibility}");
+                Ok(())
+            }
+            RealmCommand::List { data } => {
+                for r in open(&data)?.realms()? {
+                    println!(
+                        "{}\tcompatibility={}\tscim={}",
+                        r.name, r.compatibility, r.scim_enabled
+                    );
+                }
+                Ok(())
+            }
+        },
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    realm,
+                    roles,
+                    description,
+                    data,
+                },
+        } => {
+            for r in &roles {
+                if !ROLES.contains(&r.as_str()) {
+                    bail!("unknown role '{r}': use one of {}", ROLES.join(", "));
+                }
+            }
+            let store = open(&data)?;
+            let Some(realm) = store.realm(&realm)? else {
+                bail!(
+                    "realm '{realm}' does not exist (create it with `scimd realm create {realm}`)"
+                );
+            };
+            let token = generate_token();
+            store.create_token(
+                realm.id,
+                &hash_token(&token),
+                &roles,
+                description.as_deref(),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

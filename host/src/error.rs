@@ -1,0 +1,136 @@
+//! The host's one error type and its mapping to SCIM error responses (RFC 7644 §3.12).
+//!
+//! Three kinds never mix: errors shown to the client as they are (the engine's `scim-error`s
+//! and the host's own 4xx), internal failures (a generic 500, the cause logged), and guest
+//! failures (traps and timeouts, classified and reported as such).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use thiserror::Error;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// An error the SCIM engine returned; shown as is.
+    #[error("{detail}")]
+    Scim {
+        status: u16,
+        scim_type: Option<String>,
+        detail: String,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A uniqueness conflict (`409 uniqueness`).
+    #[error("{0}")]
+    Uniqueness(String),
+    /// A concurrent write kept winning; the client may retry.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource has changed: its version is no longer {0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the request body exceeds the limit of {0} bytes")]
+    PayloadTooLarge(u64),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The SCIM engine trapped or misbehaved.
+    #[error("the SCIM engine failed: {0}")]
+    GuestTrap(String),
+    /// The SCIM engine ran past its deadline.
+    #[error("the SCIM engine did not answer within {0} ms")]
+    GuestTimeout(u64),
+    #[error("store: {0}")]
+    Store(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    fn status_and_type(&self) -> (StatusCode, Option<&str>) {
+        match self {
+            Error::Scim {
+                status, scim_type, ..
+            } => (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+                scim_type.as_deref(),
+            ),
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, Some("invalidSyntax")),
+            Error::InvalidValue(_) => (StatusCode::BAD_REQUEST, Some("invalidValue")),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, None),
+            Error::Uniqueness(_) => (StatusCode::CONFLICT, Some("uniqueness")),
+            Error::Conflict(_) => (StatusCode::CONFLICT, None),
+            Error::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, None),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, None),
+            Error::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
+            Error::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None),
+            Error::GuestTrap(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
+            Error::GuestTimeout(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+            Error::Store(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
+        }
+    }
+
+    /// The detail shown to the client: internal causes are logged, not shown.
+    fn public_detail(&self) -> String {
+        match self {
+            Error::Store(_) | Error::Internal(_) => "internal server error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A SCIM error response.
+pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+    let mut body = json!({
+        "schemas": [ERROR_SCHEMA],
+        "status": status.as_u16().to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = json!(t);
+    }
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    resp
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, scim_type) = self.status_and_type();
+        match &self {
+            Error::Store(_) | Error::Internal(_) => {
+                tracing::error!(error = %self, "internal error")
+            }
+            Error::GuestTrap(_) | Error::GuestTimeout(_) => {
+                tracing::warn!(error = %self, "guest failure")
+            }
+            _ => {}
+        }
+        let mut resp = error_response(status, scim_type, &self.public_detail());
+        if let Error::Unauthorized(detail) = &self {
+            let challenge = format!(
+                "Bearer realm=\"scimd\", error=\"invalid_token\", error_description=\"{}\"",
+                detail.replace('"', "'")
+            );
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,212 @@
+//! HTTP: routes, content types, headers and the SCIM error envelope. Handlers authenticate,
+//! then hand the request to the realm's engine and the store on a blocking thread.
+
+mod discovery;
+mod params;
+mod resources;
+mod response;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use parking_lot::RwLock;
+use serde_json::json;
+
+use crate::auth::{Authenticator, Need, Principal};
+use crate::error::{Error, Result, error_response};
+use crate::runtime::bindings::{Context, ResourceKind};
+use crate::runtime::{Limits, RealmEngine, Runtime};
+use crate::settings::Settings;
+use crate::store::{Realm, Store};
+
+/// How long a realm's settings are trusted without asking the database again (realms can be
+/// changed by the offline commands while the server runs).
+const REALM_TTL: Duration = Duration::from_secs(1);
+
+/// Everything a request needs, shared by all handlers.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<Store>,
+    pub runtime: Runtime,
+    pub auth: Authenticator,
+    pub settings: Settings,
+    realms: RwLock<HashMap<String, (Instant, Option<Realm>)>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(settings: Settings) -> Result<AppState> {
+        let store = Arc::new(Store::open(&settings.database_path())?);
+        let runtime = Runtime::new(Limits {
+            deadline: settings.guest_deadline,
+            memory: settings.guest_memory,
+        })?;
+        Ok(AppState(Arc::new(Inner {
+            auth: Authenticator::new(store.clone()),
+            store,
+            runtime,
+            settings,
+            realms: RwLock::new(HashMap::new()),
+        })))
+    }
+
+    fn realm(&self, name: &str) -> Result<Realm> {
+        let cached = self
+            .realms
+            .read()
+            .get(name)
+            .filter(|(at, _)| at.elapsed() < REALM_TTL)
+            .map(|(_, r)| r.clone());
+        let realm = match cached {
+            Some(r) => r,
+            None => {
+                let r = self.store.realm(name)?;
+                self.realms
+                    .write()
+                    .insert(name.to_string(), (Instant::now(), r.clone()));
+                r
+            }
+        };
+        match realm {
+            Some(r) if r.enabled && r.scim_enabled => Ok(r),
+            Some(r) if !r.enabled => Err(Error::NotFound(format!("realm '{name}' is disabled"))),
+            Some(_) => Err(Error::NotFound(format!(
+                "the SCIM API is not enabled for realm '{name}'"
+            ))),
+            None => Err(Error::NotFound(format!("realm '{name}' does not exist"))),
+        }
+    }
+
+    /// The engine configuration of a realm (see `realm-engine.create` in the WIT).
+    fn engine_config(&self, realm: &Realm) -> String {
+        json!({
+            "compatibility": realm.compatibility,
+            "maxResults": self.settings.max_results,
+            "maxOperations": self.settings.max_operations,
+            "maxPayloadSize": self.settings.max_body,
+            "etag": true,
+        })
+        .to_string()
+    }
+
+    fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
+        self.runtime.realm(realm.id, &self.engine_config(realm))
+    }
+}
+
+/// An authenticated SCIM request.
+pub struct Scim {
+    pub app: AppState,
+    pub realm: Realm,
+    pub principal: Principal,
+    pub ctx: Context,
+}
+
+impl Scim {
+    fn enter(app: &AppState, realm: &str, headers: &HeaderMap, need: Need) -> Result<Scim> {
+        let realm = app.realm(realm)?;
+        let principal = app.auth.authenticate(headers, &realm)?;
+        principal.require(need)?;
+        let ctx = Context {
+            realm: realm.name.clone(),
+            base_url: base_url(headers, &realm.name),
+        };
+        Ok(Scim {
+            app: app.clone(),
+            realm,
+            principal,
+            ctx,
+        })
+    }
+
+    fn engine(&self) -> Result<Arc<RealmEngine>> {
+        self.app.engine(&self.realm)
+    }
+}
+
+/// The absolute SCIM base URL of a realm as the client reached it.
+fn base_url(headers: &HeaderMap, realm: &str) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}/realms/{realm}/scim/v2")
+}
+
+fn kind_of(segment: &str) -> Result<ResourceKind> {
+    match segment {
+        "Users" => Ok(ResourceKind::User),
+        "Groups" => Ok(ResourceKind::Group),
+        other => Err(Error::NotFound(format!(
+            "there is no resource type at /{other}"
+        ))),
+    }
+}
+
+/// Runs blocking work (SQLite, guest calls) off the async executor.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("a request worker failed: {e}")))?
+}
+
+async fn not_found(req: Request) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        None,
+        &format!("no endpoint at {}", req.uri().path()),
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    Error::MethodNotAllowed("this method is not allowed on this endpoint".into()).into_response()
+}
+
+/// The application: every route, with SCIM errors for everything that goes wrong.
+pub fn app(state: AppState) -> Router {
+    let scim = Router::new()
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{id}", get(discovery::schema))
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{id}", get(discovery::resource_type))
+        .route("/{resource}", get(resources::list).post(resources::create))
+        .route("/{resource}/.search", post(resources::search))
+        .route(
+            "/{resource}/{id}",
+            get(resources::get_one)
+                .put(resources::replace)
+                .patch(resources::patch)
+                .delete(resources::delete),
+        )
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/realms/{realm}/scim/v2", scim)
+        .route("/health", get(|| async { "ok" }))
+        .fallback(not_found)
+        .with_state(state)
+}

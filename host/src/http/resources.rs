@@ -1,0 +1,492 @@
+//! `/Users` and `/Groups`: create, read, list, search, replace, patch, delete (RFC 7644 §3).
+//!
+//! The engine decides what a request means; the host assigns ids and times, runs the write
+//! in one transaction, and renders the result through the engine again. Replace and patch
+//! are optimistic: the write applies only if the version read is still current, otherwise
+//! the request is re-run on the new version.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+
+use super::params::Params;
+use super::response::{self, check_if_match, if_none_match};
+use super::{AppState, Scim, blocking, kind_of};
+use crate::auth::Need;
+use crate::error::{Error, Result};
+use crate::runtime::Session;
+use crate::runtime::bindings::{
+    Candidate, Meta, Projection, Relation, ResourceKind, Stored, Write,
+};
+use crate::store::{self, Page, PageRequest, Row, now_ms};
+
+/// How many times a replace or patch is re-run when a concurrent write wins.
+const WRITE_ATTEMPTS: usize = 5;
+/// Candidates re-checked per guest call for inexact plans.
+const MATCH_BATCH: usize = 256;
+
+fn location(scim: &Scim, kind: ResourceKind, id: &str) -> String {
+    let endpoint = match kind {
+        ResourceKind::User => "Users",
+        ResourceKind::Group => "Groups",
+    };
+    format!("{}/{endpoint}/{id}", scim.ctx.base_url)
+}
+
+fn stored(scim: &Scim, kind: ResourceKind, row: &Row) -> Stored {
+    Stored {
+        id: row.id.clone(),
+        model: row.model.clone(),
+        meta: Meta {
+            created: store::format_ms(row.created),
+            last_modified: store::format_ms(row.last_modified),
+            version: response::etag(row.version),
+            location: location(scim, kind, &row.id),
+        },
+    }
+}
+
+async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::PayloadTooLarge(limit));
+    }
+    let bytes = axum::body::to_bytes(body, limit as usize)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if too_large {
+                Error::PayloadTooLarge(limit)
+            } else {
+                Error::BadRequest(format!("could not read the request body: {e}"))
+            }
+        })?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| Error::Scim {
+        status: 400,
+        scim_type: Some("invalidSyntax".into()),
+        detail: "the request body is not UTF-8".into(),
+    })
+}
+
+fn relations_of(scim: &Scim, kind: ResourceKind, pk: i64) -> Result<Vec<Relation>> {
+    scim.app.store.read(|c| store::relations(c, kind, pk))
+}
+
+/// Renders one row under a projection.
+fn render(
+    scim: &Scim,
+    s: &mut Session<'_>,
+    kind: ResourceKind,
+    row: &Row,
+    projection: &Projection,
+) -> Result<String> {
+    let relations = if projection.include_relations {
+        relations_of(scim, kind, row.pk)?
+    } else {
+        Vec::new()
+    };
+    s.render(&scim.ctx, &stored(scim, kind, row), &relations, projection)
+}
+
+fn password_hash(write: &Write) -> Result<Option<String>> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use rand::RngCore;
+    let Some(p) = &write.password else {
+        return Ok(None);
+    };
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let salt = SaltString::encode_b64(&bytes)
+        .map_err(|e| Error::Internal(format!("making a salt: {e}")))?;
+    argon2::Argon2::default()
+        .hash_password(p.as_bytes(), &salt)
+        .map(|h| Some(h.to_string()))
+        .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+}
+
+pub async fn get_one(
+    State(app): State<AppState>,
+    Path((realm, resource, id)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let kind = kind_of(&resource)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
+    let params = Params::parse(query.as_deref())?;
+    blocking(move || {
+        let engine = scim.engine()?;
+        engine.with(|s| {
+            let projection = s.projection(
+                kind,
+                params.attributes.as_deref(),
+                params.excluded_attributes.as_deref(),
+            )?;
+            let row = find(&scim, kind, &id)?;
+            if if_none_match(&headers, row.version) {
+                return Ok(response::not_modified(row.version));
+            }
+            let body = render(&scim, s, kind, &row, &projection)?;
+            Ok(response::resource(
+                StatusCode::OK,
+                body,
+                row.version,
+                &location(&scim, kind, &row.id),
+            ))
+        })
+    })
+    .await
+}
+
+fn find(scim: &Scim, kind: ResourceKind, id: &str) -> Result<Row> {
+    scim.app
+        .store
+        .read(|c| store::find(c, scim.realm.id, kind, id))?
+        .ok_or_else(|| Error::NotFound(format!("{} '{id}' does not exist", kind_name(kind))))
+}
+
+fn kind_name(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "User",
+        ResourceKind::Group => "Group",
+    }
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    Path((realm, resource)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let kind = kind_of(&resource)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
+    let params = Params::parse(query.as_deref())?;
+    blocking(move || query_resources(&scim, kind, params)).await
+}
+
+pub async fn search(
+    State(app): State<AppState>,
+    Path((realm, resource)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let kind = kind_of(&resource)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
+    let body = read_body(body, &headers, app.settings.max_body).await?;
+    blocking(move || {
+        let req = scim.engine()?.with(|s| s.parse_search(&body))?;
+        let params = Params {
+            filter: req.filter,
+            attributes: req.attributes,
+            excluded_attributes: req.excluded_attributes,
+            sort_by: req.sort_by,
+            sort_order: req.sort_order,
+            start_index: req.start_index,
+            count: req.count,
+        };
+        query_resources(&scim, kind, params)
+    })
+    .await
+}
+
+/// A list or search: plan with the engine, run over the store, re-check when inexact,
+/// render the page.
+fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Response> {
+    let page_req = params.page(scim.app.settings.max_results);
+    let engine = scim.engine()?;
+    engine.with(|s| {
+        let projection = s.projection(
+            kind,
+            params.attributes.as_deref(),
+            params.excluded_attributes.as_deref(),
+        )?;
+        let plan = s.plan_query(
+            kind,
+            params.filter.as_deref(),
+            params.sort_by.as_deref(),
+            params.sort_order.as_deref(),
+        )?;
+        let store = &scim.app.store;
+        let page = if plan.exact {
+            store.read(|c| store::run_exact(c, scim.realm.id, kind, &plan, page_req))?
+        } else {
+            let filter = params.filter.as_deref().unwrap_or_default();
+            recheck(scim, s, kind, &plan, filter, page_req)?
+        };
+        let mut rendered = Vec::with_capacity(page.rows.len());
+        for row in &page.rows {
+            rendered.push(render(scim, s, kind, row, &projection)?);
+        }
+        Ok(response::list(page.total, page_req.start_index, &rendered))
+    })
+}
+
+/// Runs an inexact plan: fetches candidates, asks the engine which match, pages the result.
+fn recheck(
+    scim: &Scim,
+    s: &mut Session<'_>,
+    kind: ResourceKind,
+    plan: &crate::runtime::bindings::QueryPlan,
+    filter: &str,
+    page: PageRequest,
+) -> Result<Page> {
+    let store = &scim.app.store;
+    let pks = store.read(|c| store::candidates(c, scim.realm.id, kind, plan))?;
+    let first = (page.start_index - 1) as usize;
+    let mut total = 0i64;
+    let mut rows = Vec::new();
+    for chunk in pks.chunks(MATCH_BATCH) {
+        let batch = store.read(|c| store::load(c, kind, chunk))?;
+        let mut candidates = Vec::with_capacity(batch.len());
+        for row in &batch {
+            let relations = if plan.recheck_needs_relations {
+                relations_of(scim, kind, row.pk)?
+            } else {
+                Vec::new()
+            };
+            candidates.push(Candidate {
+                stored: stored(scim, kind, row),
+                relations,
+            });
+        }
+        let verdicts = s.matches(kind, filter, &candidates)?;
+        if verdicts.len() != batch.len() {
+            return Err(Error::GuestTrap(format!(
+                "matches answered {} times for {} candidates",
+                verdicts.len(),
+                batch.len()
+            )));
+        }
+        for (row, ok) in batch.into_iter().zip(verdicts) {
+            if ok {
+                if (total as usize) >= first && (rows.len() as i64) < page.count {
+                    rows.push(row);
+                }
+                total += 1;
+            }
+        }
+    }
+    Ok(Page { total, rows })
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Path((realm, resource)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let kind = kind_of(&resource)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
+    let params = Params::parse(query.as_deref())?;
+    let body = read_body(body, &headers, app.settings.max_body).await?;
+    blocking(move || {
+        let engine = scim.engine()?;
+        engine.with(|s| {
+            let projection = s.projection(
+                kind,
+                params.attributes.as_deref(),
+                params.excluded_attributes.as_deref(),
+            )?;
+            let write = s.create_resource(&scim.ctx, kind, &body)?;
+            if store::kind_of_model(&write.model) != kind {
+                return Err(Error::GuestTrap(
+                    "the engine returned a model of the wrong kind".into(),
+                ));
+            }
+            let hash = password_hash(&write)?;
+            let id = uuid::Uuid::new_v4().to_string();
+            let now = now_ms();
+            let realm_id = scim.realm.id;
+            let pk = scim.app.store.write(|tx| {
+                let pk = store::insert(tx, realm_id, &id, &write.model, now, hash.as_deref())?;
+                if let Some(m) = &write.members {
+                    store::apply_members(tx, realm_id, pk, &id, m)?;
+                }
+                Ok(pk)
+            })?;
+            let row = Row {
+                pk,
+                id,
+                model: write.model,
+                created: now,
+                last_modified: now,
+                version: 1,
+            };
+            let body = render(&scim, s, kind, &row, &projection)?;
+            Ok(response::resource(
+                StatusCode::CREATED,
+                body,
+                1,
+                &location(&scim, kind, &row.id),
+            ))
+        })
+    })
+    .await
+}
+
+pub async fn replace(
+    State(app): State<AppState>,
+    Path((realm, resource, id)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    update(
+        app,
+        realm,
+        resource,
+        id,
+        query,
+        headers,
+        body,
+        Change::Replace,
+    )
+    .await
+}
+
+pub async fn patch(
+    State(app): State<AppState>,
+    Path((realm, resource, id)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    update(
+        app,
+        realm,
+        resource,
+        id,
+        query,
+        headers,
+        body,
+        Change::Patch,
+    )
+    .await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Replace,
+    Patch,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    app: AppState,
+    realm: String,
+    resource: String,
+    id: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+    change: Change,
+) -> Result<Response> {
+    let kind = kind_of(&resource)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
+    let params = Params::parse(query.as_deref())?;
+    let body = read_body(body, &headers, app.settings.max_body).await?;
+    blocking(move || {
+        let engine = scim.engine()?;
+        engine.with(|s| {
+            let projection = s.projection(
+                kind,
+                params.attributes.as_deref(),
+                params.excluded_attributes.as_deref(),
+            )?;
+            for _ in 0..WRITE_ATTEMPTS {
+                let current = find(&scim, kind, &id)?;
+                check_if_match(&headers, current.version)?;
+                let before = stored(&scim, kind, &current);
+                let write = match change {
+                    Change::Replace => s.replace(&scim.ctx, &before, &body)?,
+                    Change::Patch => s.patch(&scim.ctx, &before, &body)?,
+                };
+                if store::kind_of_model(&write.model) != kind {
+                    return Err(Error::GuestTrap(
+                        "the engine returned a model of the wrong kind".into(),
+                    ));
+                }
+                let hash = password_hash(&write)?;
+                let now = now_ms();
+                let realm_id = scim.realm.id;
+                let version = scim.app.store.write(|tx| {
+                    let Some(v) = store::update(
+                        tx,
+                        realm_id,
+                        current.pk,
+                        &write.model,
+                        current.version,
+                        now,
+                        hash.as_deref(),
+                    )?
+                    else {
+                        return Ok(None);
+                    };
+                    if let Some(m) = &write.members {
+                        store::apply_members(tx, realm_id, current.pk, &current.id, m)?;
+                    }
+                    Ok(Some(v))
+                })?;
+                let Some(version) = version else { continue };
+                // Groups answer a PATCH with 204 (as Entra expects; a group may have 100k
+                // members) unless the client asked for attributes.
+                let asked = params.attributes.is_some() || params.excluded_attributes.is_some();
+                if change == Change::Patch && kind == ResourceKind::Group && !asked {
+                    return Ok(response::no_content(Some(version)));
+                }
+                let row = Row {
+                    model: write.model,
+                    last_modified: now,
+                    version,
+                    ..current
+                };
+                let body = render(&scim, s, kind, &row, &projection)?;
+                return Ok(response::resource(
+                    StatusCode::OK,
+                    body,
+                    version,
+                    &location(&scim, kind, &row.id),
+                ));
+            }
+            Err(Error::Conflict(format!(
+                "{} '{id}' kept changing while this request was applied; retry it",
+                kind_name(kind)
+            )))
+        })
+    })
+    .await
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    Path((realm, resource, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let kind = kind_of(&resource)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
+    blocking(move || {
+        if headers.contains_key(header::IF_MATCH) {
+            let current = find(&scim, kind, &id)?;
+            check_if_match(&headers, current.version)?;
+        }
+        let realm_id = scim.realm.id;
+        let deleted = scim
+            .app
+            .store
+            .write(|tx| store::delete(tx, realm_id, kind, &id))?;
+        if !deleted {
+            return Err(Error::NotFound(format!(
+                "{} '{id}' does not exist",
+                kind_name(kind)
+            )));
+        }
+        Ok(response::no_content(None))
+    })
+    .await
+}

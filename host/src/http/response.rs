@@ -1,0 +1,99 @@
+//! SCIM responses: `application/scim+json` on every body, `ETag` and `Location` where the
+//! resource has them, and the `ListResponse` envelope.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use crate::error::{Error, Result, SCIM_CONTENT_TYPE};
+
+pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// A JSON body with the SCIM content type.
+pub fn json(status: StatusCode, body: String) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    resp
+}
+
+/// A resource body with its `ETag` and `Location`.
+pub fn resource(status: StatusCode, body: String, version: i64, location: &str) -> Response {
+    let mut resp = json(status, body);
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+/// No body; still the resource's new `ETag`.
+pub fn no_content(version: Option<i64>) -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    if let Some(v) = version.and_then(|v| HeaderValue::from_str(&etag(v)).ok()) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+pub fn not_modified(version: i64) -> Response {
+    let mut resp = no_content(Some(version));
+    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+    resp
+}
+
+/// A `ListResponse` of already-rendered resources (RFC 7644 §3.4.2).
+pub fn list(total: i64, start_index: i64, resources: &[String]) -> Response {
+    let mut body =
+        String::with_capacity(128 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
+    body.push_str(&format!(
+        "{{\"schemas\":[\"{LIST_RESPONSE}\"],\"totalResults\":{total},\"itemsPerPage\":{},\"startIndex\":{start_index},\"Resources\":[",
+        resources.len()
+    ));
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(r);
+    }
+    body.push_str("]}");
+    json(StatusCode::OK, body)
+}
+
+fn tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
+    let v = headers.get(name)?.to_str().ok()?;
+    Some(
+        v.split(',')
+            .map(|t| t.trim().trim_start_matches("W/").to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+    )
+}
+
+fn matches(tags: &[String], version: i64) -> bool {
+    let current = format!("\"{version}\"");
+    tags.iter().any(|t| t == "*" || *t == current)
+}
+
+/// RFC 7644 §3.14 / RFC 7232: a write with `If-Match` proceeds only on the current version.
+pub fn check_if_match(headers: &HeaderMap, version: i64) -> Result<()> {
+    match tags(headers, header::IF_MATCH) {
+        Some(t) if !matches(&t, version) => Err(Error::PreconditionFailed(t.join(", "))),
+        _ => Ok(()),
+    }
+}
+
+/// A read with `If-None-Match` naming the current version is answered `304`.
+pub fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
+    tags(headers, header::IF_NONE_MATCH).is_some_and(|t| matches(&t, version))
+}

@@ -1,0 +1,389 @@
+//! The wasmtime side: one `Engine` per process, the default component compiled once, and for
+//! each realm a loaded engine with a pool of ready instances (DESIGN §5).
+//!
+//! A call borrows an instance for one request (a call on a warm instance costs microseconds;
+//! instantiating costs tens). Every call runs under an epoch deadline and a memory cap; an
+//! instance that trapped or ran out of time is dropped, never reused, and the host goes on.
+
+pub mod bindings;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use bindings::{
+    Candidate, Context, EngineInfo, Projection, QueryPlan, Relation, ResourceKind, ScimError,
+    ScimGuest, ScimGuestPre, SearchRequest, Stored, Write,
+};
+
+use crate::error::{Error, Result};
+
+/// The default SCIM engine, built from `guest/component` by `build.rs`.
+pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scimd_guest.wasm"));
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Instances kept warm per realm.
+const POOL_SIZE: usize = 16;
+
+/// The state of one instance's store.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The process-wide wasmtime engine, with its epoch ticker.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)
+            .expect("a wasmtime configuration without optional features is valid");
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("scimd-epoch".into())
+            .spawn(move || {
+                while let Some(e) = ticker.upgrade() {
+                    e.increment_epoch();
+                    drop(e);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .expect("spawning the epoch thread");
+        engine
+    })
+}
+
+fn linker() -> Result<Linker<GuestState>> {
+    let mut linker = Linker::new(engine());
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        .map_err(|e| Error::Internal(format!("linking WASI: {e:#}")))?;
+    Ok(linker)
+}
+
+/// A component checked against the `scim-guest` world and ready to instantiate.
+#[derive(Clone)]
+pub struct Loaded {
+    pre: ScimGuestPre<GuestState>,
+}
+
+impl Loaded {
+    /// Compiles and type-checks a component.
+    pub fn compile(bytes: &[u8]) -> Result<Loaded> {
+        let component = Component::new(engine(), bytes).map_err(|e| {
+            Error::InvalidValue(format!("not a valid WebAssembly component: {e:#}"))
+        })?;
+        let pre = linker()?
+            .instantiate_pre(&component)
+            .map_err(|e| Error::InvalidValue(format!("the component cannot be linked: {e:#}")))?;
+        let pre = ScimGuestPre::new(pre).map_err(|e| {
+            Error::InvalidValue(format!(
+                "the component does not export the scim:engine@0.1 world: {e:#}"
+            ))
+        })?;
+        Ok(Loaded { pre })
+    }
+
+    /// The default engine, compiled once per process.
+    pub fn default_engine() -> Result<Loaded> {
+        static DEFAULT: OnceLock<Loaded> = OnceLock::new();
+        if let Some(l) = DEFAULT.get() {
+            return Ok(l.clone());
+        }
+        let loaded = Loaded::compile(DEFAULT_COMPONENT)?;
+        Ok(DEFAULT.get_or_init(|| loaded).clone())
+    }
+}
+
+/// Limits for every call into a guest.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub deadline: Duration,
+    pub memory: usize,
+}
+
+/// One instance with its configured `realm-engine` resource.
+struct Instance {
+    store: Store<GuestState>,
+    guest: ScimGuest,
+    handle: ResourceAny,
+}
+
+/// A realm's engine: a loaded component, the realm's configuration and warm instances.
+pub struct RealmEngine {
+    loaded: Loaded,
+    config: String,
+    limits: Limits,
+    pool: Mutex<Vec<Instance>>,
+    info: EngineInfo,
+}
+
+fn guest_error(e: ScimError) -> Error {
+    Error::Scim {
+        status: e.status,
+        scim_type: e.scim_type,
+        detail: e.detail,
+    }
+}
+
+impl RealmEngine {
+    /// Instantiates a component for a realm's configuration and asks it to describe itself.
+    pub fn new(loaded: Loaded, config: String, limits: Limits) -> Result<RealmEngine> {
+        let mut engine = RealmEngine {
+            loaded,
+            config,
+            limits,
+            pool: Mutex::new(Vec::new()),
+            info: empty_info(),
+        };
+        let mut first = engine.instantiate()?;
+        let mut s = Session {
+            inst: &mut first,
+            limits,
+            poisoned: false,
+        };
+        engine.info = s.describe()?;
+        let poisoned = s.poisoned;
+        if !poisoned {
+            engine.pool.lock().push(first);
+        }
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &str {
+        &self.config
+    }
+
+    pub fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    fn instantiate(&self) -> Result<Instance> {
+        let state = GuestState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory)
+                .trap_on_grow_failure(true)
+                .build(),
+        };
+        let mut store = Store::new(engine(), state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        store.epoch_deadline_trap();
+        let guest = self
+            .loaded
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(e, self.limits))?;
+        let handle = guest
+            .scim_engine_engine()
+            .realm_engine()
+            .call_create(&mut store, &self.config)
+            .map_err(|e| classify(e, self.limits))?
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "the engine refused the realm configuration: {}",
+                    e.detail
+                ))
+            })?;
+        Ok(Instance {
+            store,
+            guest,
+            handle,
+        })
+    }
+
+    /// Runs `f` with an instance; the instance goes back to the pool unless it failed.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Session<'_>) -> Result<T>) -> Result<T> {
+        let pooled = self.pool.lock().pop();
+        let mut inst = match pooled {
+            Some(i) => i,
+            None => self.instantiate()?,
+        };
+        let mut session = Session {
+            inst: &mut inst,
+            limits: self.limits,
+            poisoned: false,
+        };
+        let result = f(&mut session);
+        if !session.poisoned {
+            let mut pool = self.pool.lock();
+            if pool.len() < POOL_SIZE {
+                pool.push(inst);
+            }
+        }
+        result
+    }
+}
+
+fn empty_info() -> EngineInfo {
+    EngineInfo {
+        api_version: String::new(),
+        name: String::new(),
+        service_provider_config: "{}".into(),
+        schemas: "[]".into(),
+        resource_types: "[]".into(),
+    }
+}
+
+fn deadline_ticks(d: Duration) -> u64 {
+    (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// Turns a wasmtime failure into a guest error.
+fn classify(e: wasmtime::Error, limits: Limits) -> Error {
+    if let Some(trap) = e.downcast_ref::<Trap>() {
+        if *trap == Trap::Interrupt {
+            return Error::GuestTimeout(limits.deadline.as_millis() as u64);
+        }
+        return Error::GuestTrap(trap.to_string());
+    }
+    let text = format!("{e:#}");
+    if text.contains("memory") && text.contains("grow") {
+        return Error::GuestTrap(format!(
+            "memory limit of {} MiB exceeded",
+            limits.memory >> 20
+        ));
+    }
+    Error::GuestTrap(text)
+}
+
+/// An instance borrowed for one request.
+pub struct Session<'a> {
+    inst: &'a mut Instance,
+    limits: Limits,
+    poisoned: bool,
+}
+
+macro_rules! guest_call {
+    ($self:ident, $method:ident $(, $arg:expr)*) => {{
+        let limits = $self.limits;
+        let inst = &mut *$self.inst;
+        inst.store.set_epoch_deadline(deadline_ticks(limits.deadline));
+        let r = inst.guest.scim_engine_engine().realm_engine().$method(&mut inst.store, inst.handle $(, $arg)*);
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                $self.poisoned = true;
+                Err(classify(e, limits))
+            }
+        }
+    }};
+}
+
+impl Session<'_> {
+    pub fn describe(&mut self) -> Result<EngineInfo> {
+        guest_call!(self, call_describe)
+    }
+
+    pub fn create_resource(
+        &mut self,
+        ctx: &Context,
+        kind: ResourceKind,
+        body: &str,
+    ) -> Result<Write> {
+        guest_call!(self, call_create_resource, ctx, kind, &body.to_owned())?.map_err(guest_error)
+    }
+
+    pub fn replace(&mut self, ctx: &Context, current: &Stored, body: &str) -> Result<Write> {
+        guest_call!(self, call_replace, ctx, current, &body.to_owned())?.map_err(guest_error)
+    }
+
+    pub fn patch(&mut self, ctx: &Context, current: &Stored, body: &str) -> Result<Write> {
+        guest_call!(self, call_patch, ctx, current, &body.to_owned())?.map_err(guest_error)
+    }
+
+    pub fn projection(
+        &mut self,
+        kind: ResourceKind,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection> {
+        guest_call!(self, call_projection, kind, attributes, excluded)?.map_err(guest_error)
+    }
+
+    pub fn render(
+        &mut self,
+        ctx: &Context,
+        stored: &Stored,
+        relations: &[Relation],
+        projection: &Projection,
+    ) -> Result<String> {
+        guest_call!(self, call_render, ctx, stored, relations, projection)?.map_err(guest_error)
+    }
+
+    pub fn plan_query(
+        &mut self,
+        kind: ResourceKind,
+        filter: Option<&str>,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<QueryPlan> {
+        guest_call!(self, call_plan_query, kind, filter, sort_by, sort_order)?.map_err(guest_error)
+    }
+
+    pub fn matches(
+        &mut self,
+        kind: ResourceKind,
+        filter: &str,
+        candidates: &[Candidate],
+    ) -> Result<Vec<bool>> {
+        guest_call!(self, call_matches, kind, filter, candidates)?.map_err(guest_error)
+    }
+
+    pub fn parse_search(&mut self, body: &str) -> Result<SearchRequest> {
+        guest_call!(self, call_parse_search, &body.to_owned())?.map_err(guest_error)
+    }
+}
+
+/// The engines of all realms, created on first use.
+pub struct Runtime {
+    limits: Limits,
+    realms: RwLock<HashMap<i64, Arc<RealmEngine>>>,
+}
+
+impl Runtime {
+    pub fn new(limits: Limits) -> Result<Runtime> {
+        // Compile now, so a broken build fails at start-up rather than at the first request.
+        Loaded::default_engine()?;
+        Ok(Runtime {
+            limits,
+            realms: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The engine of a realm for a configuration; rebuilt when the configuration changed.
+    pub fn realm(&self, realm_id: i64, config: &str) -> Result<Arc<RealmEngine>> {
+        if let Some(e) = self.realms.read().get(&realm_id) {
+            if e.config == config {
+                return Ok(e.clone());
+            }
+        }
+        let engine = Arc::new(RealmEngine::new(
+            Loaded::default_engine()?,
+            config.to_string(),
+            self.limits,
+        )?);
+        self.realms.write().insert(realm_id, engine.clone());
+        Ok(engine)
+    }
+}

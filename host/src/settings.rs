@@ -1,0 +1,39 @@
+//! Server settings, read in one place: command-line flags with `SCIMD_*` environment
+//! fallbacks and documented defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `scimd serve` can be told.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the SQLite database lives (`scimd.db`).
+    pub data_dir: PathBuf,
+    /// The largest accepted request body (`SCIMD_MAX_BODY`, default 1 MiB).
+    pub max_body: u64,
+    /// The largest page (`SCIMD_MAX_RESULTS`, default 1000); also the default `count`.
+    pub max_results: u32,
+    /// The most operations in one PATCH (default 1000).
+    pub max_operations: u32,
+    /// How long one call into a SCIM engine may run (`SCIMD_GUEST_DEADLINE_MS`, default 2000).
+    pub guest_deadline: Duration,
+    /// How much memory one engine instance may use (`SCIMD_GUEST_MEMORY_MB`, default 64).
+    pub guest_memory: usize,
+}
+
+impl Settings {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Settings {
+            data_dir,
+            max_body: 1 << 20,
+            max_results: 1000,
+            max_operations: 1000,
+            guest_deadline: Duration::from_millis(2000),
+            guest_memory: 64 << 20,
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("scimd.db")
+    }
+}

@@ -1,0 +1,499 @@
+//! Users, groups, their attributes and memberships: rows in, rows out. The store never
+//! interprets attribute values; it keeps them in order and indexes their lowercase.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::error::{Error, Result};
+use crate::runtime::bindings::{
+    Attribute, GroupModel, MemberChanges, Model, Relation, ResourceKind, UserModel,
+};
+
+/// A stored resource and its bookkeeping.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub pk: i64,
+    pub id: String,
+    pub model: Model,
+    pub created: i64,
+    pub last_modified: i64,
+    pub version: i64,
+}
+
+pub fn kind_code(kind: ResourceKind) -> i64 {
+    match kind {
+        ResourceKind::User => 0,
+        ResourceKind::Group => 1,
+    }
+}
+
+pub(super) fn tables(kind: ResourceKind) -> (&'static str, &'static str) {
+    match kind {
+        ResourceKind::User => ("users", "user_attributes"),
+        ResourceKind::Group => ("groups", "group_attributes"),
+    }
+}
+
+fn lower(s: &Option<String>) -> Option<String> {
+    s.as_ref().map(|v| v.to_lowercase())
+}
+
+const USER_COLUMNS: &str =
+    "pk, id, username, email, first_name, last_name, enabled, created, last_modified, version";
+const GROUP_COLUMNS: &str = "pk, id, name, created, last_modified, version";
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        pk: r.get(0)?,
+        id: r.get(1)?,
+        model: Model::User(UserModel {
+            username: r.get(2)?,
+            email: r.get(3)?,
+            first_name: r.get(4)?,
+            last_name: r.get(5)?,
+            enabled: r.get(6)?,
+            attributes: Vec::new(),
+        }),
+        created: r.get(7)?,
+        last_modified: r.get(8)?,
+        version: r.get(9)?,
+    })
+}
+
+fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        pk: r.get(0)?,
+        id: r.get(1)?,
+        model: Model::Group(GroupModel {
+            name: r.get(2)?,
+            attributes: Vec::new(),
+        }),
+        created: r.get(3)?,
+        last_modified: r.get(4)?,
+        version: r.get(5)?,
+    })
+}
+
+fn set_attributes(model: &mut Model, attributes: Vec<Attribute>) {
+    match model {
+        Model::User(u) => u.attributes = attributes,
+        Model::Group(g) => g.attributes = attributes,
+    }
+}
+
+fn attributes_of(model: &Model) -> &[Attribute] {
+    match model {
+        Model::User(u) => &u.attributes,
+        Model::Group(g) => &g.attributes,
+    }
+}
+
+fn load_attributes(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Attribute>> {
+    let sql = match kind {
+        ResourceKind::User => {
+            "SELECT name, value FROM user_attributes WHERE owner = ?1 ORDER BY name, ord"
+        }
+        ResourceKind::Group => {
+            "SELECT name, value FROM group_attributes WHERE owner = ?1 ORDER BY name, ord"
+        }
+    };
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query([pk])?;
+    let mut out: Vec<Attribute> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let name: String = r.get(0)?;
+        let value: String = r.get(1)?;
+        match out.last_mut() {
+            Some(a) if a.name == name => a.values.push(value),
+            _ => out.push(Attribute {
+                name,
+                values: vec![value],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// The resource with this public id in a realm.
+pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<Option<Row>> {
+    let sql = match kind {
+        ResourceKind::User => {
+            "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version \
+                               FROM users WHERE realm_id = ?1 AND id = ?2"
+        }
+        ResourceKind::Group => {
+            "SELECT pk, id, name, created, last_modified, version FROM groups WHERE realm_id = ?1 AND id = ?2"
+        }
+    };
+    let mapper = match kind {
+        ResourceKind::User => user_row,
+        ResourceKind::Group => group_row,
+    };
+    let row = c
+        .prepare_cached(sql)?
+        .query_row(params![realm_id, id], mapper)
+        .optional()?;
+    let Some(mut row) = row else { return Ok(None) };
+    let attrs = load_attributes(c, kind, row.pk)?;
+    set_attributes(&mut row.model, attrs);
+    Ok(Some(row))
+}
+
+/// Resources by internal key, in the order asked.
+pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>> {
+    let mut out = Vec::with_capacity(pks.len());
+    let sql = match kind {
+        ResourceKind::User => format!("SELECT {USER_COLUMNS} FROM users WHERE pk = ?1"),
+        ResourceKind::Group => format!("SELECT {GROUP_COLUMNS} FROM groups WHERE pk = ?1"),
+    };
+    let mapper = match kind {
+        ResourceKind::User => user_row,
+        ResourceKind::Group => group_row,
+    };
+    let mut st = c.prepare_cached(&sql)?;
+    for &pk in pks {
+        if let Some(mut row) = st.query_row([pk], mapper).optional()? {
+            let attrs = load_attributes(c, kind, pk)?;
+            set_attributes(&mut row.model, attrs);
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+fn taken(model: &Model) -> Error {
+    match model {
+        Model::User(u) => Error::Uniqueness(format!(
+            "userName '{}' is already taken in this realm",
+            u.username
+        )),
+        Model::Group(g) => Error::Uniqueness(format!(
+            "displayName '{}' is already taken in this realm",
+            g.name
+        )),
+    }
+}
+
+fn write_attributes(
+    tx: &Transaction<'_>,
+    realm_id: i64,
+    kind: ResourceKind,
+    pk: i64,
+    model: &Model,
+) -> Result<()> {
+    let sql = match kind {
+        ResourceKind::User => {
+            "INSERT INTO user_attributes (owner, name, ord, realm_id, value, value_ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        }
+        ResourceKind::Group => {
+            "INSERT INTO group_attributes (owner, name, ord, realm_id, value, value_ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        }
+    };
+    let mut st = tx.prepare_cached(sql)?;
+    for a in attributes_of(model) {
+        for (ord, v) in a.values.iter().enumerate() {
+            match st.execute(params![
+                pk,
+                a.name,
+                ord as i64,
+                realm_id,
+                v,
+                v.to_lowercase()
+            ]) {
+                Ok(_) => {}
+                Err(e) if unique_violation(&e) => {
+                    return Err(Error::InvalidValue(format!(
+                        "the engine wrote attribute '{}' twice",
+                        a.name
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bump_count(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, delta: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO resource_counts (realm_id, kind, n) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (realm_id, kind) DO UPDATE SET n = n + excluded.n",
+    )?
+    .execute(params![realm_id, kind_code(kind), delta])?;
+    Ok(())
+}
+
+/// Inserts a new resource; returns its internal key.
+pub fn insert(
+    tx: &Transaction<'_>,
+    realm_id: i64,
+    id: &str,
+    model: &Model,
+    now: i64,
+    password_hash: Option<&str>,
+) -> Result<i64> {
+    let result = match model {
+        Model::User(u) => tx
+            .prepare_cached(
+                "INSERT INTO users (realm_id, id, username, username_ci, email, email_ci, first_name, first_name_ci, \
+                 last_name, last_name_ci, enabled, created, last_modified, version, password_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, 1, ?13)",
+            )?
+            .execute(params![
+                realm_id,
+                id,
+                u.username,
+                u.username.to_lowercase(),
+                u.email,
+                lower(&u.email),
+                u.first_name,
+                lower(&u.first_name),
+                u.last_name,
+                lower(&u.last_name),
+                u.enabled,
+                now,
+                password_hash,
+            ]),
+        Model::Group(g) => tx
+            .prepare_cached(
+                "INSERT INTO groups (realm_id, id, name, name_ci, created, last_modified, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)",
+            )?
+            .execute(params![realm_id, id, g.name, g.name.to_lowercase(), now]),
+    };
+    match result {
+        Ok(_) => {}
+        Err(e) if unique_violation(&e) => return Err(taken(model)),
+        Err(e) => return Err(e.into()),
+    }
+    let pk = tx.last_insert_rowid();
+    let kind = kind_of(model);
+    write_attributes(tx, realm_id, kind, pk, model)?;
+    bump_count(tx, realm_id, kind, 1)?;
+    Ok(pk)
+}
+
+pub fn kind_of(model: &Model) -> ResourceKind {
+    match model {
+        Model::User(_) => ResourceKind::User,
+        Model::Group(_) => ResourceKind::Group,
+    }
+}
+
+/// Replaces a resource's model if its version is still `expected_version`; returns the new
+/// version, or `None` when another write came first.
+pub fn update(
+    tx: &Transaction<'_>,
+    realm_id: i64,
+    pk: i64,
+    model: &Model,
+    expected_version: i64,
+    now: i64,
+    password_hash: Option<&str>,
+) -> Result<Option<i64>> {
+    let result = match model {
+        Model::User(u) => tx
+            .prepare_cached(
+                "UPDATE users SET username = ?3, username_ci = ?4, email = ?5, email_ci = ?6, first_name = ?7, \
+                 first_name_ci = ?8, last_name = ?9, last_name_ci = ?10, enabled = ?11, last_modified = ?12, \
+                 version = version + 1, password_hash = COALESCE(?13, password_hash) WHERE pk = ?1 AND version = ?2",
+            )?
+            .execute(params![
+                pk,
+                expected_version,
+                u.username,
+                u.username.to_lowercase(),
+                u.email,
+                lower(&u.email),
+                u.first_name,
+                lower(&u.first_name),
+                u.last_name,
+                lower(&u.last_name),
+                u.enabled,
+                now,
+                password_hash,
+            ]),
+        Model::Group(g) => tx
+            .prepare_cached(
+                "UPDATE groups SET name = ?3, name_ci = ?4, last_modified = ?5, version = version + 1 \
+                 WHERE pk = ?1 AND version = ?2",
+            )?
+            .execute(params![pk, expected_version, g.name, g.name.to_lowercase(), now]),
+    };
+    let n = match result {
+        Ok(n) => n,
+        Err(e) if unique_violation(&e) => return Err(taken(model)),
+        Err(e) => return Err(e.into()),
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    let kind = kind_of(model);
+    let (_, attrs) = tables(kind);
+    tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?
+        .execute([pk])?;
+    write_attributes(tx, realm_id, kind, pk, model)?;
+    Ok(Some(expected_version + 1))
+}
+
+/// Deletes a resource with its attributes and memberships; false when it did not exist.
+pub fn delete(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, id: &str) -> Result<bool> {
+    let (main, attrs) = tables(kind);
+    let pk: Option<i64> = tx
+        .prepare_cached(&format!(
+            "DELETE FROM {main} WHERE realm_id = ?1 AND id = ?2 RETURNING pk"
+        ))?
+        .query_row(params![realm_id, id], |r| r.get(0))
+        .optional()?;
+    let Some(pk) = pk else { return Ok(false) };
+    tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?
+        .execute([pk])?;
+    tx.prepare_cached("DELETE FROM memberships WHERE member_kind = ?1 AND member_pk = ?2")?
+        .execute(params![kind_code(kind), pk])?;
+    if kind == ResourceKind::Group {
+        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?
+            .execute([pk])?;
+    }
+    bump_count(tx, realm_id, kind, -1)?;
+    Ok(true)
+}
+
+/// The internal key and kind of a would-be member.
+fn resolve_member(
+    tx: &Transaction<'_>,
+    realm_id: i64,
+    id: &str,
+    hint: Option<ResourceKind>,
+) -> Result<Option<(ResourceKind, i64)>> {
+    let kinds: &[ResourceKind] = match hint {
+        Some(ResourceKind::User) => &[ResourceKind::User],
+        Some(ResourceKind::Group) => &[ResourceKind::Group],
+        None => &[ResourceKind::User, ResourceKind::Group],
+    };
+    for &k in kinds {
+        let sql = match k {
+            ResourceKind::User => "SELECT pk FROM users WHERE realm_id = ?1 AND id = ?2",
+            ResourceKind::Group => "SELECT pk FROM groups WHERE realm_id = ?1 AND id = ?2",
+        };
+        let pk: Option<i64> = tx
+            .prepare_cached(sql)?
+            .query_row(params![realm_id, id], |r| r.get(0))
+            .optional()?;
+        if let Some(pk) = pk {
+            return Ok(Some((k, pk)));
+        }
+    }
+    Ok(None)
+}
+
+/// Applies membership deltas to a group: clear, then remove, then add.
+pub fn apply_members(
+    tx: &Transaction<'_>,
+    realm_id: i64,
+    group_pk: i64,
+    group_id: &str,
+    changes: &MemberChanges,
+) -> Result<()> {
+    if changes.clear {
+        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?
+            .execute([group_pk])?;
+    }
+    for id in &changes.remove {
+        if let Some((kind, pk)) = resolve_member(tx, realm_id, id, None)? {
+            tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1 AND member_kind = ?2 AND member_pk = ?3")?
+                .execute(params![group_pk, kind_code(kind), pk])?;
+        }
+    }
+    for m in &changes.add {
+        if m.id == group_id {
+            return Err(Error::InvalidValue(format!(
+                "group '{group_id}' cannot be a member of itself"
+            )));
+        }
+        let Some((kind, pk)) = resolve_member(tx, realm_id, &m.id, m.kind)? else {
+            let what = match m.kind {
+                Some(ResourceKind::User) => "a user",
+                Some(ResourceKind::Group) => "a group",
+                None => "a user or group",
+            };
+            return Err(Error::InvalidValue(format!(
+                "member '{}' is not {what} of this realm",
+                m.id
+            )));
+        };
+        tx.prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, ?2, ?3)")?
+            .execute(params![group_pk, kind_code(kind), pk])?;
+    }
+    Ok(())
+}
+
+/// A group's direct members, or a user's direct groups.
+pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Relation>> {
+    let mut out = Vec::new();
+    match kind {
+        ResourceKind::User => {
+            let mut st = c.prepare_cached(
+                "SELECT g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk \
+                 WHERE m.member_kind = 0 AND m.member_pk = ?1 ORDER BY g.pk",
+            )?;
+            let mut rows = st.query([pk])?;
+            while let Some(r) = rows.next()? {
+                out.push(Relation {
+                    id: r.get(0)?,
+                    kind: ResourceKind::Group,
+                    display: Some(r.get(1)?),
+                });
+            }
+        }
+        ResourceKind::Group => {
+            let mut st = c.prepare_cached(
+                "SELECT u.id, u.username FROM memberships m JOIN users u ON u.pk = m.member_pk \
+                 WHERE m.group_pk = ?1 AND m.member_kind = 0 ORDER BY m.member_pk",
+            )?;
+            let mut rows = st.query([pk])?;
+            while let Some(r) = rows.next()? {
+                out.push(Relation {
+                    id: r.get(0)?,
+                    kind: ResourceKind::User,
+                    display: Some(r.get(1)?),
+                });
+            }
+            let mut st = c.prepare_cached(
+                "SELECT g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.member_pk \
+                 WHERE m.group_pk = ?1 AND m.member_kind = 1 ORDER BY m.member_pk",
+            )?;
+            let mut rows = st.query([pk])?;
+            while let Some(r) = rows.next()? {
+                out.push(Relation {
+                    id: r.get(0)?,
+                    kind: ResourceKind::Group,
+                    display: Some(r.get(1)?),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Records that a group's members changed: a new version and modification time.
+pub fn touch(tx: &Transaction<'_>, kind: ResourceKind, pk: i64, now: i64) -> Result<()> {
+    let (main, _) = tables(kind);
+    tx.prepare_cached(&format!(
+        "UPDATE {main} SET version = version + 1, last_modified = ?2 WHERE pk = ?1"
+    ))?
+    .execute(params![pk, now])?;
+    Ok(())
+}
+
+/// The number of resources of a kind in a realm.
+pub fn count_all(c: &Connection, realm_id: i64, kind: ResourceKind) -> Result<i64> {
+    Ok(
+        c.prepare_cached("SELECT n FROM resource_counts WHERE realm_id = ?1 AND kind = ?2")?
+            .query_row(params![realm_id, kind_code(kind)], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    )
+}

@@ -1,0 +1,105 @@
+//! The SQLite schema of the realm model. `pk` columns are internal row ids that never leave
+//! the host; `id` columns are the resources' public ids. `*_ci` columns hold the Unicode
+//! lowercase of their neighbour so case-insensitive comparisons use an index.
+
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub const DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS realms (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    enabled       INTEGER NOT NULL DEFAULT 1,
+    scim_enabled  INTEGER NOT NULL DEFAULT 1,
+    compatibility TEXT NOT NULL DEFAULT 'entra',
+    created       INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tokens (
+    id          INTEGER PRIMARY KEY,
+    realm_id    INTEGER NOT NULL,
+    hash        BLOB NOT NULL UNIQUE,
+    roles       TEXT NOT NULL,
+    description TEXT,
+    created     INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    pk            INTEGER PRIMARY KEY,
+    realm_id      INTEGER NOT NULL,
+    id            TEXT NOT NULL,
+    username      TEXT NOT NULL,
+    username_ci   TEXT NOT NULL,
+    email         TEXT,
+    email_ci      TEXT,
+    first_name    TEXT,
+    first_name_ci TEXT,
+    last_name     TEXT,
+    last_name_ci  TEXT,
+    enabled       INTEGER NOT NULL,
+    created       INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    version       INTEGER NOT NULL,
+    password_hash TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_id ON users(realm_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_username ON users(realm_id, username_ci);
+CREATE INDEX IF NOT EXISTS users_by_email ON users(realm_id, email_ci);
+CREATE INDEX IF NOT EXISTS users_by_first_name ON users(realm_id, first_name_ci);
+CREATE INDEX IF NOT EXISTS users_by_last_name ON users(realm_id, last_name_ci);
+CREATE INDEX IF NOT EXISTS users_by_created ON users(realm_id, created);
+CREATE INDEX IF NOT EXISTS users_by_last_modified ON users(realm_id, last_modified);
+
+CREATE TABLE IF NOT EXISTS user_attributes (
+    owner    INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    ord      INTEGER NOT NULL,
+    realm_id INTEGER NOT NULL,
+    value    TEXT NOT NULL,
+    value_ci TEXT NOT NULL,
+    PRIMARY KEY (owner, name, ord)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_attributes_by_value ON user_attributes(realm_id, name, value_ci);
+
+CREATE TABLE IF NOT EXISTS groups (
+    pk            INTEGER PRIMARY KEY,
+    realm_id      INTEGER NOT NULL,
+    id            TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    name_ci       TEXT NOT NULL,
+    created       INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    version       INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS groups_by_id ON groups(realm_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS groups_by_name ON groups(realm_id, name_ci);
+CREATE INDEX IF NOT EXISTS groups_by_created ON groups(realm_id, created);
+CREATE INDEX IF NOT EXISTS groups_by_last_modified ON groups(realm_id, last_modified);
+
+CREATE TABLE IF NOT EXISTS group_attributes (
+    owner    INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    ord      INTEGER NOT NULL,
+    realm_id INTEGER NOT NULL,
+    value    TEXT NOT NULL,
+    value_ci TEXT NOT NULL,
+    PRIMARY KEY (owner, name, ord)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS group_attributes_by_value ON group_attributes(realm_id, name, value_ci);
+
+-- member_kind: 0 = user, 1 = group. Direct memberships only.
+CREATE TABLE IF NOT EXISTS memberships (
+    group_pk    INTEGER NOT NULL,
+    member_kind INTEGER NOT NULL,
+    member_pk   INTEGER NOT NULL,
+    PRIMARY KEY (group_pk, member_kind, member_pk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_by_member ON memberships(member_kind, member_pk, group_pk);
+
+-- Resources per realm and kind, so an unfiltered list does not count a million rows.
+CREATE TABLE IF NOT EXISTS resource_counts (
+    realm_id INTEGER NOT NULL,
+    kind     INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (realm_id, kind)
+) WITHOUT ROWID;
+"#;
