@@ -10,8 +10,9 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-use exports::scim::engine::engine::{Guest, GuestRealmEngine, RealmEngine as RealmEngineHandle};
-use scim::engine::types as wit;
+use exports::scim::engine::engine::{
+    self as wit, Guest, GuestRealmEngine, RealmEngine as RealmEngineHandle,
+};
 use scim_engine::model as m;
 
 struct Component;

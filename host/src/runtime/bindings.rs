@@ -5,5 +5,4 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use exports::scim::engine::engine::GuestRealmEngine;
-pub use scim::engine::types::*;
+pub use exports::scim::engine::engine::*;

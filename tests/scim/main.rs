@@ -1,0 +1,16 @@
+//! End-to-end tests of scimd: each module covers one area of RFC 7643/7644 against a real
+//! server over HTTP, with a fresh SQLite file and the real SCIM engine component.
+
+mod auth;
+mod bad_input;
+mod contract;
+mod discovery;
+mod etag;
+mod filter;
+mod groups;
+mod pagination;
+mod patch;
+mod projection;
+mod search;
+mod third_party_client;
+mod users;
