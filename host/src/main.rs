@@ -133,7 +133,10 @@ fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("binding {listen}"))?;
-                tracing::info!(address = %listener.local_addr()?, "scimd listening");
+                let addr = listener.local_addr()?;
+                tracing::info!(address = %addr, "scimd listening");
+                // A stable line for scripts and tests that start scimd on port 0.
+                eprintln!("scimd listening on http://{addr}");
                 scimd::serve(listener, state, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Turns the wrk summaries of scripts/bench.sh (RAW/{scimd,baseline}-SCENARIO.json, written by
+scenario.lua) into a table on stdout and OUT/results.md + OUT/results.json.
+
+    report.py --raw target/bench/raw --out target/bench --scenarios "get filter page post patch" \\
+        --meta key=value ...
+"""
+
+import argparse
+import json
+import os
+
+LABELS = {
+    "get": "GET /Users/{id}",
+    "filter": 'GET /Users?filter=userName eq "…"',
+    "page": "GET /Users?startIndex=1&count=100",
+    "post": "POST /Users",
+    "patch": "PATCH /Users/{id}",
+}
+# The goal: scimd within 30% of the bare axum + SQLite baseline.
+TARGET = 0.70
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def errors(r):
+    return sum(r["errors"].values()) if r else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--scenarios", default="get filter page post patch")
+    ap.add_argument("--meta", action="append", default=[], help="key=value shown above the table")
+    args = ap.parse_args()
+    meta = dict(m.split("=", 1) for m in args.meta)
+
+    rows, results = [], []
+    for s in args.scenarios.split():
+        sc = load(os.path.join(args.raw, f"scimd-{s}.json"))
+        bl = load(os.path.join(args.raw, f"baseline-{s}.json"))
+        ratio = sc["rps"] / bl["rps"] if sc and bl and bl["rps"] > 0 else None
+        results.append({"scenario": s, "label": LABELS.get(s, s), "scimd": sc, "baseline": bl,
+                        "ratio": ratio})
+        fmt = lambda r, k: f"{r[k]:.0f}" if r else "n/a"
+        p99 = lambda r: f"{r['latency_ms']['p99']:.1f} ms" if r else "n/a"
+        verdict = "n/a" if ratio is None else ("ok" if ratio >= TARGET else "below target")
+        rows.append([LABELS.get(s, s), fmt(sc, "rps"), fmt(bl, "rps"),
+                     "n/a" if ratio is None else f"{ratio:.2f}", p99(sc), p99(bl),
+                     f"{errors(sc)} / {errors(bl)}", verdict])
+
+    head = ["scenario", "scimd req/s", "baseline req/s", "ratio", "scimd p99", "baseline p99",
+            "errors (scimd / baseline)", f"≥ {TARGET:.2f}"]
+    widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
+    print()
+    print(", ".join(f"{k}={v}" for k, v in meta.items()))
+    print(line(head))
+    print(line(["-" * w for w in widths]))
+    for r in rows:
+        print(line(r))
+    if any(errors(x["scimd"]) or errors(x["baseline"]) for x in results):
+        print("\nsome requests failed (non-2xx or socket errors): see target/bench/wrk.log")
+
+    md = ["# scimd benchmark", "",
+          "`scripts/bench.sh`: scimd against a bare axum + SQLite server doing the same HTTP "
+          "and SQLite work with no SCIM logic (`bench/baseline`). Ratio = scimd req/s ÷ "
+          f"baseline req/s; the target is ≥ {TARGET:.2f} (scimd within 30% of the baseline).", ""]
+    md += [f"- {k}: {v}" for k, v in meta.items()] + [""]
+    md.append("| " + " | ".join(head) + " |")
+    md.append("|" + "|".join("---" for _ in head) + "|")
+    md += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+    md += ["", "```json", json.dumps({"meta": meta, "results": results}, indent=2), "```", ""]
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=2)
+    print(f"\nwritten: {os.path.join(args.out, 'results.md')}, {os.path.join(args.out, 'results.json')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The benchmark of scimd: seeds 10k users over HTTP, then measures with wrk (a real load tool)
+# GET by id, filter `userName eq`, a page of 100, POST and PATCH; and the same against
+# scimd-baseline (bench/baseline), a bare axum + SQLite server doing the same HTTP and SQLite
+# work with no SCIM logic. The goal: scimd within 30% of the baseline (ratio ≥ 0.70).
+#
+#   scripts/bench.sh                      # 10 s per scenario and server
+#   BENCH_DURATION=30 scripts/bench.sh
+#
+# Prints a table (scenario, scimd req/s, baseline req/s, ratio, p99 latencies, errors) and
+# writes target/bench/results.md and results.json; wrk's own output is in target/bench/wrk.log,
+# the servers' logs in target/bench/{scimd,baseline}.log.
+#
+# Both servers run on fresh data directories at the same time (an idle one costs nothing) and
+# each scenario is run against scimd, then against the baseline, so a noisy machine affects
+# both alike. POST runs last so that the reads see exactly the seeded users.
+#
+# Environment (defaults): BENCH_DURATION (10) seconds per run, BENCH_WARMUP (2) seconds of
+# unmeasured load before each run, BENCH_USERS (10000), BENCH_CONNECTIONS (32),
+# BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page patch post"), BENCH_NO_BUILD (unset:
+# set to 1 to use already built binaries), BENCH_BIN_DIR (target/release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+USERS=${BENCH_USERS:-10000}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+SCENARIOS=${BENCH_SCENARIOS:-get filter page patch post}
+REALM=bench
+BASE=/realms/$REALM/scim/v2
+OUT=target/bench
+BIN=${BENCH_BIN_DIR:-target/release}
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk" >&2
+  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get install -y wrk || { $SUDO apt-get update && $SUDO apt-get install -y wrk; }
+fi
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  rustup target add wasm32-wasip2
+  cargo build --release --locked -p scimd -p scimd-baseline
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/scimd-bench.XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rm -rf "$OUT/raw"
+mkdir -p "$OUT/raw"
+: >"$OUT/wrk.log"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_health NAME PORT PID: until GET /health answers "ok" (60 s at most).
+wait_health() {
+  for _ in $(seq 300); do
+    if ! kill -0 "$3" 2>/dev/null; then
+      echo "$1 exited; its log:" >&2; cat "$OUT/$1.log" >&2; exit 1
+    fi
+    if [ "$(curl -fsS "http://127.0.0.1:$2/health" 2>/dev/null)" = ok ]; then return 0; fi
+    sleep 0.2
+  done
+  echo "$1 did not become healthy on port $2; its log:" >&2; cat "$OUT/$1.log" >&2; exit 1
+}
+
+RUN=$(python3 -c 'import secrets; print("r" + secrets.token_hex(4))')
+
+# scimd: a realm, a token, the server.
+SCIMD_PORT=$(free_port)
+"$BIN/scimd" realm create "$REALM" --data-dir "$WORK/scimd"
+SCIMD_TOKEN=$("$BIN/scimd" token create --realm "$REALM" --role manage-users --data-dir "$WORK/scimd")
+"$BIN/scimd" serve --listen "127.0.0.1:$SCIMD_PORT" --data-dir "$WORK/scimd" >"$OUT/scimd.log" 2>&1 &
+PIDS+=($!)
+wait_health scimd "$SCIMD_PORT" "$!"
+
+# The baseline.
+BASELINE_PORT=$(free_port)
+BASELINE_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+"$BIN/scimd-baseline" --listen "127.0.0.1:$BASELINE_PORT" --data-dir "$WORK/baseline" \
+  --token "$BASELINE_TOKEN" >"$OUT/baseline.log" 2>&1 &
+PIDS+=($!)
+wait_health baseline "$BASELINE_PORT" "$!"
+
+port_of() { if [ "$1" = scimd ]; then echo "$SCIMD_PORT"; else echo "$BASELINE_PORT"; fi; }
+token_of() { if [ "$1" = scimd ]; then echo "$SCIMD_TOKEN"; else echo "$BASELINE_TOKEN"; fi; }
+
+for server in scimd baseline; do
+  echo "seeding $server with $USERS users" >&2
+  BENCH_TOKEN=$(token_of $server) python3 bench/load/seed.py \
+    --url "http://127.0.0.1:$(port_of $server)$BASE" --count "$USERS" \
+    --prefix "$RUN-seed" --out "$WORK/$server-data"
+done
+
+# run_wrk SERVER SCENARIO SECONDS OUTFILE PHASE
+run_wrk() {
+  echo "== $1 $2 ${3}s ($5)" >>"$OUT/wrk.log"
+  BENCH_SCENARIO=$2 BENCH_BASE=$BASE BENCH_TOKEN=$(token_of "$1") \
+    BENCH_IDS="$WORK/$1-data/ids.txt" BENCH_NAMES="$WORK/$1-data/names.txt" \
+    BENCH_RUN="$RUN-$5" BENCH_OUT="$4" \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${3}s" --timeout 10s --latency \
+    -s bench/load/scenario.lua "http://127.0.0.1:$(port_of "$1")" >>"$OUT/wrk.log" 2>&1
+}
+
+for scenario in $SCENARIOS; do
+  for server in scimd baseline; do
+    echo "$scenario: $server" >&2
+    if [ "$WARMUP" != 0 ]; then
+      run_wrk "$server" "$scenario" "$WARMUP" "$WORK/warmup.json" "warm-$scenario"
+    fi
+    run_wrk "$server" "$scenario" "$DURATION" "$OUT/raw/$server-$scenario.json" "$scenario"
+  done
+done
+
+# The table lists the scenarios in the issue's order.
+SHOWN=
+for s in get filter page post patch; do
+  case " $SCENARIOS " in *" $s "*) SHOWN="$SHOWN $s" ;; esac
+done
+python3 bench/load/report.py --raw "$OUT/raw" --out "$OUT" --scenarios "$SHOWN" \
+  --meta "date=$(date -u +%Y-%m-%dT%H:%MZ)" \
+  --meta "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
+  --meta "cpus=$(nproc)" --meta "users=$USERS" --meta "duration=${DURATION}s" \
+  --meta "warmup=${WARMUP}s" --meta "wrk=-t$THREADS -c$CONNECTIONS"
