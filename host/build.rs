@@ -10,12 +10,8 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir
-        .parent()
-        .expect("host/ lives in the workspace root")
-        .to_path_buf();
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ lives in the workspace root").to_path_buf();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let target_dir = std::env::var_os("SCIMD_GUEST_TARGET_DIR")
         .map(PathBuf::from)
@@ -28,15 +24,7 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "scimd-guest",
-            "--target",
-            TARGET,
-        ])
+        .args(["build", "--release", "--locked", "-p", "scimd-guest", "--target", TARGET])
         .env("CARGO_TARGET_DIR", &target_dir)
         // A small, fast component whatever the outer profile says.
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
@@ -46,19 +34,11 @@ fn main() {
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3")
         .env("CARGO_PROFILE_RELEASE_PANIC", "abort");
     // Settings of the outer build that must not leak into the nested one.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "CARGO_MAKEFLAGS",
-        "MAKEFLAGS",
-        "MFLAGS",
-    ] {
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"]
+    {
         cmd.env_remove(var);
     }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
+    let status = cmd.status().unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
     if !status.success() {
         let installed = Command::new("rustup")
             .args(["target", "list", "--installed"])
@@ -73,17 +53,9 @@ fn main() {
         }
         panic!("building the SCIM engine component (guest/component) failed; see the errors above");
     }
-    let built = target_dir
-        .join(TARGET)
-        .join("release")
-        .join("scimd_guest.wasm");
+    let built = target_dir.join(TARGET).join("release").join("scimd_guest.wasm");
     std::fs::copy(&built, &dest).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
-    emit_dep_info(
-        &target_dir
-            .join(TARGET)
-            .join("release")
-            .join("scimd_guest.d"),
-    );
+    emit_dep_info(&target_dir.join(TARGET).join("release").join("scimd_guest.d"));
 }
 
 /// Tells cargo to rerun this script when any source of the guest changes.

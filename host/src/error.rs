@@ -16,11 +16,7 @@ pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub enum Error {
     /// An error the SCIM engine returned; shown as is.
     #[error("{detail}")]
-    Scim {
-        status: u16,
-        scim_type: Option<String>,
-        detail: String,
-    },
+    Scim { status: u16, scim_type: Option<String>, detail: String },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -60,12 +56,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     fn status_and_type(&self) -> (StatusCode, Option<&str>) {
         match self {
-            Error::Scim {
-                status, scim_type, ..
-            } => (
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
-                scim_type.as_deref(),
-            ),
+            Error::Scim { status, scim_type, .. } => {
+                (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), scim_type.as_deref())
+            }
             Error::BadRequest(_) => (StatusCode::BAD_REQUEST, Some("invalidSyntax")),
             Error::InvalidValue(_) => (StatusCode::BAD_REQUEST, Some("invalidValue")),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, None),
@@ -102,10 +95,7 @@ pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str)
         body["scimType"] = json!(t);
     }
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(SCIM_CONTENT_TYPE),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     resp
 }
 

@@ -107,18 +107,10 @@ fn open(data: &DataDir) -> anyhow::Result<Store> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve {
-            listen,
-            data,
-            max_body,
-            max_results,
-            guest_deadline_ms,
-            guest_memory_mb,
-        } => {
+        Command::Serve { listen, data, max_body, max_results, guest_deadline_ms, guest_memory_mb } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_env("SCIMD_LOG")
-                        .unwrap_or_else(|_| "info".into()),
+                    tracing_subscriber::EnvFilter::try_from_env("SCIMD_LOG").unwrap_or_else(|_| "info".into()),
                 )
                 .with_writer(std::io::stderr)
                 .init();
@@ -130,9 +122,8 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
             runtime.block_on(async move {
                 let state = AppState::new(settings).context("starting scimd")?;
-                let listener = tokio::net::TcpListener::bind(&listen)
-                    .await
-                    .with_context(|| format!("binding {listen}"))?;
+                let listener =
+                    tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
                 let addr = listener.local_addr()?;
                 tracing::info!(address = %addr, "scimd listening");
                 // A stable line for scripts and tests that start scimd on port 0.
@@ -145,43 +136,24 @@ fn main() -> anyhow::Result<()> {
             })
         }
         Command::Realm { command } => match command {
-            RealmCommand::Create {
-                name,
-                compatibility,
-                data,
-            } => {
+            RealmCommand::Create { name, compatibility, data } => {
                 let realm = open(&data)?.create_realm(&name, &compatibility)?;
                 eprintln!("created realm '{}'", realm.name);
                 Ok(())
             }
-            RealmCommand::Set {
-                name,
-                compatibility,
-                data,
-            } => {
+            RealmCommand::Set { name, compatibility, data } => {
                 open(&data)?.set_realm_compatibility(&name, &compatibility)?;
                 eprintln!("realm '{name}': compatibility {compatibility}");
                 Ok(())
             }
             RealmCommand::List { data } => {
                 for r in open(&data)?.realms()? {
-                    println!(
-                        "{}\tcompatibility={}\tscim={}",
-                        r.name, r.compatibility, r.scim_enabled
-                    );
+                    println!("{}\tcompatibility={}\tscim={}", r.name, r.compatibility, r.scim_enabled);
                 }
                 Ok(())
             }
         },
-        Command::Token {
-            command:
-                TokenCommand::Create {
-                    realm,
-                    roles,
-                    description,
-                    data,
-                },
-        } => {
+        Command::Token { command: TokenCommand::Create { realm, roles, description, data } } => {
             for r in &roles {
                 if !ROLES.contains(&r.as_str()) {
                     bail!("unknown role '{r}': use one of {}", ROLES.join(", "));
@@ -189,17 +161,10 @@ fn main() -> anyhow::Result<()> {
             }
             let store = open(&data)?;
             let Some(realm) = store.realm(&realm)? else {
-                bail!(
-                    "realm '{realm}' does not exist (create it with `scimd realm create {realm}`)"
-                );
+                bail!("realm '{realm}' does not exist (create it with `scimd realm create {realm}`)");
             };
             let token = generate_token();
-            store.create_token(
-                realm.id,
-                &hash_token(&token),
-                &roles,
-                description.as_deref(),
-            )?;
+            store.create_token(realm.id, &hash_token(&token), &roles, description.as_deref())?;
             println!("{token}");
             Ok(())
         }

@@ -13,12 +13,7 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const BIN: &str = env!("CARGO_BIN_EXE_scimd");
 
 fn scimd(args: &[&str], data: &Path) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .expect("scimd runs")
+    Command::new(BIN).args(args).arg("--data-dir").arg(data).output().expect("scimd runs")
 }
 
 /// Starts `scimd serve` on a free port; returns the child and its base URL.
@@ -50,64 +45,26 @@ fn serve(data: &Path) -> Result<(Child, String)> {
 fn token_create_prints_only_the_token() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let out = scimd(&["realm", "create", "acme"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = scimd(
-        &[
-            "token",
-            "create",
-            "--realm",
-            "acme",
-            "--role",
-            "manage-users",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = scimd(&["token", "create", "--realm", "acme", "--role", "manage-users"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout)?;
     assert_eq!(stdout.lines().count(), 1);
-    assert!(
-        stdout.starts_with("scimd_") && stdout.trim().len() > 40,
-        "{stdout:?}"
-    );
+    assert!(stdout.starts_with("scimd_") && stdout.trim().len() > 40, "{stdout:?}");
     Ok(())
 }
 
 #[test]
 fn offline_commands_fail_clearly() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let out = scimd(
-        &[
-            "token",
-            "create",
-            "--realm",
-            "ghost",
-            "--role",
-            "manage-users",
-        ],
-        dir.path(),
-    );
+    let out = scimd(&["token", "create", "--realm", "ghost", "--role", "manage-users"], dir.path());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("realm 'ghost' does not exist"));
-    assert!(
-        scimd(&["realm", "create", "acme"], dir.path())
-            .status
-            .success()
-    );
+    assert!(scimd(&["realm", "create", "acme"], dir.path()).status.success());
     let out = scimd(&["realm", "create", "acme"], dir.path());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
-    let out = scimd(
-        &["token", "create", "--realm", "acme", "--role", "superuser"],
-        dir.path(),
-    );
+    let out = scimd(&["token", "create", "--realm", "acme", "--role", "superuser"], dir.path());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role 'superuser'"));
     Ok(())
@@ -116,22 +73,8 @@ fn offline_commands_fail_clearly() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_writes_survive_kill_9() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    assert!(
-        scimd(&["realm", "create", "acme"], dir.path())
-            .status
-            .success()
-    );
-    let out = scimd(
-        &[
-            "token",
-            "create",
-            "--realm",
-            "acme",
-            "--role",
-            "manage-users",
-        ],
-        dir.path(),
-    );
+    assert!(scimd(&["realm", "create", "acme"], dir.path()).status.success());
+    let out = scimd(&["token", "create", "--realm", "acme", "--role", "manage-users"], dir.path());
     let token = String::from_utf8(out.stdout)?.trim().to_string();
     let (mut child, url) = serve(dir.path())?;
     let http = reqwest::Client::new();
@@ -161,11 +104,7 @@ async fn acknowledged_writes_survive_kill_9() -> Result<()> {
     let (mut child, url) = serve(dir.path())?;
     let base = format!("{url}/realms/acme/scim/v2");
     for id in &ids {
-        let r = http
-            .get(format!("{base}/Users/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await?;
+        let r = http.get(format!("{base}/Users/{id}")).bearer_auth(&token).send().await?;
         assert_eq!(r.status(), 200, "user {id} was acknowledged but is gone");
     }
     let list: serde_json::Value = http

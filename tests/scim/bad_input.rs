@@ -22,17 +22,11 @@ async fn seeded() -> Result<(Server, Client, String, Value)> {
 #[tokio::test]
 async fn malformed_json_is_400_invalid_syntax() -> Result<()> {
     let (_s, c, id, before) = seeded().await?;
-    let r = c
-        .send("POST", "/Users", Some("{\"userName\": ".into()), &[])
-        .await?;
+    let r = c.send("POST", "/Users", Some("{\"userName\": ".into()), &[]).await?;
     r.assert_error(400, Some("invalidSyntax"), "not valid JSON");
-    let r = c
-        .send("PUT", &format!("/Users/{id}"), Some("[1,2".into()), &[])
-        .await?;
+    let r = c.send("PUT", &format!("/Users/{id}"), Some("[1,2".into()), &[]).await?;
     r.assert_error(400, Some("invalidSyntax"), "not valid JSON");
-    let r = c
-        .send("PATCH", &format!("/Users/{id}"), Some("nope".into()), &[])
-        .await?;
+    let r = c.send("PATCH", &format!("/Users/{id}"), Some("nope".into()), &[]).await?;
     r.assert_error(400, Some("invalidSyntax"), "not valid JSON");
     let r = c.send("POST", "/Users", Some("[]".into()), &[]).await?;
     r.assert_error(400, Some("invalidSyntax"), "JSON object");
@@ -44,34 +38,14 @@ async fn malformed_json_is_400_invalid_syntax() -> Result<()> {
 async fn wrong_types_are_400_invalid_value_naming_the_attribute() -> Result<()> {
     let (_s, c, _, before) = seeded().await?;
     for (body, mention) in [
-        (
-            json!({"schemas": [USER], "userName": 42}),
-            "'userName' must be a string",
-        ),
-        (
-            json!({"schemas": [USER], "userName": "x", "active": "yes"}),
-            "'active' must be a boolean",
-        ),
-        (
-            json!({"schemas": [USER], "userName": "x", "emails": "x@y"}),
-            "'emails' is multi-valued",
-        ),
-        (
-            json!({"schemas": [USER], "userName": "x", "name": "Barbara"}),
-            "'name' is complex",
-        ),
-        (
-            json!({"schemas": [USER], "userName": "x", "emails": [{"value": 5}]}),
-            "'emails[0].value' must be a string",
-        ),
-        (
-            json!({"schemas": [USER], "userName": "x", "x509Certificates": [{"value": "not base64!"}]}),
-            "base64",
-        ),
+        (json!({"schemas": [USER], "userName": 42}), "'userName' must be a string"),
+        (json!({"schemas": [USER], "userName": "x", "active": "yes"}), "'active' must be a boolean"),
+        (json!({"schemas": [USER], "userName": "x", "emails": "x@y"}), "'emails' is multi-valued"),
+        (json!({"schemas": [USER], "userName": "x", "name": "Barbara"}), "'name' is complex"),
+        (json!({"schemas": [USER], "userName": "x", "emails": [{"value": 5}]}), "'emails[0].value' must be a string"),
+        (json!({"schemas": [USER], "userName": "x", "x509Certificates": [{"value": "not base64!"}]}), "base64"),
     ] {
-        c.post("/Users", &body)
-            .await?
-            .assert_error(400, Some("invalidValue"), mention);
+        c.post("/Users", &body).await?.assert_error(400, Some("invalidValue"), mention);
     }
     assert_eq!(snapshot(&c).await?, before);
     Ok(())
@@ -80,24 +54,21 @@ async fn wrong_types_are_400_invalid_value_naming_the_attribute() -> Result<()> 
 #[tokio::test]
 async fn missing_required_attribute_is_400_invalid_value() -> Result<()> {
     let (_s, c, id, before) = seeded().await?;
-    c.post(
-        "/Users",
-        &json!({"schemas": [USER], "displayName": "No Name"}),
-    )
-    .await?
-    .assert_error(400, Some("invalidValue"), "userName");
-    c.put(
-        &format!("/Users/{id}"),
-        &json!({"schemas": [USER], "title": "x"}),
-    )
-    .await?
-    .assert_error(400, Some("invalidValue"), "userName");
-    c.post(
-        "/Groups",
-        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]}),
-    )
-    .await?
-    .assert_error(400, Some("invalidValue"), "displayName");
+    c.post("/Users", &json!({"schemas": [USER], "displayName": "No Name"})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "userName",
+    );
+    c.put(&format!("/Users/{id}"), &json!({"schemas": [USER], "title": "x"})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "userName",
+    );
+    c.post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "displayName",
+    );
     assert_eq!(snapshot(&c).await?, before);
     Ok(())
 }
@@ -107,9 +78,7 @@ async fn oversized_body_is_413() -> Result<()> {
     let server = Server::start_with(|s| s.max_body = 2048).await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     let big = json!({"schemas": [USER], "userName": "big", "title": "x".repeat(4096)});
-    c.post("/Users", &big)
-        .await?
-        .assert_error(413, None, "2048");
+    c.post("/Users", &big).await?.assert_error(413, None, "2048");
     let (total, _) = c.ids("/Users").await?;
     assert_eq!(total, 0);
     Ok(())
@@ -119,15 +88,9 @@ async fn oversized_body_is_413() -> Result<()> {
 async fn unknown_resource_type_and_endpoint_are_404() -> Result<()> {
     let (s, c, _, _) = seeded().await?;
     c.get("/Devices").await?.assert_error(404, None, "Devices");
-    c.get("/Devices/1")
-        .await?
-        .assert_error(404, None, "Devices");
-    c.post("/Devices", &json!({}))
-        .await?
-        .assert_error(404, None, "Devices");
-    c.get(&s.url("/nothing/here"))
-        .await?
-        .assert_error(404, None, "/nothing/here");
+    c.get("/Devices/1").await?.assert_error(404, None, "Devices");
+    c.post("/Devices", &json!({})).await?.assert_error(404, None, "Devices");
+    c.get(&s.url("/nothing/here")).await?.assert_error(404, None, "/nothing/here");
     Ok(())
 }
 
@@ -142,29 +105,21 @@ async fn unknown_realm_is_404() -> Result<()> {
 #[tokio::test]
 async fn unsupported_method_is_405() -> Result<()> {
     let (_s, c, _, _) = seeded().await?;
-    c.send("DELETE", "/Users", None, &[])
-        .await?
-        .assert_error(405, None, "not allowed");
+    c.send("DELETE", "/Users", None, &[]).await?.assert_error(405, None, "not allowed");
     Ok(())
 }
 
 #[tokio::test]
 async fn unknown_attributes_are_400_when_strict_and_ignored_when_entra() -> Result<()> {
     let (s, c, _, before) = seeded().await?;
-    c.post(
-        "/Users",
-        &json!({"schemas": [USER], "userName": "x", "favouriteColour": "blue"}),
-    )
-    .await?
-    .assert_error(400, Some("invalidValue"), "favouriteColour");
+    c.post("/Users", &json!({"schemas": [USER], "userName": "x", "favouriteColour": "blue"})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "favouriteColour",
+    );
     assert_eq!(snapshot(&c).await?, before);
     let e = s.realm("e", "entra", &["manage-users"])?;
-    let r = e
-        .post(
-            "/Users",
-            &json!({"schemas": [USER], "userName": "x", "favouriteColour": "blue"}),
-        )
-        .await?;
+    let r = e.post("/Users", &json!({"schemas": [USER], "userName": "x", "favouriteColour": "blue"})).await?;
     assert_eq!(r.status, 201);
     assert!(r.json.get("favouriteColour").is_none());
     Ok(())

@@ -17,10 +17,7 @@ async fn service_provider_config_advertises_what_is_supported() -> Result<()> {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/scim+json"));
     let j = &r.json;
-    assert_eq!(
-        j["schemas"][0],
-        "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
-    );
+    assert_eq!(j["schemas"][0], "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig");
     assert_eq!(j["patch"]["supported"], true);
     assert_eq!(j["filter"]["supported"], true);
     assert_eq!(j["filter"]["maxResults"], 1000);
@@ -28,10 +25,7 @@ async fn service_provider_config_advertises_what_is_supported() -> Result<()> {
     assert_eq!(j["sort"]["supported"], true);
     assert_eq!(j["etag"]["supported"], true);
     assert_eq!(j["authenticationSchemes"][0]["type"], "oauthbearertoken");
-    assert_eq!(
-        j["meta"]["location"],
-        format!("{}/ServiceProviderConfig", c.base)
-    );
+    assert_eq!(j["meta"]["location"], format!("{}/ServiceProviderConfig", c.base));
     Ok(())
 }
 
@@ -41,16 +35,9 @@ async fn schemas_list_user_group_and_enterprise() -> Result<()> {
     let c = server.realm("r", "entra", &["view-users"])?;
     let r = c.get("/Schemas").await?;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        r.json["schemas"][0],
-        "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-    );
-    let ids: Vec<&str> = r.json["Resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["id"].as_str())
-        .collect();
+    assert_eq!(r.json["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse");
+    let ids: Vec<&str> =
+        r.json["Resources"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()).collect();
     assert_eq!(ids, vec![USER, GROUP, ENTERPRISE]);
     assert_eq!(r.json["totalResults"], 3);
     let user = &r.json["Resources"][0];
@@ -65,10 +52,7 @@ async fn schemas_list_user_group_and_enterprise() -> Result<()> {
     assert_eq!(user_name["caseExact"], false);
     assert_eq!(user_name["uniqueness"], "server");
     assert_eq!(user_name["mutability"], "readWrite");
-    assert_eq!(
-        user["meta"]["location"],
-        format!("{}/Schemas/{USER}", c.base)
-    );
+    assert_eq!(user["meta"]["location"], format!("{}/Schemas/{USER}", c.base));
     Ok(())
 }
 
@@ -80,9 +64,7 @@ async fn schema_by_id_and_unknown_schema() -> Result<()> {
     assert_eq!(r.status, 200);
     assert_eq!(r.json["id"], ENTERPRISE);
     assert_eq!(r.json["name"], "EnterpriseUser");
-    c.get("/Schemas/urn:nope")
-        .await?
-        .assert_error(404, None, "urn:nope");
+    c.get("/Schemas/urn:nope").await?.assert_error(404, None, "urn:nope");
     Ok(())
 }
 
@@ -100,12 +82,7 @@ async fn resource_types_name_endpoints_schemas_and_extensions() -> Result<()> {
     assert_eq!(user["schemaExtensions"][0]["required"], false);
     let g = c.get("/ResourceTypes/Group").await?;
     assert_eq!(g.json["endpoint"], "/Groups");
-    assert_eq!(
-        g.json["meta"]["location"],
-        format!("{}/ResourceTypes/Group", c.base)
-    );
-    c.get("/ResourceTypes/Device")
-        .await?
-        .assert_error(404, None, "Device");
+    assert_eq!(g.json["meta"]["location"], format!("{}/ResourceTypes/Group", c.base));
+    c.get("/ResourceTypes/Device").await?.assert_error(404, None, "Device");
     Ok(())
 }

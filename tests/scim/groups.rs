@@ -11,39 +11,26 @@ const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 fn member_ids(group: &Value) -> Vec<String> {
     let mut ids: Vec<String> = group["members"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|m| m["value"].as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     ids.sort();
     ids
 }
 
 async fn patch_ops(c: &Client, path: &str, ops: Value) -> Result<scimd_tests::Resp> {
-    c.patch(path, &json!({"schemas": [PATCH], "Operations": ops}))
-        .await
+    c.patch(path, &json!({"schemas": [PATCH], "Operations": ops})).await
 }
 
 #[tokio::test]
 async fn create_group_without_members_shows_empty_members() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
-    let r = c
-        .post(
-            "/Groups",
-            &json!({"schemas": [GROUP], "displayName": "Admins", "externalId": "g-ext"}),
-        )
-        .await?;
+    let r = c.post("/Groups", &json!({"schemas": [GROUP], "displayName": "Admins", "externalId": "g-ext"})).await?;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["members"], json!([]));
     assert_eq!(r.json["externalId"], "g-ext");
     assert_eq!(r.json["meta"]["resourceType"], "Group");
-    assert_eq!(
-        r.header("location"),
-        Some(format!("{}/Groups/{}", c.base, r.id()).as_str())
-    );
+    assert_eq!(r.header("location"), Some(format!("{}/Groups/{}", c.base, r.id()).as_str()));
     Ok(())
 }
 
@@ -60,10 +47,9 @@ async fn create_group_with_members_is_visible_on_both_sides() -> Result<()> {
     assert_eq!(member_ids(&g.json), expected);
     let m = &g.json["members"][0];
     assert_eq!(m["type"], "User");
-    assert!(m["$ref"].as_str().is_some_and(|r| r.ends_with(&format!(
-        "/Users/{}",
-        m["value"].as_str().unwrap_or_default()
-    ))));
+    assert!(
+        m["$ref"].as_str().is_some_and(|r| r.ends_with(&format!("/Users/{}", m["value"].as_str().unwrap_or_default())))
+    );
     let u = c.get(&format!("/Users/{alice}")).await?;
     assert_eq!(
         u.json["groups"],
@@ -86,10 +72,7 @@ async fn patch_add_members_answers_204_and_adds() -> Result<()> {
     .await?;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(r.header("etag"), Some("W/\"2\""));
-    assert_eq!(
-        member_ids(&c.get(&format!("/Groups/{gid}")).await?.json),
-        vec![alice]
-    );
+    assert_eq!(member_ids(&c.get(&format!("/Groups/{gid}")).await?.json), vec![alice]);
     Ok(())
 }
 
@@ -123,17 +106,8 @@ async fn patch_remove_member_by_value_keeps_others() -> Result<()> {
     )
     .await?;
     assert_eq!(r.status, 204, "{}", r.text);
-    assert_eq!(
-        member_ids(&c.get(&format!("/Groups/{gid}")).await?.json),
-        vec![bob.clone()]
-    );
-    assert!(
-        c.get(&format!("/Users/{alice}"))
-            .await?
-            .json
-            .get("groups")
-            .is_none()
-    );
+    assert_eq!(member_ids(&c.get(&format!("/Groups/{gid}")).await?.json), vec![bob.clone()]);
+    assert!(c.get(&format!("/Users/{alice}")).await?.json.get("groups").is_none());
     Ok(())
 }
 
@@ -151,10 +125,7 @@ async fn patch_remove_members_with_value_list_removes_only_those() -> Result<()>
     )
     .await?;
     assert_eq!(r.status, 204, "{}", r.text);
-    assert_eq!(
-        member_ids(&c.get(&format!("/Groups/{gid}")).await?.json),
-        vec![alice]
-    );
+    assert_eq!(member_ids(&c.get(&format!("/Groups/{gid}")).await?.json), vec![alice]);
     Ok(())
 }
 
@@ -165,19 +136,10 @@ async fn patch_remove_all_members() -> Result<()> {
     let alice = c.create_user("alice", json!({})).await?;
     let gid = c.create_group("Admins", &[&alice]).await?;
     assert_eq!(
-        patch_ops(
-            &c,
-            &format!("/Groups/{gid}"),
-            json!([{"op": "remove", "path": "members"}])
-        )
-        .await?
-        .status,
+        patch_ops(&c, &format!("/Groups/{gid}"), json!([{"op": "remove", "path": "members"}])).await?.status,
         204
     );
-    assert_eq!(
-        c.get(&format!("/Groups/{gid}")).await?.json["members"],
-        json!([])
-    );
+    assert_eq!(c.get(&format!("/Groups/{gid}")).await?.json["members"], json!([]));
     Ok(())
 }
 
@@ -195,10 +157,7 @@ async fn patch_replace_members_sets_the_full_list() -> Result<()> {
     )
     .await?;
     assert_eq!(r.status, 204, "{}", r.text);
-    assert_eq!(
-        member_ids(&c.get(&format!("/Groups/{gid}")).await?.json),
-        vec![bob]
-    );
+    assert_eq!(member_ids(&c.get(&format!("/Groups/{gid}")).await?.json), vec![bob]);
     Ok(())
 }
 
@@ -249,11 +208,7 @@ async fn adding_an_unknown_member_is_400_and_changes_nothing() -> Result<()> {
     .await?;
     r.assert_error(400, Some("invalidValue"), "ghost");
     let g = c.get(&format!("/Groups/{gid}")).await?;
-    assert_eq!(
-        g.json["members"],
-        json!([]),
-        "the whole PATCH was rolled back"
-    );
+    assert_eq!(g.json["members"], json!([]), "the whole PATCH was rolled back");
     assert_eq!(g.json["displayName"], "Admins");
     assert_eq!(g.json["meta"]["version"], "W/\"1\"");
     Ok(())
@@ -264,12 +219,9 @@ async fn a_group_cannot_contain_itself() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     let gid = c.create_group("Loop", &[]).await?;
-    let r = patch_ops(
-        &c,
-        &format!("/Groups/{gid}"),
-        json!([{"op": "add", "path": "members", "value": [{"value": gid}]}]),
-    )
-    .await?;
+    let r =
+        patch_ops(&c, &format!("/Groups/{gid}"), json!([{"op": "add", "path": "members", "value": [{"value": gid}]}]))
+            .await?;
     r.assert_error(400, Some("invalidValue"), "itself");
     Ok(())
 }
@@ -280,12 +232,9 @@ async fn user_groups_attribute_is_read_only() -> Result<()> {
     let c = server.realm("r", "entra", &["manage-users"])?;
     let alice = c.create_user("alice", json!({})).await?;
     let gid = c.create_group("Admins", &[]).await?;
-    let r = patch_ops(
-        &c,
-        &format!("/Users/{alice}"),
-        json!([{"op": "add", "path": "groups", "value": [{"value": gid}]}]),
-    )
-    .await?;
+    let r =
+        patch_ops(&c, &format!("/Users/{alice}"), json!([{"op": "add", "path": "groups", "value": [{"value": gid}]}]))
+            .await?;
     r.assert_error(400, Some("mutability"), "groups");
     // In a POST or PUT body it is ignored, as every read-only attribute.
     let r = c.put(&format!("/Users/{alice}"), &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice", "groups": [{"value": gid}]})).await?;
@@ -301,10 +250,7 @@ async fn deleting_a_user_removes_its_memberships() -> Result<()> {
     let alice = c.create_user("alice", json!({})).await?;
     let gid = c.create_group("Admins", &[&alice]).await?;
     assert_eq!(c.delete(&format!("/Users/{alice}")).await?.status, 204);
-    assert_eq!(
-        c.get(&format!("/Groups/{gid}")).await?.json["members"],
-        json!([])
-    );
+    assert_eq!(c.get(&format!("/Groups/{gid}")).await?.json["members"], json!([]));
     Ok(())
 }
 
@@ -315,16 +261,8 @@ async fn deleting_a_group_removes_it_from_users() -> Result<()> {
     let alice = c.create_user("alice", json!({})).await?;
     let gid = c.create_group("Admins", &[&alice]).await?;
     assert_eq!(c.delete(&format!("/Groups/{gid}")).await?.status, 204);
-    assert!(
-        c.get(&format!("/Users/{alice}"))
-            .await?
-            .json
-            .get("groups")
-            .is_none()
-    );
-    c.get(&format!("/Groups/{gid}"))
-        .await?
-        .assert_error(404, None, &gid);
+    assert!(c.get(&format!("/Users/{alice}")).await?.json.get("groups").is_none());
+    c.get(&format!("/Groups/{gid}")).await?.assert_error(404, None, &gid);
     Ok(())
 }
 
@@ -333,12 +271,11 @@ async fn duplicate_display_name_is_409_uniqueness() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     c.create_group("Admins", &[]).await?;
-    c.post(
-        "/Groups",
-        &json!({"schemas": [GROUP], "displayName": "ADMINS"}),
-    )
-    .await?
-    .assert_error(409, Some("uniqueness"), "ADMINS");
+    c.post("/Groups", &json!({"schemas": [GROUP], "displayName": "ADMINS"})).await?.assert_error(
+        409,
+        Some("uniqueness"),
+        "ADMINS",
+    );
     Ok(())
 }
 
@@ -348,17 +285,10 @@ async fn excluded_members_are_not_returned() -> Result<()> {
     let c = server.realm("r", "entra", &["manage-users"])?;
     let alice = c.create_user("alice", json!({})).await?;
     let gid = c.create_group("Admins", &[&alice]).await?;
-    let g = c
-        .get(&format!("/Groups/{gid}?excludedAttributes=members"))
-        .await?;
+    let g = c.get(&format!("/Groups/{gid}?excludedAttributes=members")).await?;
     assert!(g.json.get("members").is_none(), "{}", g.text);
     assert_eq!(g.json["displayName"], "Admins");
-    let list = c
-        .get(&format!(
-            "/Groups?excludedAttributes=members&filter={}",
-            q("displayName eq \"Admins\"")
-        ))
-        .await?;
+    let list = c.get(&format!("/Groups?excludedAttributes=members&filter={}", q("displayName eq \"Admins\""))).await?;
     assert_eq!(list.json["totalResults"], 1);
     assert!(list.json["Resources"][0].get("members").is_none());
     Ok(())
@@ -394,30 +324,17 @@ async fn patch_on_a_group_with_100k_members_adds_and_removes_one() -> Result<()>
     .await?;
     assert_eq!(r.status, 204, "{}", r.text);
     let (total, _) = c
-        .ids(&format!(
-            "/Groups?excludedAttributes=members&filter={}",
-            q(&format!("members.value eq \"{newcomer}\""))
-        ))
+        .ids(&format!("/Groups?excludedAttributes=members&filter={}", q(&format!("members.value eq \"{newcomer}\""))))
         .await?;
     assert_eq!(total, 1);
-    let (total, _) = c
-        .ids(&format!(
-            "/Groups?excludedAttributes=members&filter={}",
-            q("members.value eq \"seed-42\"")
-        ))
-        .await?;
+    let (total, _) =
+        c.ids(&format!("/Groups?excludedAttributes=members&filter={}", q("members.value eq \"seed-42\""))).await?;
     assert_eq!(total, 0);
-    let (total, _) = c
-        .ids(&format!(
-            "/Groups?excludedAttributes=members&filter={}",
-            q("members.value eq \"seed-43\"")
-        ))
-        .await?;
+    let (total, _) =
+        c.ids(&format!("/Groups?excludedAttributes=members&filter={}", q("members.value eq \"seed-43\""))).await?;
     assert_eq!(total, 1);
-    let count: i64 = server
-        .state
-        .store
-        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM memberships", [], |r| r.get(0))?))?;
+    let count: i64 =
+        server.state.store.read(|conn| Ok(conn.query_row("SELECT count(*) FROM memberships", [], |r| r.get(0))?))?;
     assert_eq!(count, 100_000);
     Ok(())
 }

@@ -9,11 +9,7 @@ async fn users(c: &Client, n: usize) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     for i in 0..n {
         ids.push(
-            c.create_user(
-                &format!("user{i:02}"),
-                json!({"title": if i % 2 == 0 { "even" } else { "odd" }}),
-            )
-            .await?,
+            c.create_user(&format!("user{i:02}"), json!({"title": if i % 2 == 0 { "even" } else { "odd" }})).await?,
         );
     }
     Ok(ids)
@@ -34,11 +30,7 @@ async fn pages_are_one_based_and_do_not_overlap() -> Result<()> {
         let n = r.json["Resources"].as_array().map(Vec::len).unwrap_or(0);
         assert_eq!(r.json["itemsPerPage"], n);
         seen.extend(
-            r.json["Resources"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|u| u["id"].as_str().map(str::to_string)),
+            r.json["Resources"].as_array().into_iter().flatten().filter_map(|u| u["id"].as_str().map(str::to_string)),
         );
     }
     assert_eq!(seen, ids, "pages cover every user once, in order");
@@ -63,12 +55,7 @@ async fn count_zero_returns_only_the_total() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     users(&c, 4).await?;
-    let r = c
-        .get(&format!(
-            "/Users?count=0&filter={}",
-            q(r#"title eq "even""#)
-        ))
-        .await?;
+    let r = c.get(&format!("/Users?count=0&filter={}", q(r#"title eq "even""#))).await?;
     assert_eq!(r.json["totalResults"], 2);
     assert_eq!(r.json["itemsPerPage"], 0);
     assert_eq!(r.json["Resources"], json!([]));
@@ -96,21 +83,13 @@ async fn total_results_counts_all_matches_not_the_page() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     users(&c, 10).await?;
-    let r = c
-        .get(&format!(
-            "/Users?startIndex=2&count=2&filter={}",
-            q(r#"title eq "odd""#)
-        ))
-        .await?;
+    let r = c.get(&format!("/Users?startIndex=2&count=2&filter={}", q(r#"title eq "odd""#))).await?;
     assert_eq!(r.json["totalResults"], 5);
     assert_eq!(r.json["itemsPerPage"], 2);
     assert_eq!(r.json["Resources"][0]["userName"], "user03");
     // The same through an inexact plan, re-checked by the engine.
     let r = c
-        .get(&format!(
-            "/Users?startIndex=2&count=2&filter={}",
-            q(r#"not (emails[type eq "work"]) and title eq "odd""#)
-        ))
+        .get(&format!("/Users?startIndex=2&count=2&filter={}", q(r#"not (emails[type eq "work"]) and title eq "odd""#)))
         .await?;
     assert_eq!(r.json["totalResults"], 5);
     assert_eq!(r.json["Resources"][0]["userName"], "user03");
@@ -136,12 +115,8 @@ async fn page_size_is_capped_at_the_advertised_maximum() -> Result<()> {
 async fn non_numeric_paging_is_400() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
-    c.get("/Users?count=ten")
-        .await?
-        .assert_error(400, Some("invalidValue"), "count");
-    c.get("/Users?startIndex=1.5")
-        .await?
-        .assert_error(400, Some("invalidValue"), "startIndex");
+    c.get("/Users?count=ten").await?.assert_error(400, Some("invalidValue"), "count");
+    c.get("/Users?startIndex=1.5").await?.assert_error(400, Some("invalidValue"), "startIndex");
     Ok(())
 }
 
@@ -149,10 +124,8 @@ async fn non_numeric_paging_is_400() -> Result<()> {
 async fn sort_by_and_sort_order() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
-    c.create_user("b", json!({"name": {"familyName": "Zed"}}))
-        .await?;
-    c.create_user("C", json!({"name": {"familyName": "Abel"}}))
-        .await?;
+    c.create_user("b", json!({"name": {"familyName": "Zed"}})).await?;
+    c.create_user("C", json!({"name": {"familyName": "Abel"}})).await?;
     c.create_user("a", json!({})).await?;
     let names = |r: &scimd_tests::Resp| -> Vec<String> {
         r.json["Resources"]
@@ -162,24 +135,10 @@ async fn sort_by_and_sort_order() -> Result<()> {
             .filter_map(|u| u["userName"].as_str().map(str::to_string))
             .collect()
     };
-    assert_eq!(
-        names(&c.get("/Users?sortBy=userName").await?),
-        vec!["a", "b", "C"]
-    );
-    assert_eq!(
-        names(&c.get("/Users?sortBy=userName&sortOrder=descending").await?),
-        vec!["C", "b", "a"]
-    );
-    assert_eq!(
-        names(&c.get("/Users?sortBy=name.familyName").await?),
-        vec!["C", "b", "a"],
-        "unassigned values last"
-    );
-    c.get("/Users?sortBy=userName&sortOrder=sideways")
-        .await?
-        .assert_error(400, Some("invalidValue"), "sortOrder");
-    c.get("/Users?sortBy=nosuch")
-        .await?
-        .assert_error(400, Some("invalidValue"), "nosuch");
+    assert_eq!(names(&c.get("/Users?sortBy=userName").await?), vec!["a", "b", "C"]);
+    assert_eq!(names(&c.get("/Users?sortBy=userName&sortOrder=descending").await?), vec!["C", "b", "a"]);
+    assert_eq!(names(&c.get("/Users?sortBy=name.familyName").await?), vec!["C", "b", "a"], "unassigned values last");
+    c.get("/Users?sortBy=userName&sortOrder=sideways").await?.assert_error(400, Some("invalidValue"), "sortOrder");
+    c.get("/Users?sortBy=nosuch").await?.assert_error(400, Some("invalidValue"), "nosuch");
     Ok(())
 }

@@ -22,33 +22,21 @@ async fn setup(mode: &str) -> Result<(Server, Client, String)> {
 }
 
 async fn patch(c: &Client, id: &str, ops: Value) -> Result<Resp> {
-    c.patch(
-        &format!("/Users/{id}"),
-        &json!({"schemas": [PATCH], "Operations": ops}),
-    )
-    .await
+    c.patch(&format!("/Users/{id}"), &json!({"schemas": [PATCH], "Operations": ops})).await
 }
 
 async fn ok(c: &Client, id: &str, ops: Value) -> Result<Value> {
     let r = patch(c, id, ops).await?;
     assert_eq!(r.status, 200, "{}", r.text);
     let got = c.get(&format!("/Users/{id}")).await?;
-    assert_eq!(
-        got.json, r.json,
-        "the PATCH response is the stored resource"
-    );
+    assert_eq!(got.json, r.json, "the PATCH response is the stored resource");
     Ok(r.json)
 }
 
 #[tokio::test]
 async fn add_simple_attribute() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(
-        &c,
-        &id,
-        json!([{"op": "add", "path": "displayName", "value": "Babs Jensen"}]),
-    )
-    .await?;
+    let u = ok(&c, &id, json!([{"op": "add", "path": "displayName", "value": "Babs Jensen"}])).await?;
     assert_eq!(u["displayName"], "Babs Jensen");
     Ok(())
 }
@@ -56,7 +44,9 @@ async fn add_simple_attribute() -> Result<()> {
 #[tokio::test]
 async fn add_to_multi_valued_appends() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(&c, &id, json!([{"op": "add", "path": "emails", "value": [{"value": "b@other.example", "type": "other"}]}])).await?;
+    let u =
+        ok(&c, &id, json!([{"op": "add", "path": "emails", "value": [{"value": "b@other.example", "type": "other"}]}]))
+            .await?;
     assert_eq!(u["emails"].as_array().map(Vec::len), Some(3));
     Ok(())
 }
@@ -72,10 +62,7 @@ async fn add_without_path_merges_attributes() -> Result<()> {
     )
     .await?;
     assert_eq!(u["nickName"], "B");
-    assert_eq!(
-        u["name"],
-        json!({"familyName": "Jensen", "givenName": "Barbara", "middleName": "Jane"})
-    );
+    assert_eq!(u["name"], json!({"familyName": "Jensen", "givenName": "Barbara", "middleName": "Jane"}));
     assert_eq!(u["phoneNumbers"][0]["value"], "555");
     Ok(())
 }
@@ -83,41 +70,30 @@ async fn add_without_path_merges_attributes() -> Result<()> {
 #[tokio::test]
 async fn replace_simple_and_sub_attribute() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(&c, &id, json!([{"op": "replace", "path": "title", "value": "Boss"},
-                               {"op": "replace", "path": "name.familyName", "value": "Jensen-Smith"}])).await?;
+    let u = ok(
+        &c,
+        &id,
+        json!([{"op": "replace", "path": "title", "value": "Boss"},
+                               {"op": "replace", "path": "name.familyName", "value": "Jensen-Smith"}]),
+    )
+    .await?;
     assert_eq!(u["title"], "Boss");
-    assert_eq!(
-        u["name"],
-        json!({"familyName": "Jensen-Smith", "givenName": "Barbara"})
-    );
+    assert_eq!(u["name"], json!({"familyName": "Jensen-Smith", "givenName": "Barbara"}));
     Ok(())
 }
 
 #[tokio::test]
 async fn replace_complex_keeps_unnamed_sub_attributes() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "name", "value": {"givenName": "Babs"}}]),
-    )
-    .await?;
-    assert_eq!(
-        u["name"],
-        json!({"familyName": "Jensen", "givenName": "Babs"})
-    );
+    let u = ok(&c, &id, json!([{"op": "replace", "path": "name", "value": {"givenName": "Babs"}}])).await?;
+    assert_eq!(u["name"], json!({"familyName": "Jensen", "givenName": "Babs"}));
     Ok(())
 }
 
 #[tokio::test]
 async fn replace_multi_valued_without_filter_replaces_all_values() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.example"}]}]),
-    )
-    .await?;
+    let u = ok(&c, &id, json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.example"}]}])).await?;
     assert_eq!(u["emails"], json!([{"value": "only@x.example"}]));
     Ok(())
 }
@@ -125,7 +101,9 @@ async fn replace_multi_valued_without_filter_replaces_all_values() -> Result<()>
 #[tokio::test]
 async fn replace_value_path_sub_attribute() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(&c, &id, json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work.example"}])).await?;
+    let u =
+        ok(&c, &id, json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work.example"}]))
+            .await?;
     assert_eq!(u["emails"][0]["value"], "new@work.example");
     assert_eq!(u["emails"][1]["value"], "b@home.example");
     Ok(())
@@ -135,22 +113,14 @@ async fn replace_value_path_sub_attribute() -> Result<()> {
 async fn replace_value_path_element() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
     let u = ok(&c, &id, json!([{"op": "replace", "path": "emails[type eq \"home\"]", "value": {"value": "h@x.example", "type": "home"}}])).await?;
-    assert_eq!(
-        u["emails"][1],
-        json!({"value": "h@x.example", "type": "home"})
-    );
+    assert_eq!(u["emails"][1], json!({"value": "h@x.example", "type": "home"}));
     Ok(())
 }
 
 #[tokio::test]
 async fn replace_with_primary_true_clears_other_primaries() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]),
-    )
-    .await?;
+    let u = ok(&c, &id, json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}])).await?;
     assert_eq!(u["emails"][0]["primary"], false);
     assert_eq!(u["emails"][1]["primary"], true);
     Ok(())
@@ -159,29 +129,25 @@ async fn replace_with_primary_true_clears_other_primaries() -> Result<()> {
 #[tokio::test]
 async fn replace_without_path_on_extension() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(&c, &id, json!([{"op": "replace", "value": {ENTERPRISE: {"employeeNumber": "8", "department": "Ops"}}}])).await?;
-    assert_eq!(
-        u[ENTERPRISE],
-        json!({"employeeNumber": "8", "department": "Ops"})
-    );
+    let u =
+        ok(&c, &id, json!([{"op": "replace", "value": {ENTERPRISE: {"employeeNumber": "8", "department": "Ops"}}}]))
+            .await?;
+    assert_eq!(u[ENTERPRISE], json!({"employeeNumber": "8", "department": "Ops"}));
     Ok(())
 }
 
 #[tokio::test]
 async fn urn_paths_reach_extension_attributes() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(&c, &id, json!([{"op": "add", "path": format!("{ENTERPRISE}:manager"), "value": {"value": "m-1"}},
-                               {"op": "replace", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "9"}])).await?;
-    assert_eq!(
-        u[ENTERPRISE],
-        json!({"employeeNumber": "9", "manager": {"value": "m-1"}})
-    );
     let u = ok(
         &c,
         &id,
-        json!([{"op": "remove", "path": format!("{ENTERPRISE}:manager.value")}]),
+        json!([{"op": "add", "path": format!("{ENTERPRISE}:manager"), "value": {"value": "m-1"}},
+                               {"op": "replace", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "9"}]),
     )
     .await?;
+    assert_eq!(u[ENTERPRISE], json!({"employeeNumber": "9", "manager": {"value": "m-1"}}));
+    let u = ok(&c, &id, json!([{"op": "remove", "path": format!("{ENTERPRISE}:manager.value")}])).await?;
     assert_eq!(u[ENTERPRISE], json!({"employeeNumber": "9"}));
     Ok(())
 }
@@ -197,44 +163,23 @@ async fn remove_simple_attribute() -> Result<()> {
 #[tokio::test]
 async fn remove_value_path_removes_matching_elements_only() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(
-        &c,
-        &id,
-        json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]),
-    )
-    .await?;
-    assert_eq!(
-        u["emails"],
-        json!([{"value": "b@work.example", "type": "work", "primary": true}])
-    );
+    let u = ok(&c, &id, json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])).await?;
+    assert_eq!(u["emails"], json!([{"value": "b@work.example", "type": "work", "primary": true}]));
     Ok(())
 }
 
 #[tokio::test]
 async fn remove_sub_attribute_of_matching_elements() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(
-        &c,
-        &id,
-        json!([{"op": "remove", "path": "emails[type eq \"work\"].primary"}]),
-    )
-    .await?;
-    assert_eq!(
-        u["emails"][0],
-        json!({"value": "b@work.example", "type": "work"})
-    );
+    let u = ok(&c, &id, json!([{"op": "remove", "path": "emails[type eq \"work\"].primary"}])).await?;
+    assert_eq!(u["emails"][0], json!({"value": "b@work.example", "type": "work"}));
     Ok(())
 }
 
 #[tokio::test]
 async fn replace_active_disables_user_and_filters_still_find_it() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    let u = ok(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "active", "value": false}]),
-    )
-    .await?;
+    let u = ok(&c, &id, json!([{"op": "replace", "path": "active", "value": false}])).await?;
     assert_eq!(u["active"], false);
     let (total, ids) = c.ids("/Users?filter=userName%20eq%20%22bjensen%22").await?;
     assert_eq!((total, ids), (1, vec![id]));
@@ -245,28 +190,17 @@ async fn replace_active_disables_user_and_filters_still_find_it() -> Result<()> 
 async fn every_patch_bumps_version_and_last_modified() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
     let before = c.get(&format!("/Users/{id}")).await?;
-    let r = patch(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "title", "value": "x"}]),
-    )
-    .await?;
+    let r = patch(&c, &id, json!([{"op": "replace", "path": "title", "value": "x"}])).await?;
     assert_eq!(r.header("etag"), Some("W/\"2\""));
     assert_eq!(r.json["meta"]["version"], "W/\"2\"");
-    assert!(
-        r.json["meta"]["lastModified"].as_str() >= before.json["meta"]["lastModified"].as_str()
-    );
+    assert!(r.json["meta"]["lastModified"].as_str() >= before.json["meta"]["lastModified"].as_str());
     assert_eq!(r.json["meta"]["created"], before.json["meta"]["created"]);
     Ok(())
 }
 
 /// The stored user must be exactly as before a failed PATCH.
 async fn assert_unchanged(c: &Client, id: &str, before: &Value) -> Result<()> {
-    assert_eq!(
-        &c.get(&format!("/Users/{id}")).await?.json,
-        before,
-        "a failed PATCH changed the store"
-    );
+    assert_eq!(&c.get(&format!("/Users/{id}")).await?.json, before, "a failed PATCH changed the store");
     Ok(())
 }
 
@@ -282,12 +216,7 @@ async fn bad_paths_are_400_invalid_path_and_change_nothing() -> Result<()> {
         ("userName[value eq \"x\"]", "complex"),
         ("urn:acme:unknown:attr", "unknown schema"),
     ] {
-        let r = patch(
-            &c,
-            &id,
-            json!([{"op": "replace", "path": path, "value": "x"}]),
-        )
-        .await?;
+        let r = patch(&c, &id, json!([{"op": "replace", "path": path, "value": "x"}])).await?;
         r.assert_error(400, Some("invalidPath"), mention);
     }
     assert_unchanged(&c, &id, &before).await
@@ -313,45 +242,35 @@ async fn a_failing_operation_rolls_back_the_whole_patch() -> Result<()> {
 async fn read_only_and_required_targets_are_mutability_errors() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
     let before = c.get(&format!("/Users/{id}")).await?.json;
-    patch(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "id", "value": "x"}]),
-    )
-    .await?
-    .assert_error(400, Some("mutability"), "id");
-    patch(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "meta.created", "value": "2000-01-01T00:00:00Z"}]),
-    )
-    .await?
-    .assert_error(400, Some("mutability"), "meta");
-    patch(&c, &id, json!([{"op": "remove", "path": "userName"}]))
+    patch(&c, &id, json!([{"op": "replace", "path": "id", "value": "x"}])).await?.assert_error(
+        400,
+        Some("mutability"),
+        "id",
+    );
+    patch(&c, &id, json!([{"op": "replace", "path": "meta.created", "value": "2000-01-01T00:00:00Z"}]))
         .await?
-        .assert_error(400, Some("mutability"), "userName");
+        .assert_error(400, Some("mutability"), "meta");
+    patch(&c, &id, json!([{"op": "remove", "path": "userName"}])).await?.assert_error(
+        400,
+        Some("mutability"),
+        "userName",
+    );
     assert_unchanged(&c, &id, &before).await
 }
 
 #[tokio::test]
 async fn remove_without_path_is_no_target() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    patch(&c, &id, json!([{"op": "remove"}]))
-        .await?
-        .assert_error(400, Some("noTarget"), "path");
+    patch(&c, &id, json!([{"op": "remove"}])).await?.assert_error(400, Some("noTarget"), "path");
     Ok(())
 }
 
 #[tokio::test]
 async fn replace_filter_matching_nothing_is_no_target_when_strict() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
-    patch(
-        &c,
-        &id,
-        json!([{"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}]),
-    )
-    .await?
-    .assert_error(400, Some("noTarget"), "emails");
+    patch(&c, &id, json!([{"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}]))
+        .await?
+        .assert_error(400, Some("noTarget"), "emails");
     Ok(())
 }
 
@@ -359,39 +278,31 @@ async fn replace_filter_matching_nothing_is_no_target_when_strict() -> Result<()
 async fn malformed_patch_bodies_are_rejected() -> Result<()> {
     let (_s, c, id) = setup("strict").await?;
     let path = format!("/Users/{id}");
-    c.patch(&path, &json!({"schemas": [PATCH]}))
-        .await?
-        .assert_error(400, Some("invalidSyntax"), "Operations");
-    c.patch(&path, &json!({"schemas": [PATCH], "Operations": []}))
-        .await?
-        .assert_error(400, Some("invalidValue"), "empty");
-    c.patch(
-        &path,
-        &json!({"Operations": [{"op": "add", "path": "title", "value": "x"}]}),
-    )
-    .await?
-    .assert_error(400, Some("invalidValue"), "schemas");
+    c.patch(&path, &json!({"schemas": [PATCH]})).await?.assert_error(400, Some("invalidSyntax"), "Operations");
+    c.patch(&path, &json!({"schemas": [PATCH], "Operations": []})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "empty",
+    );
+    c.patch(&path, &json!({"Operations": [{"op": "add", "path": "title", "value": "x"}]})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "schemas",
+    );
     c.patch(&path, &json!({"schemas": [PATCH], "Operations": [{"op": "merge", "path": "title", "value": "x"}]}))
         .await?
         .assert_error(400, Some("invalidSyntax"), "merge");
-    c.patch(
-        &path,
-        &json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "title"}]}),
-    )
-    .await?
-    .assert_error(400, Some("invalidValue"), "value");
+    c.patch(&path, &json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "title"}]})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "value",
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn patch_on_unknown_user_is_404() -> Result<()> {
     let (_s, c, _) = setup("strict").await?;
-    patch(
-        &c,
-        "nope",
-        json!([{"op": "add", "path": "title", "value": "x"}]),
-    )
-    .await?
-    .assert_error(404, None, "nope");
+    patch(&c, "nope", json!([{"op": "add", "path": "title", "value": "x"}])).await?.assert_error(404, None, "nope");
     Ok(())
 }

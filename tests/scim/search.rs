@@ -14,8 +14,11 @@ async fn search_with_filter_attributes_and_paging() -> Result<()> {
         c.create_user(n, json!({"title": "t"})).await?;
     }
     let r = c
-        .post("/Users/.search", &json!({"schemas": [SEARCH], "filter": "userName sw \"ann\"", "attributes": ["userName"],
-                                         "sortBy": "userName", "sortOrder": "descending", "startIndex": 1, "count": 1}))
+        .post(
+            "/Users/.search",
+            &json!({"schemas": [SEARCH], "filter": "userName sw \"ann\"", "attributes": ["userName"],
+                                         "sortBy": "userName", "sortOrder": "descending", "startIndex": 1, "count": 1}),
+        )
         .await?;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["totalResults"], 2);
@@ -30,12 +33,7 @@ async fn search_on_groups() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "strict", &["manage-users"])?;
     let gid = c.create_group("Admins", &[]).await?;
-    let r = c
-        .post(
-            "/Groups/.search",
-            &json!({"schemas": [SEARCH], "filter": "displayName eq \"admins\""}),
-        )
-        .await?;
+    let r = c.post("/Groups/.search", &json!({"schemas": [SEARCH], "filter": "displayName eq \"admins\""})).await?;
     assert_eq!(r.json["Resources"][0]["id"], gid);
     Ok(())
 }
@@ -44,23 +42,21 @@ async fn search_on_groups() -> Result<()> {
 async fn bad_search_requests_are_400() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "strict", &["manage-users"])?;
-    c.post(
-        "/Users/.search",
-        &json!({"schemas": [SEARCH], "count": "ten"}),
-    )
-    .await?
-    .assert_error(400, Some("invalidValue"), "count");
-    c.post(
-        "/Users/.search",
-        &json!({"schemas": [SEARCH], "filter": "userName eq"}),
-    )
-    .await?
-    .assert_error(400, Some("invalidFilter"), "value");
-    c.post("/Users/.search", &json!({"filter": "userName pr"}))
-        .await?
-        .assert_error(400, Some("invalidValue"), "schemas");
-    c.send("POST", "/Users/.search", Some("{".into()), &[])
-        .await?
-        .assert_error(400, Some("invalidSyntax"), "JSON");
+    c.post("/Users/.search", &json!({"schemas": [SEARCH], "count": "ten"})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "count",
+    );
+    c.post("/Users/.search", &json!({"schemas": [SEARCH], "filter": "userName eq"})).await?.assert_error(
+        400,
+        Some("invalidFilter"),
+        "value",
+    );
+    c.post("/Users/.search", &json!({"filter": "userName pr"})).await?.assert_error(
+        400,
+        Some("invalidValue"),
+        "schemas",
+    );
+    c.send("POST", "/Users/.search", Some("{".into()), &[]).await?.assert_error(400, Some("invalidSyntax"), "JSON");
     Ok(())
 }

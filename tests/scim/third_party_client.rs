@@ -16,10 +16,7 @@ use scimd_tests::Server;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scim2_client_from_pypi_provisions_users_and_groups() -> Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?
-        .to_path_buf();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?.to_path_buf();
     let python = root.join("target/pyclient/bin/python");
     let script = root.join("tests/clients/python/scim2_client_walkthrough.py");
     if !python.exists() {
@@ -34,10 +31,7 @@ async fn scim2_client_from_pypi_provisions_users_and_groups() -> Result<()> {
 
     let server = Server::start().await?;
     let client = server.realm("pyclient", "entra", &["manage-users"])?;
-    let token = client
-        .token
-        .clone()
-        .context("the realm's client has no token")?;
+    let token = client.token.clone().context("the realm's client has no token")?;
 
     let mut command = tokio::process::Command::new(&python);
     command

@@ -23,10 +23,7 @@ async fn create_user_returns_201_with_id_meta_location_and_etag() -> Result<()> 
     assert_eq!(r.header("content-type"), Some("application/scim+json"));
     let id = r.id();
     assert!(!id.is_empty());
-    assert_eq!(
-        r.header("location"),
-        Some(format!("{}/Users/{id}", c.base).as_str())
-    );
+    assert_eq!(r.header("location"), Some(format!("{}/Users/{id}", c.base).as_str()));
     assert_eq!(r.header("etag"), Some("W/\"1\""));
     assert_eq!(r.json["meta"]["resourceType"], "User");
     assert_eq!(r.json["meta"]["location"], format!("{}/Users/{id}", c.base));
@@ -42,9 +39,12 @@ async fn get_user_by_id_returns_what_was_created() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     let created = c
-        .post("/Users", &json!({"schemas": [USER, ENTERPRISE], "userName": "bjensen", "title": "Tour Guide",
+        .post(
+            "/Users",
+            &json!({"schemas": [USER, ENTERPRISE], "userName": "bjensen", "title": "Tour Guide",
                                 "emails": [{"value": "b@example.com", "type": "work", "primary": true}],
-                                ENTERPRISE: {"employeeNumber": "701984", "manager": {"value": "m-1"}}}))
+                                ENTERPRISE: {"employeeNumber": "701984", "manager": {"value": "m-1"}}}),
+        )
         .await?;
     let r = c.get(&format!("/Users/{}", created.id())).await?;
     assert_eq!(r.status, 200);
@@ -59,9 +59,7 @@ async fn get_user_by_id_returns_what_was_created() -> Result<()> {
 async fn get_unknown_user_is_404_with_scim_error() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
-    c.get("/Users/does-not-exist")
-        .await?
-        .assert_error(404, None, "does-not-exist");
+    c.get("/Users/does-not-exist").await?.assert_error(404, None, "does-not-exist");
     Ok(())
 }
 
@@ -69,29 +67,15 @@ async fn get_unknown_user_is_404_with_scim_error() -> Result<()> {
 async fn password_is_accepted_but_never_returned() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
-    let r = c
-        .post(
-            "/Users",
-            &json!({"schemas": [USER], "userName": "p", "password": "s3cret!"}),
-        )
-        .await?;
+    let r = c.post("/Users", &json!({"schemas": [USER], "userName": "p", "password": "s3cret!"})).await?;
     assert_eq!(r.status, 201);
     assert!(r.json.get("password").is_none());
-    let got = c
-        .get(&format!("/Users/{}?attributes=password,userName", r.id()))
-        .await?;
+    let got = c.get(&format!("/Users/{}?attributes=password,userName", r.id())).await?;
     assert!(got.json.get("password").is_none(), "{}", got.text);
     let hash: Option<String> = server.state.store.read(|conn| {
-        Ok(conn.query_row(
-            "SELECT password_hash FROM users WHERE username = 'p'",
-            [],
-            |row| row.get(0),
-        )?)
+        Ok(conn.query_row("SELECT password_hash FROM users WHERE username = 'p'", [], |row| row.get(0))?)
     })?;
-    assert!(
-        hash.is_some_and(|h| h.starts_with("$argon2")),
-        "only an argon2 hash is stored"
-    );
+    assert!(hash.is_some_and(|h| h.starts_with("$argon2")), "only an argon2 hash is stored");
     Ok(())
 }
 
@@ -99,21 +83,11 @@ async fn password_is_accepted_but_never_returned() -> Result<()> {
 async fn put_replaces_all_writable_attributes_and_bumps_version() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
-    let id = c
-        .create_user("bjensen", json!({"title": "Guide", "nickName": "Babs"}))
-        .await?;
-    let r = c
-        .put(
-            &format!("/Users/{id}"),
-            &json!({"schemas": [USER], "userName": "bjensen", "title": "Boss"}),
-        )
-        .await?;
+    let id = c.create_user("bjensen", json!({"title": "Guide", "nickName": "Babs"})).await?;
+    let r = c.put(&format!("/Users/{id}"), &json!({"schemas": [USER], "userName": "bjensen", "title": "Boss"})).await?;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["title"], "Boss");
-    assert!(
-        r.json.get("nickName").is_none(),
-        "omitted attributes are cleared"
-    );
+    assert!(r.json.get("nickName").is_none(), "omitted attributes are cleared");
     assert_eq!(r.header("etag"), Some("W/\"2\""));
     assert_eq!(r.json["meta"]["version"], "W/\"2\"");
     assert_eq!(c.get(&format!("/Users/{id}")).await?.json, r.json);
@@ -126,8 +100,11 @@ async fn put_ignores_client_sent_id_and_meta() -> Result<()> {
     let c = server.realm("r", "entra", &["manage-users"])?;
     let id = c.create_user("bjensen", json!({})).await?;
     let r = c
-        .put(&format!("/Users/{id}"), &json!({"schemas": [USER], "id": "other", "userName": "bjensen",
-                                             "meta": {"version": "W/\"99\"", "created": "2000-01-01T00:00:00Z"}}))
+        .put(
+            &format!("/Users/{id}"),
+            &json!({"schemas": [USER], "id": "other", "userName": "bjensen",
+                                             "meta": {"version": "W/\"99\"", "created": "2000-01-01T00:00:00Z"}}),
+        )
         .await?;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.id(), id);
@@ -140,9 +117,7 @@ async fn put_ignores_client_sent_id_and_meta() -> Result<()> {
 async fn put_on_unknown_user_is_404() -> Result<()> {
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
-    c.put("/Users/nope", &json!({"schemas": [USER], "userName": "x"}))
-        .await?
-        .assert_error(404, None, "nope");
+    c.put("/Users/nope", &json!({"schemas": [USER], "userName": "x"})).await?.assert_error(404, None, "nope");
     Ok(())
 }
 
@@ -154,12 +129,8 @@ async fn delete_user_is_204_then_404() -> Result<()> {
     let r = c.delete(&format!("/Users/{id}")).await?;
     assert_eq!(r.status, 204);
     assert!(r.text.is_empty());
-    c.get(&format!("/Users/{id}"))
-        .await?
-        .assert_error(404, None, &id);
-    c.delete(&format!("/Users/{id}"))
-        .await?
-        .assert_error(404, None, &id);
+    c.get(&format!("/Users/{id}")).await?.assert_error(404, None, &id);
+    c.delete(&format!("/Users/{id}")).await?.assert_error(404, None, &id);
     let (total, _) = c.ids("/Users").await?;
     assert_eq!(total, 0);
     Ok(())
@@ -170,9 +141,7 @@ async fn duplicate_user_name_is_409_uniqueness_case_insensitively() -> Result<()
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     c.create_user("bjensen", json!({})).await?;
-    let r = c
-        .post("/Users", &json!({"schemas": [USER], "userName": "BJensen"}))
-        .await?;
+    let r = c.post("/Users", &json!({"schemas": [USER], "userName": "BJensen"})).await?;
     r.assert_error(409, Some("uniqueness"), "BJensen");
     let (total, _) = c.ids("/Users").await?;
     assert_eq!(total, 1, "the store is unchanged");
@@ -193,10 +162,7 @@ async fn renaming_onto_a_taken_user_name_is_409() -> Result<()> {
         )
         .await?;
     r.assert_error(409, Some("uniqueness"), "ALICE");
-    assert_eq!(
-        c.get(&format!("/Users/{bob}")).await?.json["userName"],
-        "bob"
-    );
+    assert_eq!(c.get(&format!("/Users/{bob}")).await?.json["userName"], "bob");
     Ok(())
 }
 

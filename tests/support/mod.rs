@@ -37,12 +37,7 @@ impl Server {
             })
             .await;
         });
-        Ok(Server {
-            addr,
-            state,
-            shutdown: Some(tx),
-            dir,
-        })
+        Ok(Server { addr, state, shutdown: Some(tx), dir })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -57,19 +52,14 @@ impl Server {
     pub fn realm(&self, name: &str, compatibility: &str, roles: &[&str]) -> Result<Client> {
         let realm = self.state.store.create_realm(name, compatibility)?;
         let token = self.token(realm.id, roles)?;
-        Ok(Client::new(
-            self.url(&format!("/realms/{name}/scim/v2")),
-            Some(token),
-        ))
+        Ok(Client::new(self.url(&format!("/realms/{name}/scim/v2")), Some(token)))
     }
 
     /// A new token for a realm.
     pub fn token(&self, realm_id: i64, roles: &[&str]) -> Result<String> {
         let token = generate_token();
         let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-        self.state
-            .store
-            .create_token(realm_id, &hash_token(&token), &roles, None)?;
+        self.state.store.create_token(realm_id, &hash_token(&token), &roles, None)?;
         Ok(token)
     }
 
@@ -107,10 +97,7 @@ impl Resp {
     }
 
     pub fn detail(&self) -> &str {
-        self.json
-            .get("detail")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        self.json.get("detail").and_then(Value::as_str).unwrap_or("")
     }
 
     /// Asserts an error response: status, `scimType`, the SCIM error schema and content type,
@@ -123,17 +110,10 @@ impl Resp {
             "error schema in {}",
             self.text
         );
-        assert_eq!(
-            self.json["status"],
-            status.to_string(),
-            "status string in {}",
-            self.text
-        );
+        assert_eq!(self.json["status"], status.to_string(), "status string in {}", self.text);
         assert_eq!(self.header("content-type"), Some("application/scim+json"));
         assert!(
-            self.detail()
-                .to_lowercase()
-                .contains(&detail_contains.to_lowercase()),
+            self.detail().to_lowercase().contains(&detail_contains.to_lowercase()),
             "detail {:?} should mention {detail_contains:?}",
             self.detail()
         );
@@ -155,34 +135,17 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: String, token: Option<String>) -> Client {
-        Client {
-            base,
-            token,
-            http: reqwest::Client::new(),
-        }
+        Client { base, token, http: reqwest::Client::new() }
     }
 
     /// The same realm with another token (or none).
     pub fn with_token(&self, token: Option<String>) -> Client {
-        Client {
-            token,
-            ..self.clone()
-        }
+        Client { token, ..self.clone() }
     }
 
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<String>,
-        headers: &[(&str, &str)],
-    ) -> Result<Resp> {
+    pub async fn send(&self, method: &str, path: &str, body: Option<String>, headers: &[(&str, &str)]) -> Result<Resp> {
         let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        };
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
         let mut req = self.http.request(method, url);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -198,12 +161,7 @@ impl Client {
         let headers = resp.headers().clone();
         let text = resp.text().await?;
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Resp {
-            status,
-            headers,
-            text,
-            json,
-        })
+        Ok(Resp { status, headers, text, json })
     }
 
     pub async fn get(&self, path: &str) -> Result<Resp> {
@@ -234,32 +192,21 @@ impl Client {
         });
         if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
             // Every extension used is listed in `schemas`, as RFC 7643 §3 asks.
-            let extensions: Vec<Value> = e
-                .keys()
-                .filter(|k| k.starts_with("urn:"))
-                .map(|k| Value::String(k.clone()))
-                .collect();
+            let extensions: Vec<Value> =
+                e.keys().filter(|k| k.starts_with("urn:")).map(|k| Value::String(k.clone())).collect();
             b.extend(e);
             if let Some(Value::Array(s)) = b.get_mut("schemas") {
                 s.extend(extensions);
             }
         }
         let r = self.post("/Users", &body).await?;
-        anyhow::ensure!(
-            r.status == 201,
-            "creating {user_name}: {} {}",
-            r.status,
-            r.text
-        );
+        anyhow::ensure!(r.status == 201, "creating {user_name}: {} {}", r.status, r.text);
         Ok(r.id())
     }
 
     /// Creates a group; returns its id.
     pub async fn create_group(&self, name: &str, members: &[&str]) -> Result<String> {
-        let members: Vec<Value> = members
-            .iter()
-            .map(|m| serde_json::json!({"value": m}))
-            .collect();
+        let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
         let r = self
             .post(
                 "/Groups",
@@ -270,12 +217,7 @@ impl Client {
                 }),
             )
             .await?;
-        anyhow::ensure!(
-            r.status == 201,
-            "creating group {name}: {} {}",
-            r.status,
-            r.text
-        );
+        anyhow::ensure!(r.status == 201, "creating group {name}: {} {}", r.status, r.text);
         Ok(r.id())
     }
 
@@ -285,11 +227,7 @@ impl Client {
         anyhow::ensure!(r.status == 200, "GET {path}: {} {}", r.status, r.text);
         let ids = r.json["Resources"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x["id"].as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|x| x["id"].as_str().map(str::to_string)).collect())
             .unwrap_or_default();
         Ok((r.json["totalResults"].as_i64().unwrap_or(-1), ids))
     }
@@ -300,9 +238,7 @@ pub fn q(value: &str) -> String {
     let mut out = String::new();
     for b in value.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

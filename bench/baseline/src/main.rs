@@ -40,17 +40,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Parser;
 use parking_lot::Mutex;
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 #[derive(Parser)]
-#[command(
-    name = "scimd-baseline",
-    about = "Benchmark baseline for scimd (not a SCIM server)"
-)]
+#[command(name = "scimd-baseline", about = "Benchmark baseline for scimd (not a SCIM server)")]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
@@ -108,11 +103,7 @@ impl Db {
         let writer = Connection::open(path)?;
         configure(&writer)?;
         writer.execute_batch(DDL)?;
-        Ok(Db {
-            path: path.to_path_buf(),
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(Db { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
@@ -133,10 +124,7 @@ impl Db {
         result
     }
 
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
         let mut conn = self.writer.lock();
         let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
@@ -174,9 +162,7 @@ fn bad_request(detail: &str) -> Response {
 
 fn write_error(e: rusqlite::Error) -> Response {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-        {
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
             error(StatusCode::CONFLICT, "userName is already taken")
         }
         _ => internal(e),
@@ -188,16 +174,10 @@ fn enter(app: &App, realm: &str, headers: &HeaderMap) -> Result<(), Response> {
     if realm != app.realm {
         return Err(error(StatusCode::NOT_FOUND, "no such realm"));
     }
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     match token {
         Some(t) if Sha256::digest(t.trim().as_bytes()).as_slice() == app.token_sha256 => Ok(()),
-        _ => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "the bearer token is not valid",
-        )),
+        _ => Err(error(StatusCode::UNAUTHORIZED, "the bearer token is not valid")),
     }
 }
 
@@ -210,27 +190,18 @@ async fn blocking(f: impl FnOnce() -> Reply + Send + 'static) -> Response {
 }
 
 fn base_url(headers: &HeaderMap, realm: &str) -> String {
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}/realms/{realm}/scim/v2")
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
 
@@ -255,9 +226,7 @@ fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 fn find(c: &Connection, id: &str) -> rusqlite::Result<Option<Row>> {
-    c.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?
-        .query_row([id], row_of)
-        .optional()
+    c.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?.query_row([id], row_of).optional()
 }
 
 /// The stored JSON with `id` and `meta` added.
@@ -290,10 +259,7 @@ fn resource(status: StatusCode, base: &str, row: &Row) -> Reply {
 }
 
 fn list_response(base: &str, total: i64, start_index: i64, rows: &[Row]) -> Reply {
-    let resources = rows
-        .iter()
-        .map(|r| render(base, r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let resources = rows.iter().map(|r| render(base, r)).collect::<Result<Vec<_>, _>>()?;
     let body = json!({
         "schemas": [LIST_RESPONSE],
         "totalResults": total,
@@ -308,12 +274,7 @@ fn parse(body: &[u8]) -> Result<Value, Response> {
     serde_json::from_slice(body).map_err(|e| bad_request(&format!("the body is not JSON: {e}")))
 }
 
-async fn create(
-    State(app): State<Shared>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn create(State(app): State<Shared>, Path(realm): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = enter(&app, &realm, &headers) {
         return r;
     }
@@ -327,7 +288,14 @@ async fn create(
             o.remove("meta");
         }
         let now = now_ms();
-        let mut row = Row { pk: 0, id: uuid::Uuid::new_v4().to_string(), body: v.to_string(), created: now, modified: now, version: 1 };
+        let mut row = Row {
+            pk: 0,
+            id: uuid::Uuid::new_v4().to_string(),
+            body: v.to_string(),
+            created: now,
+            modified: now,
+            version: 1,
+        };
         row.pk = app
             .db
             .write(|tx| {
@@ -344,21 +312,15 @@ async fn create(
     .await
 }
 
-async fn get_one(
-    State(app): State<Shared>,
-    Path((realm, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
+async fn get_one(State(app): State<Shared>, Path((realm, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
     if let Err(r) = enter(&app, &realm, &headers) {
         return r;
     }
     let base = base_url(&headers, &realm);
-    blocking(
-        move || match app.db.read(|c| find(c, &id)).map_err(internal)? {
-            Some(row) => resource(StatusCode::OK, &base, &row),
-            None => Err(error(StatusCode::NOT_FOUND, "no such user")),
-        },
-    )
+    blocking(move || match app.db.read(|c| find(c, &id)).map_err(internal)? {
+        Some(row) => resource(StatusCode::OK, &base, &row),
+        None => Err(error(StatusCode::NOT_FOUND, "no such user")),
+    })
     .await
 }
 
@@ -382,29 +344,18 @@ async fn list(
             let sql = format!("SELECT {COLUMNS} FROM users WHERE username_ci = ?1");
             let row = app
                 .db
-                .read(|c| {
-                    c.prepare_cached(&sql)?
-                        .query_row([value.to_lowercase()], row_of)
-                        .optional()
-                })
+                .read(|c| c.prepare_cached(&sql)?.query_row([value.to_lowercase()], row_of).optional())
                 .map_err(internal)?;
             let rows: Vec<Row> = row.into_iter().collect();
             return list_response(&base, rows.len() as i64, 1, &rows);
         }
-        let number = |name: &str, default: i64| {
-            query
-                .get(name)
-                .and_then(|s| s.parse::<i64>().ok())
-                .unwrap_or(default)
-        };
+        let number = |name: &str, default: i64| query.get(name).and_then(|s| s.parse::<i64>().ok()).unwrap_or(default);
         let start_index = number("startIndex", 1).max(1);
         let count = number("count", MAX_RESULTS).clamp(0, MAX_RESULTS);
         let (total, rows) = app
             .db
             .read(|c| {
-                let total: i64 = c
-                    .prepare_cached("SELECT count(*) FROM users")?
-                    .query_row([], |r| r.get(0))?;
+                let total: i64 = c.prepare_cached("SELECT count(*) FROM users")?.query_row([], |r| r.get(0))?;
                 let sql = format!("SELECT {COLUMNS} FROM users ORDER BY pk LIMIT ?1 OFFSET ?2");
                 let rows = c
                     .prepare_cached(&sql)?
@@ -455,7 +406,14 @@ async fn patch(
                         "UPDATE users SET username = ?3, username_ci = ?4, body = ?5, modified = ?6, \
                          version = version + 1 WHERE pk = ?1 AND version = ?2",
                     )?
-                    .execute(params![row.pk, row.version - 1, username, username.to_lowercase(), row.body, row.modified])
+                    .execute(params![
+                        row.pk,
+                        row.version - 1,
+                        username,
+                        username.to_lowercase(),
+                        row.body,
+                        row.modified
+                    ])
                 })
                 .map_err(write_error)?;
             if changed == 1 {
@@ -477,24 +435,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let router = Router::new()
         .route("/realms/{realm}/scim/v2/Users", get(list).post(create))
-        .route(
-            "/realms/{realm}/scim/v2/Users/{id}",
-            get(get_one).patch(patch),
-        )
+        .route("/realms/{realm}/scim/v2/Users/{id}", get(get_one).patch(patch))
         .route("/health", get(|| async { "ok" }))
         .with_state(app);
     // scimd's runtime: tokio's default multi-threaded one.
     tokio::runtime::Runtime::new()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen).await?;
         eprintln!("scimd-baseline listening on {}", listener.local_addr()?);
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
         Ok(())
     })
 }

@@ -10,9 +10,7 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-use exports::scim::engine::engine::{
-    self as wit, Guest, GuestRealmEngine, RealmEngine as RealmEngineHandle,
-};
+use exports::scim::engine::engine::{self as wit, Guest, GuestRealmEngine, RealmEngine as RealmEngineHandle};
 use scim_engine::model as m;
 
 struct Component;
@@ -25,11 +23,7 @@ impl Guest for Component {
 }
 
 fn error(e: scim_engine::Error) -> wit::ScimError {
-    wit::ScimError {
-        status: e.status(),
-        scim_type: e.scim_type().map(str::to_string),
-        detail: e.detail(),
-    }
+    wit::ScimError { status: e.status(), scim_type: e.scim_type().map(str::to_string), detail: e.detail() }
 }
 
 fn kind_in(k: wit::ResourceKind) -> m::Kind {
@@ -47,21 +41,11 @@ fn kind_out(k: m::Kind) -> wit::ResourceKind {
 }
 
 fn attrs_in(a: Vec<wit::Attribute>) -> Vec<m::Attribute> {
-    a.into_iter()
-        .map(|a| m::Attribute {
-            name: a.name,
-            values: a.values,
-        })
-        .collect()
+    a.into_iter().map(|a| m::Attribute { name: a.name, values: a.values }).collect()
 }
 
 fn attrs_out(a: Vec<m::Attribute>) -> Vec<wit::Attribute> {
-    a.into_iter()
-        .map(|a| wit::Attribute {
-            name: a.name,
-            values: a.values,
-        })
-        .collect()
+    a.into_iter().map(|a| wit::Attribute { name: a.name, values: a.values }).collect()
 }
 
 fn model_in(model: wit::Model) -> m::Model {
@@ -74,10 +58,7 @@ fn model_in(model: wit::Model) -> m::Model {
             enabled: u.enabled,
             attributes: attrs_in(u.attributes),
         }),
-        wit::Model::Group(g) => m::Model::Group(m::GroupModel {
-            name: g.name,
-            attributes: attrs_in(g.attributes),
-        }),
+        wit::Model::Group(g) => m::Model::Group(m::GroupModel { name: g.name, attributes: attrs_in(g.attributes) }),
     }
 }
 
@@ -91,10 +72,7 @@ fn model_out(model: m::Model) -> wit::Model {
             enabled: u.enabled,
             attributes: attrs_out(u.attributes),
         }),
-        m::Model::Group(g) => wit::Model::Group(wit::GroupModel {
-            name: g.name,
-            attributes: attrs_out(g.attributes),
-        }),
+        m::Model::Group(g) => wit::Model::Group(wit::GroupModel { name: g.name, attributes: attrs_out(g.attributes) }),
     }
 }
 
@@ -112,20 +90,11 @@ fn stored_in(s: wit::Stored) -> m::Stored {
 }
 
 fn relations_in(r: Vec<wit::Relation>) -> Vec<m::Relation> {
-    r.into_iter()
-        .map(|r| m::Relation {
-            id: r.id,
-            kind: kind_in(r.kind),
-            display: r.display,
-        })
-        .collect()
+    r.into_iter().map(|r| m::Relation { id: r.id, kind: kind_in(r.kind), display: r.display }).collect()
 }
 
 fn ctx_in(c: wit::Context) -> m::Context {
-    m::Context {
-        realm: c.realm,
-        base_url: c.base_url,
-    }
+    m::Context { realm: c.realm, base_url: c.base_url }
 }
 
 fn write_out(w: m::Write) -> wit::Write {
@@ -133,14 +102,7 @@ fn write_out(w: m::Write) -> wit::Write {
         model: model_out(w.model),
         members: w.members.map(|c| wit::MemberChanges {
             clear: c.clear,
-            add: c
-                .add
-                .into_iter()
-                .map(|a| wit::MemberRef {
-                    id: a.id,
-                    kind: a.kind.map(kind_out),
-                })
-                .collect(),
+            add: c.add.into_iter().map(|a| wit::MemberRef { id: a.id, kind: a.kind.map(kind_out) }).collect(),
             remove: c.remove,
         }),
         password: w.password,
@@ -246,34 +208,15 @@ impl GuestRealmEngine for RealmEngine {
         kind: wit::ResourceKind,
         body: wit::Json,
     ) -> Result<wit::Write, wit::ScimError> {
-        self.0
-            .create(&ctx_in(ctx), kind_in(kind), &body)
-            .map(write_out)
-            .map_err(error)
+        self.0.create(&ctx_in(ctx), kind_in(kind), &body).map(write_out).map_err(error)
     }
 
-    fn replace(
-        &self,
-        ctx: wit::Context,
-        current: wit::Stored,
-        body: wit::Json,
-    ) -> Result<wit::Write, wit::ScimError> {
-        self.0
-            .replace(&ctx_in(ctx), &stored_in(current), &body)
-            .map(write_out)
-            .map_err(error)
+    fn replace(&self, ctx: wit::Context, current: wit::Stored, body: wit::Json) -> Result<wit::Write, wit::ScimError> {
+        self.0.replace(&ctx_in(ctx), &stored_in(current), &body).map(write_out).map_err(error)
     }
 
-    fn patch(
-        &self,
-        ctx: wit::Context,
-        current: wit::Stored,
-        body: wit::Json,
-    ) -> Result<wit::Write, wit::ScimError> {
-        self.0
-            .patch(&ctx_in(ctx), &stored_in(current), &body)
-            .map(write_out)
-            .map_err(error)
+    fn patch(&self, ctx: wit::Context, current: wit::Stored, body: wit::Json) -> Result<wit::Write, wit::ScimError> {
+        self.0.patch(&ctx_in(ctx), &stored_in(current), &body).map(write_out).map_err(error)
     }
 
     fn projection(
@@ -283,11 +226,7 @@ impl GuestRealmEngine for RealmEngine {
         excluded_attributes: Option<String>,
     ) -> Result<wit::Projection, wit::ScimError> {
         self.0
-            .projection(
-                kind_in(kind),
-                attributes.as_deref(),
-                excluded_attributes.as_deref(),
-            )
+            .projection(kind_in(kind), attributes.as_deref(), excluded_attributes.as_deref())
             .map(|p| wit::Projection {
                 attributes: p.attributes,
                 excluded_attributes: p.excluded_attributes,
@@ -304,12 +243,7 @@ impl GuestRealmEngine for RealmEngine {
         projection: wit::Projection,
     ) -> Result<wit::Json, wit::ScimError> {
         self.0
-            .render(
-                &ctx_in(ctx),
-                &stored_in(stored),
-                &relations_in(relations),
-                &projection_in(projection),
-            )
+            .render(&ctx_in(ctx), &stored_in(stored), &relations_in(relations), &projection_in(projection))
             .map_err(error)
     }
 
@@ -321,12 +255,7 @@ impl GuestRealmEngine for RealmEngine {
         sort_order: Option<String>,
     ) -> Result<wit::QueryPlan, wit::ScimError> {
         self.0
-            .plan_query(
-                kind_in(kind),
-                filter.as_deref(),
-                sort_by.as_deref(),
-                sort_order.as_deref(),
-            )
+            .plan_query(kind_in(kind), filter.as_deref(), sort_by.as_deref(), sort_order.as_deref())
             .map(plan_out)
             .map_err(error)
     }
@@ -339,14 +268,9 @@ impl GuestRealmEngine for RealmEngine {
     ) -> Result<Vec<bool>, wit::ScimError> {
         let candidates: Vec<m::Candidate> = candidates
             .into_iter()
-            .map(|c| m::Candidate {
-                stored: stored_in(c.stored),
-                relations: relations_in(c.relations),
-            })
+            .map(|c| m::Candidate { stored: stored_in(c.stored), relations: relations_in(c.relations) })
             .collect();
-        self.0
-            .matches(kind_in(kind), &filter, &candidates)
-            .map_err(error)
+        self.0.matches(kind_in(kind), &filter, &candidates).map_err(error)
     }
 
     fn parse_search(&self, body: wit::Json) -> Result<wit::SearchRequest, wit::ScimError> {

@@ -50,9 +50,7 @@ impl Config {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| Error::Config(format!("engine configuration is not valid JSON: {e}")))?;
         let Value::Object(map) = value else {
-            return Err(Error::Config(
-                "engine configuration must be a JSON object".into(),
-            ));
+            return Err(Error::Config("engine configuration must be a JSON object".into()));
         };
         for (key, v) in &map {
             match key.as_str() {
@@ -70,11 +68,7 @@ impl Config {
                 "maxResults" => config.max_results = positive(key, v)? as u32,
                 "maxOperations" => config.max_operations = positive(key, v)? as u32,
                 "maxPayloadSize" => config.max_payload_size = positive(key, v)?,
-                "etag" => {
-                    config.etag = v
-                        .as_bool()
-                        .ok_or_else(|| Error::Config("etag must be a boolean".into()))?
-                }
+                "etag" => config.etag = v.as_bool().ok_or_else(|| Error::Config("etag must be a boolean".into()))?,
                 _ => {}
             }
         }
@@ -89,8 +83,6 @@ impl Config {
 fn positive(key: &str, v: &Value) -> Result<u64> {
     match v.as_u64() {
         Some(n) if n > 0 && n <= u64::from(u32::MAX) => Ok(n),
-        _ => Err(Error::Config(format!(
-            "{key} must be a positive integer, not {v}"
-        ))),
+        _ => Err(Error::Config(format!("{key} must be a positive integer, not {v}"))),
     }
 }

@@ -27,11 +27,7 @@ pub fn parse(text: &str) -> Option<Instant> {
     if b.len() < 19 {
         return None;
     }
-    let (neg_year, b) = if b[0] == b'-' {
-        (true, &b[1..])
-    } else {
-        (false, b)
-    };
+    let (neg_year, b) = if b[0] == b'-' { (true, &b[1..]) } else { (false, b) };
     let dash = b.iter().position(|&c| c == b'-')?;
     if dash < 4 {
         return None;
@@ -133,10 +129,7 @@ mod tests {
     #[test]
     fn epoch_is_zero() {
         assert_eq!(parse("1970-01-01T00:00:00Z"), Some(Instant(0)));
-        assert_eq!(
-            parse("1970-01-01T00:00:00.001Z").map(|i| i.millis_floor()),
-            Some((1, false))
-        );
+        assert_eq!(parse("1970-01-01T00:00:00.001Z").map(|i| i.millis_floor()), Some((1, false)));
     }
 
     #[test]
@@ -147,14 +140,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_values() {
-        for bad in [
-            "",
-            "2011-05-13",
-            "2011-13-13T04:42:34Z",
-            "2011-02-30T00:00:00Z",
-            "2011-05-13T04:42:34+0700",
-            "yesterday",
-        ] {
+        for bad in
+            ["", "2011-05-13", "2011-13-13T04:42:34Z", "2011-02-30T00:00:00Z", "2011-05-13T04:42:34+0700", "yesterday"]
+        {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

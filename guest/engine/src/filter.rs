@@ -60,12 +60,7 @@ pub enum Literal {
 
 /// Parses a filter for a resource type.
 pub fn parse(rs: &ResourceSchema, text: &str, lenient: bool) -> Result<Filter> {
-    let mut p = Parser {
-        src: text,
-        pos: 0,
-        rs,
-        lenient,
-    };
+    let mut p = Parser { src: text, pos: 0, rs, lenient };
     let f = p.or_expr(None)?;
     p.skip_ws();
     if p.pos < p.src.len() {
@@ -90,36 +85,18 @@ pub fn parse_patch_path(rs: &ResourceSchema, text: &str, lenient: bool) -> Resul
     let invalid = |msg: String| Error::InvalidPath(format!("invalid path '{text}': {msg}"));
     let Some(open) = text.find('[') else {
         let path = AttrPath::parse(rs, text).map_err(invalid)?;
-        return Ok(PatchPath {
-            path,
-            filter: None,
-            sub: None,
-        });
+        return Ok(PatchPath { path, filter: None, sub: None });
     };
     let path = AttrPath::parse(rs, &text[..open]).map_err(invalid)?;
     if path.sub.is_some() {
-        return Err(invalid(
-            "a filter may follow only an attribute, not a sub-attribute".into(),
-        ));
+        return Err(invalid("a filter may follow only an attribute, not a sub-attribute".into()));
     }
-    let def = path
-        .leaf(rs)
-        .ok_or_else(|| invalid("unknown attribute".into()))?;
+    let def = path.leaf(rs).ok_or_else(|| invalid("unknown attribute".into()))?;
     if def.ty != Type::Complex {
-        return Err(invalid(format!(
-            "'{}' is not a complex attribute",
-            def.name
-        )));
+        return Err(invalid(format!("'{}' is not a complex attribute", def.name)));
     }
-    let mut p = Parser {
-        src: text,
-        pos: open + 1,
-        rs,
-        lenient,
-    };
-    let filter = p
-        .or_expr(Some((&path, def)))
-        .map_err(|e| invalid(e.detail()))?;
+    let mut p = Parser { src: text, pos: open + 1, rs, lenient };
+    let filter = p.or_expr(Some((&path, def))).map_err(|e| invalid(e.detail()))?;
     p.skip_ws();
     if !p.eat(']') {
         return Err(invalid("expected ']'".into()));
@@ -133,11 +110,7 @@ pub fn parse_patch_path(rs: &ResourceSchema, text: &str, lenient: bool) -> Resul
     } else {
         return Err(invalid(format!("unexpected '{tail}' after ']'")));
     };
-    Ok(PatchPath {
-        path,
-        filter: Some(filter),
-        sub,
-    })
+    Ok(PatchPath { path, filter: Some(filter), sub })
 }
 
 struct Parser<'a> {
@@ -151,11 +124,7 @@ type Scope<'s> = Option<(&'s AttrPath, &'s AttrDef)>;
 
 impl<'a> Parser<'a> {
     fn error(&self, msg: &str) -> Error {
-        Error::InvalidFilter(format!(
-            "invalid filter '{}': {msg} at position {}",
-            self.src,
-            self.pos + 1
-        ))
+        Error::InvalidFilter(format!("invalid filter '{}': {msg} at position {}", self.src, self.pos + 1))
     }
 
     fn rest_snippet(&self) -> String {
@@ -265,10 +234,7 @@ impl<'a> Parser<'a> {
             return Err(if self.pos >= self.src.len() {
                 self.error("unexpected end, expected an attribute path")
             } else {
-                self.error(&format!(
-                    "expected an attribute path, found '{}'",
-                    self.rest_snippet()
-                ))
+                self.error(&format!("expected an attribute path, found '{}'", self.rest_snippet()))
             });
         }
         if self.peek() == Some('[') {
@@ -277,13 +243,9 @@ impl<'a> Parser<'a> {
             }
             let path = self.resolve(text, None, start)?;
             if path.sub.is_some() {
-                return Err(self.error(&format!(
-                    "'{text}' is a sub-attribute; '[' must follow an attribute"
-                )));
+                return Err(self.error(&format!("'{text}' is a sub-attribute; '[' must follow an attribute")));
             }
-            let def = path
-                .leaf(self.rs)
-                .ok_or_else(|| self.error("unknown attribute"))?;
+            let def = path.leaf(self.rs).ok_or_else(|| self.error("unknown attribute"))?;
             if def.ty != Type::Complex {
                 return Err(self.error(&format!("'{}' is not a complex attribute", def.name)));
             }
@@ -302,10 +264,7 @@ impl<'a> Parser<'a> {
             } else {
                 inner
             };
-            return Ok(Filter::ValuePath {
-                path,
-                filter: Box::new(filter),
-            });
+            return Ok(Filter::ValuePath { path, filter: Box::new(filter) });
         }
         let path = self.resolve(text, scope, start)?;
         self.operator_and_value(path)
@@ -316,13 +275,7 @@ impl<'a> Parser<'a> {
             Some((parent, def)) => AttrPath::parse_relative(parent, def, text),
             None => AttrPath::parse(self.rs, text),
         };
-        r.map_err(|msg| {
-            Error::InvalidFilter(format!(
-                "invalid filter '{}': {msg} at position {}",
-                self.src,
-                at + 1
-            ))
-        })
+        r.map_err(|msg| Error::InvalidFilter(format!("invalid filter '{}': {msg} at position {}", self.src, at + 1)))
     }
 
     fn operator_and_value(&mut self, mut path: AttrPath) -> Result<Filter> {
@@ -344,10 +297,7 @@ impl<'a> Parser<'a> {
             "" => return Err(self.error("expected an operator")),
             other => return Err(self.error(&format!("unknown operator '{other}'"))),
         };
-        let mut def = path
-            .leaf(self.rs)
-            .ok_or_else(|| self.error("unknown attribute"))?
-            .clone();
+        let mut def = path.leaf(self.rs).ok_or_else(|| self.error("unknown attribute"))?.clone();
         if def.returned == crate::schema::Returned::Never {
             return Err(self.error(&format!("'{}' cannot be used in a filter", path.display())));
         }
@@ -360,10 +310,9 @@ impl<'a> Parser<'a> {
                     def = v;
                 }
                 _ => {
-                    return Err(self.error(&format!(
-                        "'{}' is complex; compare one of its sub-attributes",
-                        path.display()
-                    )));
+                    return Err(
+                        self.error(&format!("'{}' is complex; compare one of its sub-attributes", path.display()))
+                    );
                 }
             }
         }
@@ -376,13 +325,7 @@ impl<'a> Parser<'a> {
             let raw = self.raw_value()?;
             self.typed(&def, op, raw)?
         };
-        Ok(Filter::Compare(Comparison {
-            path,
-            op,
-            value,
-            ty: def.ty,
-            case_exact: def.case_exact,
-        }))
+        Ok(Filter::Compare(Comparison { path, op, value, ty: def.ty, case_exact: def.case_exact }))
     }
 
     /// A JSON literal (string, number, true, false, null), or in lenient mode an unquoted word.
@@ -425,9 +368,7 @@ impl<'a> Parser<'a> {
             return Ok(RawValue::Unquoted(w.to_string()));
         }
         self.pos = start;
-        Err(self.error(&format!(
-            "the value '{w}' must be a JSON string, number, true, false or null"
-        )))
+        Err(self.error(&format!("the value '{w}' must be a JSON string, number, true, false or null")))
     }
 
     fn typed(&self, def: &AttrDef, op: CompareOp, raw: RawValue) -> Result<Literal> {
@@ -445,10 +386,7 @@ impl<'a> Parser<'a> {
         match def.ty {
             Type::Boolean => {
                 if ordering || substring {
-                    return Err(self.error(&format!(
-                        "'{}' is a boolean; only eq, ne and pr apply",
-                        def.name
-                    )));
+                    return Err(self.error(&format!("'{}' is a boolean; only eq, ne and pr apply", def.name)));
                 }
                 match raw {
                     RawValue::Bool(b) => Ok(Literal::Bool(b)),
@@ -464,10 +402,7 @@ impl<'a> Parser<'a> {
             }
             Type::Integer | Type::Decimal => {
                 if substring {
-                    return Err(self.error(&format!(
-                        "'{}' is a number; co, sw and ew do not apply",
-                        def.name
-                    )));
+                    return Err(self.error(&format!("'{}' is a number; co, sw and ew do not apply", def.name)));
                 }
                 let n = match raw {
                     RawValue::Number(n, _) => n,
@@ -492,16 +427,12 @@ impl<'a> Parser<'a> {
                 }
                 match datetime::parse(&s) {
                     Some(i) => Ok(Literal::DateTime(i, s)),
-                    None => Err(self.error(&format!(
-                        "'{s}' is not a valid dateTime (RFC 3339) for '{}'",
-                        def.name
-                    ))),
+                    None => Err(self.error(&format!("'{s}' is not a valid dateTime (RFC 3339) for '{}'", def.name))),
                 }
             }
-            Type::Binary if ordering => Err(self.error(&format!(
-                "'{}' is binary; gt, ge, lt and le do not apply",
-                def.name
-            ))),
+            Type::Binary if ordering => {
+                Err(self.error(&format!("'{}' is binary; gt, ge, lt and le do not apply", def.name)))
+            }
             Type::String | Type::Reference | Type::Binary => match raw {
                 RawValue::String(s) | RawValue::Unquoted(s) => Ok(Literal::String(s)),
                 RawValue::Number(_, text) if self.lenient => Ok(Literal::String(text)),
@@ -539,13 +470,7 @@ fn eval(filter: &Filter, doc: &Map<String, Value>, element: Option<&Value>) -> b
         Filter::Not(a) => !eval(a, doc, element),
         Filter::Compare(c) => {
             let values = match element {
-                Some(e) => c
-                    .path
-                    .sub
-                    .as_ref()
-                    .and_then(|s| e.get(s))
-                    .map(|v| vec![v])
-                    .unwrap_or_default(),
+                Some(e) => c.path.sub.as_ref().and_then(|s| e.get(s)).map(|v| vec![v]).unwrap_or_default(),
                 None => values_at(doc, &c.path),
             };
             compare_any(c, &values)
@@ -560,11 +485,7 @@ fn eval(filter: &Filter, doc: &Map<String, Value>, element: Option<&Value>) -> b
 
 /// The attribute's value in a document.
 pub fn attribute<'d>(doc: &'d Map<String, Value>, path: &AttrPath) -> Option<&'d Value> {
-    if path.extension {
-        doc.get(&path.schema)?.as_object()?.get(&path.attr)
-    } else {
-        doc.get(&path.attr)
-    }
+    if path.extension { doc.get(&path.schema)?.as_object()?.get(&path.attr) } else { doc.get(&path.attr) }
 }
 
 /// Every value a path denotes: the elements of a multi-valued attribute, or each element's
@@ -607,10 +528,7 @@ fn compare_one(c: &Comparison, op: CompareOp, v: &Value) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (&c.value, v) {
         (Literal::Bool(b), Value::Bool(x)) => Some(x.cmp(b)),
-        (Literal::Number(n), Value::Number(x)) => x
-            .as_f64()
-            .zip(n.as_f64())
-            .and_then(|(a, b)| a.partial_cmp(&b)),
+        (Literal::Number(n), Value::Number(x)) => x.as_f64().zip(n.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
         (Literal::DateTime(i, _), Value::String(x)) => datetime::parse(x).map(|xi| xi.cmp(i)),
         (Literal::String(s), Value::String(x)) => {
             return text_compare(op, x, s, c.case_exact);
@@ -722,13 +640,9 @@ mod tests {
     #[test]
     fn precedence_is_not_then_and_then_or() {
         // true or (false and false) = true
-        assert!(eval_str(
-            r#"userName eq "bjensen" or title eq "x" and title eq "y""#
-        ));
+        assert!(eval_str(r#"userName eq "bjensen" or title eq "x" and title eq "y""#));
         // (true or false) and false = false
-        assert!(!eval_str(
-            r#"(userName eq "bjensen" or title eq "x") and title eq "y""#
-        ));
+        assert!(!eval_str(r#"(userName eq "bjensen" or title eq "x") and title eq "y""#));
         assert!(eval_str(r#"not (title eq "x") and userName eq "bjensen""#));
         assert!(eval_str(r#"not(title eq "x")"#));
     }
@@ -752,27 +666,17 @@ mod tests {
     #[test]
     fn date_times_compare_as_instants() {
         assert!(eval_str(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#));
-        assert!(eval_str(
-            r#"meta.created eq "2011-08-01T11:29:49.793-07:00""#
-        ));
+        assert!(eval_str(r#"meta.created eq "2011-08-01T11:29:49.793-07:00""#));
         assert!(!eval_str(r#"meta.created lt "2011-08-01T18:29:49.793Z""#));
         assert!(eval_lenient("meta.Created gt 2011-08-01T18:29:49.7929999Z"));
     }
 
     #[test]
     fn value_path_matches_within_one_element() {
-        assert!(eval_str(
-            r#"emails[type eq "work" and value co "@example.com"]"#
-        ));
-        assert!(!eval_str(
-            r#"emails[type eq "home" and value co "@example.com"]"#
-        ));
-        assert!(eval_str(
-            r#"emails[type eq "work"].value eq "BJENSEN@example.com""#
-        ));
-        assert!(!eval_str(
-            r#"emails[type eq "home"].value eq "bjensen@example.com""#
-        ));
+        assert!(eval_str(r#"emails[type eq "work" and value co "@example.com"]"#));
+        assert!(!eval_str(r#"emails[type eq "home" and value co "@example.com"]"#));
+        assert!(eval_str(r#"emails[type eq "work"].value eq "BJENSEN@example.com""#));
+        assert!(!eval_str(r#"emails[type eq "home"].value eq "bjensen@example.com""#));
     }
 
     #[test]
@@ -784,24 +688,16 @@ mod tests {
 
     #[test]
     fn urn_prefixed_paths() {
-        assert!(eval_str(
-            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#
-        ));
-        assert!(eval_str(
-            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1""#
-        ));
-        assert!(eval_str(
-            r#"urn:ietf:params:scim:schemas:core:2.0:User:name.familyName eq "jensen""#
-        ));
+        assert!(eval_str(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#));
+        assert!(eval_str(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1""#));
+        assert!(eval_str(r#"urn:ietf:params:scim:schemas:core:2.0:User:name.familyName eq "jensen""#));
     }
 
     #[test]
     fn escaped_quotes_and_backslashes_in_values() {
         let s = Schemas::default_set();
         let f = parse(&s.user, r#"title eq "a \"quoted\" \\ value""#, false).expect("parses");
-        let Filter::Compare(c) = f else {
-            panic!("compare")
-        };
+        let Filter::Compare(c) = f else { panic!("compare") };
         assert_eq!(c.value, Literal::String(r#"a "quoted" \ value"#.into()));
     }
 
@@ -841,27 +737,14 @@ mod tests {
     #[test]
     fn patch_paths() {
         let s = Schemas::default_set();
-        let p =
-            parse_patch_path(&s.user, r#"emails[type eq "work"].value"#, false).expect("parses");
+        let p = parse_patch_path(&s.user, r#"emails[type eq "work"].value"#, false).expect("parses");
         assert_eq!(p.path.attr, "emails");
         assert_eq!(p.sub.as_deref(), Some("value"));
         assert!(p.filter.is_some());
         let p = parse_patch_path(&s.user, "name.familyName", false).expect("parses");
         assert_eq!(p.path.short(), "name.familyName");
-        for bad in [
-            "emails[type eq \"work\"",
-            "emails[type eq \"work\"]x",
-            "nosuch",
-            "userName[value eq \"x\"]",
-            "",
-        ] {
-            assert!(
-                matches!(
-                    parse_patch_path(&s.user, bad, false),
-                    Err(Error::InvalidPath(_))
-                ),
-                "{bad}"
-            );
+        for bad in ["emails[type eq \"work\"", "emails[type eq \"work\"]x", "nosuch", "userName[value eq \"x\"]", ""] {
+            assert!(matches!(parse_patch_path(&s.user, bad, false), Err(Error::InvalidPath(_))), "{bad}");
         }
     }
 }

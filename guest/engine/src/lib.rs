@@ -25,8 +25,7 @@ use serde_json::{Map, Value, json};
 pub use config::{Compatibility, Config};
 pub use error::{Error, Result};
 use model::{
-    Candidate, Context, EngineInfo, Kind, MemberChanges, Projection, QueryPlan, Relation,
-    SearchRequest, Stored, Write,
+    Candidate, Context, EngineInfo, Kind, MemberChanges, Projection, QueryPlan, Relation, SearchRequest, Stored, Write,
 };
 use resource::Validator;
 use schema::{ResourceSchema, Schemas};
@@ -41,17 +40,13 @@ pub struct Engine {
 }
 
 fn parse_json(body: &str) -> Result<Value> {
-    serde_json::from_str(body)
-        .map_err(|e| Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
+    serde_json::from_str(body).map_err(|e| Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
 }
 
 impl Engine {
     /// Builds an engine from a realm's configuration JSON (see `Config`).
     pub fn new(config: &str) -> Result<Engine> {
-        Ok(Engine {
-            config: Config::parse(config)?,
-            schemas: Schemas::default_set(),
-        })
+        Ok(Engine { config: Config::parse(config)?, schemas: Schemas::default_set() })
     }
 
     pub fn config(&self) -> &Config {
@@ -67,19 +62,14 @@ impl Engine {
     }
 
     fn validator(&self, kind: Kind) -> Validator<'_> {
-        Validator {
-            rs: self.rs(kind),
-            lenient: self.config.lenient(),
-        }
+        Validator { rs: self.rs(kind), lenient: self.config.lenient() }
     }
 
     /// The discovery documents.
     pub fn describe(&self) -> EngineInfo {
         let schemas: Vec<Value> = self.schemas.all().iter().map(|s| s.to_json(None)).collect();
-        let types: Vec<Value> = [&self.schemas.user, &self.schemas.group]
-            .iter()
-            .map(|rs| rs.resource_type_json(None))
-            .collect();
+        let types: Vec<Value> =
+            [&self.schemas.user, &self.schemas.group].iter().map(|rs| rs.resource_type_json(None)).collect();
         EngineInfo {
             api_version: API_VERSION.into(),
             name: "scimd-default".into(),
@@ -114,16 +104,8 @@ impl Engine {
     /// Validates a POST body.
     pub fn create(&self, _ctx: &Context, kind: Kind, body: &str) -> Result<Write> {
         let n = self.validator(kind).body(parse_json(body)?)?;
-        let members = n.members.map(|add| MemberChanges {
-            clear: false,
-            add,
-            remove: Vec::new(),
-        });
-        Ok(Write {
-            model: mapping::to_model(self.rs(kind), &n.doc),
-            members,
-            password: n.password,
-        })
+        let members = n.members.map(|add| MemberChanges { clear: false, add, remove: Vec::new() });
+        Ok(Write { model: mapping::to_model(self.rs(kind), &n.doc), members, password: n.password })
     }
 
     /// Validates a PUT body against the current resource (RFC 7644 §3.5.1): the body replaces
@@ -135,18 +117,10 @@ impl Engine {
         let old = mapping::from_model(rs, &current.model);
         resource::check_immutable(rs, &old, &n.doc)?;
         let members = match kind {
-            Kind::Group => Some(MemberChanges {
-                clear: true,
-                add: n.members.unwrap_or_default(),
-                remove: Vec::new(),
-            }),
+            Kind::Group => Some(MemberChanges { clear: true, add: n.members.unwrap_or_default(), remove: Vec::new() }),
             Kind::User => None,
         };
-        Ok(Write {
-            model: mapping::to_model(rs, &n.doc),
-            members,
-            password: n.password,
-        })
+        Ok(Write { model: mapping::to_model(rs, &n.doc), members, password: n.password })
     }
 
     /// Applies a PatchOp body.
@@ -154,26 +128,12 @@ impl Engine {
         let kind = current.model.kind();
         let rs = self.rs(kind);
         let doc = mapping::from_model(rs, &current.model);
-        let p = patch::apply(
-            &self.validator(kind),
-            doc,
-            parse_json(body)?,
-            self.config.max_operations,
-        )?;
-        Ok(Write {
-            model: mapping::to_model(rs, &p.doc),
-            members: p.members,
-            password: p.password,
-        })
+        let p = patch::apply(&self.validator(kind), doc, parse_json(body)?, self.config.max_operations)?;
+        Ok(Write { model: mapping::to_model(rs, &p.doc), members: p.members, password: p.password })
     }
 
     /// Validates `attributes` / `excludedAttributes`.
-    pub fn projection(
-        &self,
-        kind: Kind,
-        attributes: Option<&str>,
-        excluded: Option<&str>,
-    ) -> Result<Projection> {
+    pub fn projection(&self, kind: Kind, attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection> {
         render::projection(self.rs(kind), attributes, excluded, self.config.lenient())
     }
 
@@ -224,8 +184,7 @@ impl Engine {
         Ok(candidates
             .iter()
             .map(|c| {
-                let doc: Map<String, Value> =
-                    render::full_doc(rs, &ctx, &c.stored, Some(&c.relations));
+                let doc: Map<String, Value> = render::full_doc(rs, &ctx, &c.stored, Some(&c.relations));
                 filter::matches(&parsed, &doc)
             })
             .collect())

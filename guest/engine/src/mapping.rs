@@ -119,9 +119,9 @@ fn from_text(def: &AttrDef, text: &str) -> Value {
             "false" => Value::Bool(false),
             _ => Value::String(text.to_string()),
         },
-        Type::Integer | Type::Decimal => serde_json::from_str::<Number>(text)
-            .map(Value::Number)
-            .unwrap_or_else(|_| Value::String(text.to_string())),
+        Type::Integer | Type::Decimal => {
+            serde_json::from_str::<Number>(text).map(Value::Number).unwrap_or_else(|_| Value::String(text.to_string()))
+        }
         _ => Value::String(text.to_string()),
     }
 }
@@ -140,12 +140,7 @@ impl Sink {
 
 /// Maps one schema's attributes (the top level of `doc` for the core schema, the object
 /// under the URN for an extension) to realm attributes.
-fn schema_to_attributes(
-    schema: &SchemaDef,
-    obj: &Map<String, Value>,
-    skip: &[(&str, Option<&str>)],
-    sink: &mut Sink,
-) {
+fn schema_to_attributes(schema: &SchemaDef, obj: &Map<String, Value>, skip: &[(&str, Option<&str>)], sink: &mut Sink) {
     for def in &schema.attributes {
         if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
             continue;
@@ -160,10 +155,7 @@ fn schema_to_attributes(
             (Type::Complex, true, Value::Array(items)) => {
                 let json: Vec<String> = items.iter().map(Value::to_string).collect();
                 if def.value_sub().is_some() {
-                    let values: Vec<String> = items
-                        .iter()
-                        .filter_map(|i| i.get("value").and_then(to_text))
-                        .collect();
+                    let values: Vec<String> = items.iter().filter_map(|i| i.get("value").and_then(to_text)).collect();
                     sink.put(key(schema, &def.name, Some("value")), values);
                 }
                 sink.put(key(schema, &def.name, None), json);
@@ -181,10 +173,7 @@ fn schema_to_attributes(
                 }
             }
             (_, true, Value::Array(items)) => {
-                sink.put(
-                    key(schema, &def.name, None),
-                    items.iter().filter_map(to_text).collect(),
-                );
+                sink.put(key(schema, &def.name, None), items.iter().filter_map(to_text).collect());
             }
             (_, false, v) => {
                 if let Some(t) = to_text(v) {
@@ -198,41 +187,22 @@ fn schema_to_attributes(
 
 /// Maps a normalized document (see `resource`) to the realm model.
 pub fn to_model(rs: &ResourceSchema, doc: &Map<String, Value>) -> Model {
-    let mut sink = Sink {
-        attributes: Vec::new(),
-    };
+    let mut sink = Sink { attributes: Vec::new() };
     let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
     if let Some(ext) = doc.get("externalId").and_then(to_text) {
         sink.put(key(&rs.core, "externalId", None), vec![ext]);
     }
     let model = match rs.kind {
         Kind::User => {
-            let skip = [
-                ("userName", None),
-                ("active", None),
-                ("name", Some("givenName")),
-                ("name", Some("familyName")),
-            ];
+            let skip =
+                [("userName", None), ("active", None), ("name", Some("givenName")), ("name", Some("familyName"))];
             schema_to_attributes(&rs.core, doc, &skip, &mut sink);
             let name = doc.get("name");
-            let sub = |s: &str| {
-                name.and_then(|n| n.get(s))
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            };
-            let email = doc
-                .get("emails")
-                .and_then(Value::as_array)
-                .and_then(|emails| {
-                    let primary = emails
-                        .iter()
-                        .find(|e| e.get("primary") == Some(&Value::Bool(true)));
-                    primary
-                        .or(emails.first())?
-                        .get("value")?
-                        .as_str()
-                        .map(str::to_string)
-                });
+            let sub = |s: &str| name.and_then(|n| n.get(s)).and_then(Value::as_str).map(str::to_string);
+            let email = doc.get("emails").and_then(Value::as_array).and_then(|emails| {
+                let primary = emails.iter().find(|e| e.get("primary") == Some(&Value::Bool(true)));
+                primary.or(emails.first())?.get("value")?.as_str().map(str::to_string)
+            });
             Model::User(UserModel {
                 username: text("userName").unwrap_or_default(),
                 email,
@@ -243,16 +213,8 @@ pub fn to_model(rs: &ResourceSchema, doc: &Map<String, Value>) -> Model {
             })
         }
         Kind::Group => {
-            schema_to_attributes(
-                &rs.core,
-                doc,
-                &[("displayName", None), ("members", None)],
-                &mut sink,
-            );
-            Model::Group(GroupModel {
-                name: text("displayName").unwrap_or_default(),
-                attributes: Vec::new(),
-            })
+            schema_to_attributes(&rs.core, doc, &[("displayName", None), ("members", None)], &mut sink);
+            Model::Group(GroupModel { name: text("displayName").unwrap_or_default(), attributes: Vec::new() })
         }
     };
     for (schema, _) in &rs.extensions {
@@ -309,9 +271,7 @@ fn schema_from_attributes(
                 for sub in &def.sub_attributes {
                     if let Some(v) = columns(&def.name, Some(&sub.name)) {
                         sub_obj.insert(sub.name.clone(), v);
-                    } else if let Some([t, ..]) =
-                        attrs.get(key(schema, &def.name, Some(&sub.name)).as_str())
-                    {
+                    } else if let Some([t, ..]) = attrs.get(key(schema, &def.name, Some(&sub.name)).as_str()) {
                         sub_obj.insert(sub.name.clone(), from_text(sub, t));
                     }
                 }
@@ -321,10 +281,7 @@ fn schema_from_attributes(
             }
             (_, true) => {
                 if let Some(items) = attrs.get(key(schema, &def.name, None).as_str()) {
-                    obj.insert(
-                        def.name.clone(),
-                        Value::Array(items.iter().map(|t| from_text(def, t)).collect()),
-                    );
+                    obj.insert(def.name.clone(), Value::Array(items.iter().map(|t| from_text(def, t)).collect()));
                 }
             }
             (_, false) => {
@@ -339,11 +296,8 @@ fn schema_from_attributes(
 /// Maps the realm model back to a normalized document: the mapped attributes only, without
 /// `schemas`, `id`, `meta` and relations.
 pub fn from_model(rs: &ResourceSchema, model: &Model) -> Map<String, Value> {
-    let attrs: HashMap<&str, &[String]> = model
-        .attributes()
-        .iter()
-        .map(|a| (a.name.as_str(), a.values.as_slice()))
-        .collect();
+    let attrs: HashMap<&str, &[String]> =
+        model.attributes().iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
     let mut doc = Map::new();
     if let Some([ext, ..]) = attrs.get(key(&rs.core, "externalId", None).as_str()) {
         doc.insert("externalId".into(), Value::String(ext.clone()));
@@ -435,9 +389,7 @@ mod tests {
                               "division": "Theme Park", "department": "Tour Operations", "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d"}}
         }));
         let model = to_model(&s.user, &doc);
-        let Model::User(u) = &model else {
-            panic!("user")
-        };
+        let Model::User(u) = &model else { panic!("user") };
         assert_eq!(u.username, "bjensen");
         assert_eq!(u.email.as_deref(), Some("bjensen@example.com"));
         assert_eq!(u.first_name.as_deref(), Some("Barbara"));
@@ -451,11 +403,7 @@ mod tests {
         let s = Schemas::default_set();
         let doc = obj(json!({"userName": "u", "emails": [{"value": "a@x"}, {"value": "b@x"}]}));
         let model = to_model(&s.user, &doc);
-        let idx = model
-            .attributes()
-            .iter()
-            .find(|a| a.name == "scim.emails.value")
-            .expect("indexed");
+        let idx = model.attributes().iter().find(|a| a.name == "scim.emails.value").expect("indexed");
         assert_eq!(idx.values, vec!["a@x", "b@x"]);
     }
 

@@ -35,47 +35,29 @@ struct Patcher<'a> {
 }
 
 fn get_ci<'m>(obj: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
+    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
 /// Applies a PatchOp body to `doc`.
-pub fn apply(
-    v: &Validator<'_>,
-    doc: Map<String, Value>,
-    body: Value,
-    max_operations: u32,
-) -> Result<Patched> {
+pub fn apply(v: &Validator<'_>, doc: Map<String, Value>, body: Value, max_operations: u32) -> Result<Patched> {
     let Value::Object(body) = body else {
-        return Err(Error::InvalidSyntax(
-            "a PATCH body must be a JSON object with 'schemas' and 'Operations'".into(),
-        ));
+        return Err(Error::InvalidSyntax("a PATCH body must be a JSON object with 'schemas' and 'Operations'".into()));
     };
     match get_ci(&body, "schemas") {
-        Some(Value::Array(s))
-            if s.iter()
-                .any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP))) => {}
+        Some(Value::Array(s)) if s.iter().any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP))) => {}
         _ if v.lenient => {}
         _ => {
-            return Err(Error::InvalidValue(format!(
-                "a PATCH body must have 'schemas': [\"{PATCH_OP}\"]"
-            )));
+            return Err(Error::InvalidValue(format!("a PATCH body must have 'schemas': [\"{PATCH_OP}\"]")));
         }
     }
     let ops = match get_ci(&body, "Operations") {
         Some(Value::Array(ops)) if !ops.is_empty() => ops,
         Some(Value::Array(_)) => return Err(Error::InvalidValue("'Operations' is empty".into())),
         Some(other) => {
-            return Err(Error::InvalidSyntax(format!(
-                "'Operations' must be an array, not {}",
-                kind_of(other)
-            )));
+            return Err(Error::InvalidSyntax(format!("'Operations' must be an array, not {}", kind_of(other))));
         }
         None => {
-            return Err(Error::InvalidSyntax(
-                "a PATCH body must have 'Operations'".into(),
-            ));
+            return Err(Error::InvalidSyntax("a PATCH body must have 'Operations'".into()));
         }
     };
     if ops.len() > max_operations as usize {
@@ -85,37 +67,21 @@ pub fn apply(
         )));
     }
     let before = doc.clone();
-    let mut p = Patcher {
-        v,
-        doc,
-        members: None,
-        password: None,
-    };
+    let mut p = Patcher { v, doc, members: None, password: None };
     for (i, op) in ops.iter().enumerate() {
         p.operation(op).map_err(|e| prefix(e, i))?;
     }
     // Re-validate the whole result: types, `primary`, required attributes, immutability.
     for def in &v.rs.core.attributes {
         if def.required && before.contains_key(&def.name) && !p.doc.contains_key(&def.name) {
-            return Err(Error::Mutability(format!(
-                "'{}' is required and cannot be removed",
-                def.name
-            )));
+            return Err(Error::Mutability(format!("'{}' is required and cannot be removed", def.name)));
         }
     }
     let mut whole = p.doc;
     whole.insert("schemas".into(), Value::Array(schemas_of(v.rs, &whole)));
-    let normalized = Validator {
-        rs: v.rs,
-        lenient: v.lenient,
-    }
-    .body(Value::Object(whole))?;
+    let normalized = Validator { rs: v.rs, lenient: v.lenient }.body(Value::Object(whole))?;
     resource::check_immutable(v.rs, &before, &normalized.doc)?;
-    Ok(Patched {
-        doc: normalized.doc,
-        members: p.members,
-        password: p.password,
-    })
+    Ok(Patched { doc: normalized.doc, members: p.members, password: p.password })
 }
 
 fn prefix(e: Error, i: usize) -> Error {
@@ -134,18 +100,12 @@ fn prefix(e: Error, i: usize) -> Error {
 impl Patcher<'_> {
     fn operation(&mut self, op: &Value) -> Result<()> {
         let Value::Object(op) = op else {
-            return Err(Error::InvalidSyntax(format!(
-                "an operation must be a JSON object, not {}",
-                kind_of(op)
-            )));
+            return Err(Error::InvalidSyntax(format!("an operation must be a JSON object, not {}", kind_of(op))));
         };
         let name = match get_ci(op, "op") {
             Some(Value::String(s)) => s.as_str(),
             Some(other) => {
-                return Err(Error::InvalidSyntax(format!(
-                    "'op' must be a string, not {}",
-                    kind_of(other)
-                )));
+                return Err(Error::InvalidSyntax(format!("'op' must be a string, not {}", kind_of(other))));
             }
             None => return Err(Error::InvalidSyntax("an operation needs 'op'".into())),
         };
@@ -168,10 +128,7 @@ impl Patcher<'_> {
             Some(Value::String(s)) if s.trim().is_empty() => None,
             Some(Value::String(s)) => Some(s.as_str()),
             Some(other) => {
-                return Err(Error::InvalidPath(format!(
-                    "'path' must be a string, not {}",
-                    kind_of(other)
-                )));
+                return Err(Error::InvalidPath(format!("'path' must be a string, not {}", kind_of(other))));
             }
         };
         let value = get_ci(op, "value").cloned();
@@ -196,9 +153,7 @@ impl Patcher<'_> {
                 )));
             }
             None => {
-                return Err(Error::InvalidValue(
-                    "the operation has no 'path' and no 'value'".into(),
-                ));
+                return Err(Error::InvalidValue("the operation has no 'path' and no 'value'".into()));
             }
         };
         for (key, v) in obj {
@@ -232,13 +187,7 @@ impl Patcher<'_> {
                     "'{key}': without 'path', the keys of 'value' must be attribute names"
                 )));
             }
-            if self
-                .v
-                .rs
-                .core_attr(&key)
-                .is_some_and(|d| d.mutability == Mutability::ReadOnly)
-                && self.v.lenient
-            {
+            if self.v.rs.core_attr(&key).is_some_and(|d| d.mutability == Mutability::ReadOnly) && self.v.lenient {
                 // Clients echo `id` and `meta` back; they are ignored as in PUT.
                 continue;
             }
@@ -250,31 +199,20 @@ impl Patcher<'_> {
     fn at_path(&mut self, op: Op, path_text: &str, value: Option<Value>) -> Result<()> {
         let rs = self.v.rs;
         let pp = filter::parse_patch_path(rs, path_text, self.v.lenient)?;
-        let (_, def, sub_def) = pp
-            .path
-            .defs(rs)
-            .ok_or_else(|| Error::InvalidPath(format!("'{path_text}' names no attribute")))?;
+        let (_, def, sub_def) =
+            pp.path.defs(rs).ok_or_else(|| Error::InvalidPath(format!("'{path_text}' names no attribute")))?;
         let def = def.clone();
         let shown = pp.path.display();
         if def.mutability == Mutability::ReadOnly {
-            return Err(Error::Mutability(format!(
-                "'{}' is read-only",
-                pp.path.parent().display()
-            )));
+            return Err(Error::Mutability(format!("'{}' is read-only", pp.path.parent().display())));
         }
         if let Some(s) = sub_def.or_else(|| pp.sub.as_ref().and_then(|s| def.sub(s)))
             && s.mutability == Mutability::ReadOnly
         {
-            return Err(Error::Mutability(format!(
-                "'{shown}.{}' is read-only",
-                s.name
-            )));
+            return Err(Error::Mutability(format!("'{shown}.{}' is read-only", s.name)));
         }
         if op != Op::Remove && value.is_none() {
-            return Err(Error::InvalidValue(format!(
-                "'{}' on '{path_text}' needs a 'value'",
-                op_name(op)
-            )));
+            return Err(Error::InvalidValue(format!("'{}' on '{path_text}' needs a 'value'", op_name(op))));
         }
         if rs.kind == Kind::Group && pp.path.is("members", pp.path.sub.as_deref()) {
             return self.members(op, &pp, value);
@@ -309,13 +247,7 @@ impl Patcher<'_> {
     }
 
     /// Targets a whole attribute.
-    fn whole(
-        &mut self,
-        op: Op,
-        path: &AttrPath,
-        def: &AttrDef,
-        value: Option<Value>,
-    ) -> Result<()> {
+    fn whole(&mut self, op: Op, path: &AttrPath, def: &AttrDef, value: Option<Value>) -> Result<()> {
         let shown = path.display();
         if op == Op::Remove {
             resource::unset(&mut self.doc, path);
@@ -367,9 +299,7 @@ impl Patcher<'_> {
         value: Option<Value>,
     ) -> Result<()> {
         let shown = format!("{}.{sub}", path.display());
-        let sub_def = def
-            .sub(sub)
-            .ok_or_else(|| Error::InvalidPath(format!("'{shown}' names no attribute")))?;
+        let sub_def = def.sub(sub).ok_or_else(|| Error::InvalidPath(format!("'{shown}' names no attribute")))?;
         let new = match (op, value) {
             (Op::Remove, _) => None,
             (_, Some(v)) => self.v.simple(sub_def, v, &shown)?,
@@ -397,18 +327,11 @@ impl Patcher<'_> {
             _ => {
                 if let Some(n) = new {
                     if def.multi_valued && !lenient && op == Op::Replace {
-                        return Err(Error::NoTarget(format!(
-                            "'{}' has no values to replace",
-                            path.display()
-                        )));
+                        return Err(Error::NoTarget(format!("'{}' has no values to replace", path.display())));
                     }
                     let mut o = Map::new();
                     o.insert(sub.to_string(), n);
-                    let v = if def.multi_valued {
-                        Value::Array(vec![Value::Object(o)])
-                    } else {
-                        Value::Object(o)
-                    };
+                    let v = if def.multi_valued { Value::Array(vec![Value::Object(o)]) } else { Value::Object(o) };
                     resource::set(&mut self.doc, path, v);
                 }
             }
@@ -417,21 +340,14 @@ impl Patcher<'_> {
     }
 
     /// `attr[filter]` or `attr[filter].sub`.
-    fn filtered(
-        &mut self,
-        op: Op,
-        pp: &PatchPath,
-        def: &AttrDef,
-        f: &Filter,
-        value: Option<Value>,
-    ) -> Result<()> {
+    fn filtered(&mut self, op: Op, pp: &PatchPath, def: &AttrDef, f: &Filter, value: Option<Value>) -> Result<()> {
         let path = &pp.path;
         let shown = path.display();
         let lenient = self.v.lenient;
         let sub_def = match &pp.sub {
-            Some(s) => Some(def.sub(s).ok_or_else(|| {
-                Error::InvalidPath(format!("'{s}' is not a sub-attribute of '{shown}'"))
-            })?),
+            Some(s) => Some(
+                def.sub(s).ok_or_else(|| Error::InvalidPath(format!("'{s}' is not a sub-attribute of '{shown}'")))?,
+            ),
             None => None,
         };
         let new: Option<Value> = match (op, &sub_def, value) {
@@ -445,19 +361,13 @@ impl Patcher<'_> {
             Some(v @ Value::Object(_)) => vec![std::mem::take(v)],
             _ => Vec::new(),
         };
-        let hits: Vec<usize> = items
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| filter::matches_element(f, e))
-            .map(|(i, _)| i)
-            .collect();
+        let hits: Vec<usize> =
+            items.iter().enumerate().filter(|(_, e)| filter::matches_element(f, e)).map(|(i, _)| i).collect();
         if hits.is_empty() {
             if op == Op::Remove {
                 if !lenient {
                     self.put_back(path, def, items);
-                    return Err(Error::NoTarget(format!(
-                        "no value of '{shown}' matches the filter"
-                    )));
+                    return Err(Error::NoTarget(format!("no value of '{shown}' matches the filter")));
                 }
             } else if let Some(n) = new.clone() {
                 // Entra replaces `emails[type eq "work"].value` when no work email exists yet:
@@ -465,9 +375,7 @@ impl Patcher<'_> {
                 let seed = if lenient { equalities(f) } else { None };
                 let Some(mut element) = seed else {
                     self.put_back(path, def, items);
-                    return Err(Error::NoTarget(format!(
-                        "no value of '{shown}' matches the filter"
-                    )));
+                    return Err(Error::NoTarget(format!("no value of '{shown}' matches the filter")));
                 };
                 match (&pp.sub, n) {
                     (Some(s), n) => {
@@ -539,21 +447,15 @@ impl Patcher<'_> {
     fn members(&mut self, op: Op, pp: &PatchPath, value: Option<Value>) -> Result<()> {
         let lenient = self.v.lenient;
         let rs = self.v.rs;
-        let def = rs
-            .core
-            .attr("members")
-            .ok_or_else(|| Error::InvalidPath("members".into()))?;
-        if pp.path.sub.is_some() || (pp.filter.is_some() && (op != Op::Remove || pp.sub.is_some()))
-        {
+        let def = rs.core.attr("members").ok_or_else(|| Error::InvalidPath("members".into()))?;
+        if pp.path.sub.is_some() || (pp.filter.is_some() && (op != Op::Remove || pp.sub.is_some())) {
             return Err(Error::InvalidPath(format!(
                 "'{}': members are added, replaced or removed whole; their sub-attributes are immutable",
                 pp.path.display()
             )));
         }
         let refs = |value: Option<Value>| -> Result<Vec<MemberRef>> {
-            let v = self
-                .v
-                .attribute(def, value.unwrap_or(Value::Null), "members")?;
+            let v = self.v.attribute(def, value.unwrap_or(Value::Null), "members")?;
             Ok(resource::members(v.as_ref()))
         };
         let changes = self.members.get_or_insert_with(MemberChanges::default);
@@ -565,11 +467,7 @@ impl Patcher<'_> {
             }
             (Op::Replace, _) => {
                 let new = refs(value)?;
-                *changes = MemberChanges {
-                    clear: true,
-                    add: Vec::new(),
-                    remove: Vec::new(),
-                };
+                *changes = MemberChanges { clear: true, add: Vec::new(), remove: Vec::new() };
                 for m in new {
                     add_member(changes, m);
                 }
@@ -587,11 +485,7 @@ impl Patcher<'_> {
             }
             (Op::Remove, None) => match value {
                 None | Some(Value::Null) => {
-                    *changes = MemberChanges {
-                        clear: true,
-                        add: Vec::new(),
-                        remove: Vec::new(),
-                    };
+                    *changes = MemberChanges { clear: true, add: Vec::new(), remove: Vec::new() };
                 }
                 // Entra's default job removes members with `path: members` and a value list;
                 // only those members go (removing all would be the failure case).
@@ -602,7 +496,8 @@ impl Patcher<'_> {
                 }
                 Some(_) => {
                     return Err(Error::InvalidValue(
-                        "'remove' takes no 'value' (RFC 7644 §3.5.2.2); select members with members[value eq \"id\"]".into(),
+                        "'remove' takes no 'value' (RFC 7644 §3.5.2.2); select members with members[value eq \"id\"]"
+                            .into(),
                     ));
                 }
             },
@@ -633,12 +528,10 @@ fn member_ids(f: &Filter) -> Option<Vec<String>> {
             ids.extend(member_ids(b)?);
             Some(ids)
         }
-        Filter::Compare(c) if c.op == CompareOp::Eq && c.path.sub.as_deref() == Some("value") => {
-            match &c.value {
-                Literal::String(s) => Some(vec![s.clone()]),
-                _ => None,
-            }
-        }
+        Filter::Compare(c) if c.op == CompareOp::Eq && c.path.sub.as_deref() == Some("value") => match &c.value {
+            Literal::String(s) => Some(vec![s.clone()]),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -718,66 +611,36 @@ mod tests {
 
     fn run(lenient: bool, ops: Value) -> Result<Patched> {
         let s = Schemas::default_set();
-        let v = Validator {
-            rs: &s.user,
-            lenient,
-        };
-        apply(
-            &v,
-            doc(),
-            json!({"schemas": [PATCH_OP], "Operations": ops}),
-            100,
-        )
+        let v = Validator { rs: &s.user, lenient };
+        apply(&v, doc(), json!({"schemas": [PATCH_OP], "Operations": ops}), 100)
     }
 
     fn group(lenient: bool, ops: Value) -> Result<Patched> {
         let s = Schemas::default_set();
-        let v = Validator {
-            rs: &s.group,
-            lenient,
-        };
+        let v = Validator { rs: &s.group, lenient };
         let d = match json!({"displayName": "G"}) {
             Value::Object(m) => m,
             _ => unreachable!(),
         };
-        apply(
-            &v,
-            d,
-            json!({"schemas": [PATCH_OP], "Operations": ops}),
-            100,
-        )
+        apply(&v, d, json!({"schemas": [PATCH_OP], "Operations": ops}), 100)
     }
 
     #[test]
     fn replace_simple_attribute() {
-        let p = run(
-            false,
-            json!([{"op": "replace", "path": "title", "value": "Boss"}]),
-        )
-        .expect("ok");
+        let p = run(false, json!([{"op": "replace", "path": "title", "value": "Boss"}])).expect("ok");
         assert_eq!(p.doc["title"], json!("Boss"));
     }
 
     #[test]
     fn replace_sub_attribute_keeps_siblings() {
-        let p = run(
-            false,
-            json!([{"op": "replace", "path": "name.familyName", "value": "J"}]),
-        )
-        .expect("ok");
-        assert_eq!(
-            p.doc["name"],
-            json!({"givenName": "Barbara", "familyName": "J"})
-        );
+        let p = run(false, json!([{"op": "replace", "path": "name.familyName", "value": "J"}])).expect("ok");
+        assert_eq!(p.doc["name"], json!({"givenName": "Barbara", "familyName": "J"}));
     }
 
     #[test]
     fn add_to_multi_valued_appends_and_moves_primary() {
-        let p = run(
-            false,
-            json!([{"op": "add", "path": "emails", "value": [{"value": "n@x", "primary": true}]}]),
-        )
-        .expect("ok");
+        let p = run(false, json!([{"op": "add", "path": "emails", "value": [{"value": "n@x", "primary": true}]}]))
+            .expect("ok");
         let emails = p.doc["emails"].as_array().expect("array");
         assert_eq!(emails.len(), 3);
         assert_eq!(emails.iter().filter(|e| is_primary(e)).count(), 1);
@@ -786,29 +649,25 @@ mod tests {
 
     #[test]
     fn replace_value_path_sub_attribute() {
-        let p = run(false, json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work.com"}])).expect("ok");
+        let p =
+            run(false, json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work.com"}]))
+                .expect("ok");
         assert_eq!(p.doc["emails"][0]["value"], json!("new@work.com"));
         assert_eq!(p.doc["emails"][1]["value"], json!("b@home.org"));
     }
 
     #[test]
     fn replace_value_path_without_match_creates_element_only_when_lenient() {
-        let ops =
-            json!([{"op": "Replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}]);
+        let ops = json!([{"op": "Replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}]);
         let p = run(true, ops.clone()).expect("ok");
         assert_eq!(p.doc["emails"][2], json!({"type": "other", "value": "o@x"}));
-        let ops =
-            json!([{"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}]);
+        let ops = json!([{"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}]);
         assert!(matches!(run(false, ops), Err(Error::NoTarget(_))));
     }
 
     #[test]
     fn remove_value_path_removes_only_matching_elements() {
-        let p = run(
-            false,
-            json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]),
-        )
-        .expect("ok");
+        let p = run(false, json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])).expect("ok");
         assert_eq!(p.doc["emails"].as_array().map(Vec::len), Some(1));
     }
 
@@ -824,44 +683,26 @@ mod tests {
 
     #[test]
     fn op_names_in_any_case_only_when_lenient() {
-        assert!(
-            run(
-                true,
-                json!([{"op": "Replace", "path": "title", "value": "x"}])
-            )
-            .is_ok()
-        );
+        assert!(run(true, json!([{"op": "Replace", "path": "title", "value": "x"}])).is_ok());
         assert!(matches!(
-            run(
-                false,
-                json!([{"op": "Replace", "path": "title", "value": "x"}])
-            ),
+            run(false, json!([{"op": "Replace", "path": "title", "value": "x"}])),
             Err(Error::InvalidSyntax(_))
         ));
     }
 
     #[test]
     fn removing_a_required_attribute_is_a_mutability_error() {
-        assert!(matches!(
-            run(false, json!([{"op": "remove", "path": "userName"}])),
-            Err(Error::Mutability(_))
-        ));
+        assert!(matches!(run(false, json!([{"op": "remove", "path": "userName"}])), Err(Error::Mutability(_))));
     }
 
     #[test]
     fn read_only_targets_are_mutability_errors() {
         assert!(matches!(
-            run(
-                false,
-                json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}])
-            ),
+            run(false, json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}])),
             Err(Error::Mutability(_))
         ));
         assert!(matches!(
-            run(
-                false,
-                json!([{"op": "replace", "path": "id", "value": "x"}])
-            ),
+            run(false, json!([{"op": "replace", "path": "id", "value": "x"}])),
             Err(Error::Mutability(_))
         ));
     }
@@ -869,17 +710,11 @@ mod tests {
     #[test]
     fn bad_paths_are_invalid_path_errors() {
         assert!(matches!(
-            run(
-                false,
-                json!([{"op": "replace", "path": "nosuch", "value": "x"}])
-            ),
+            run(false, json!([{"op": "replace", "path": "nosuch", "value": "x"}])),
             Err(Error::InvalidPath(_))
         ));
         assert!(matches!(
-            run(
-                false,
-                json!([{"op": "replace", "path": "emails[type eq", "value": "x"}])
-            ),
+            run(false, json!([{"op": "replace", "path": "emails[type eq", "value": "x"}])),
             Err(Error::InvalidPath(_))
         ));
     }
@@ -896,11 +731,7 @@ mod tests {
 
     #[test]
     fn entra_disable_with_string_false() {
-        let p = run(
-            true,
-            json!([{"op": "Replace", "path": "active", "value": "False"}]),
-        )
-        .expect("ok");
+        let p = run(true, json!([{"op": "Replace", "path": "active", "value": "False"}])).expect("ok");
         assert_eq!(p.doc["active"], json!(false));
     }
 
@@ -921,20 +752,13 @@ mod tests {
         .expect("ok");
         let m = p.members.expect("changes");
         assert!(!m.clear);
-        assert_eq!(
-            m.add.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
-            vec!["u2"]
-        );
+        assert_eq!(m.add.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), vec!["u2"]);
         assert_eq!(m.remove, vec!["u1".to_string(), "u3".to_string()]);
     }
 
     #[test]
     fn replace_members_clears_then_adds() {
-        let p = group(
-            false,
-            json!([{"op": "replace", "path": "members", "value": [{"value": "u9"}]}]),
-        )
-        .expect("ok");
+        let p = group(false, json!([{"op": "replace", "path": "members", "value": [{"value": "u9"}]}])).expect("ok");
         let m = p.members.expect("changes");
         assert!(m.clear);
         assert_eq!(m.add.len(), 1);
@@ -942,13 +766,7 @@ mod tests {
 
     #[test]
     fn remove_members_with_value_is_rejected_when_strict() {
-        assert!(
-            group(
-                false,
-                json!([{"op": "remove", "path": "members", "value": [{"value": "u1"}]}])
-            )
-            .is_err()
-        );
+        assert!(group(false, json!([{"op": "remove", "path": "members", "value": [{"value": "u1"}]}])).is_err());
         let p = group(false, json!([{"op": "remove", "path": "members"}])).expect("ok");
         assert!(p.members.expect("changes").clear);
     }

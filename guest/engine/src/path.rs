@@ -39,66 +39,36 @@ impl AttrPath {
         };
         check_name(attr_name, text)?;
         let extension = !std::ptr::eq(schema, &rs.core);
-        let def = if extension {
-            schema.attr(attr_name)
-        } else {
-            rs.core_attr(attr_name)
-        }
-        .ok_or_else(|| format!("'{attr_name}' is not an attribute of {}", schema.id))?;
+        let def = if extension { schema.attr(attr_name) } else { rs.core_attr(attr_name) }
+            .ok_or_else(|| format!("'{attr_name}' is not an attribute of {}", schema.id))?;
         let sub = match sub_name {
             None => None,
             Some(s) => {
                 check_name(s, text)?;
-                let sd = def
-                    .sub(s)
-                    .ok_or_else(|| format!("'{s}' is not a sub-attribute of '{}'", def.name))?;
+                let sd = def.sub(s).ok_or_else(|| format!("'{s}' is not a sub-attribute of '{}'", def.name))?;
                 Some(sd.name.clone())
             }
         };
-        Ok(AttrPath {
-            schema: schema.id.clone(),
-            extension,
-            attr: def.name.clone(),
-            sub,
-        })
+        Ok(AttrPath { schema: schema.id.clone(), extension, attr: def.name.clone(), sub })
     }
 
     /// A path to a sub-attribute, relative to `parent` (inside a `valuePath` filter).
-    pub fn parse_relative(
-        parent: &AttrPath,
-        def: &AttrDef,
-        text: &str,
-    ) -> Result<AttrPath, String> {
+    pub fn parse_relative(parent: &AttrPath, def: &AttrDef, text: &str) -> Result<AttrPath, String> {
         let text = text.trim();
         check_name(text, text)?;
-        let sd = def
-            .sub(text)
-            .ok_or_else(|| format!("'{text}' is not a sub-attribute of '{}'", def.name))?;
-        Ok(AttrPath {
-            sub: Some(sd.name.clone()),
-            ..parent.clone()
-        })
+        let sd = def.sub(text).ok_or_else(|| format!("'{text}' is not a sub-attribute of '{}'", def.name))?;
+        Ok(AttrPath { sub: Some(sd.name.clone()), ..parent.clone() })
     }
 
     /// The same path without its sub-attribute.
     pub fn parent(&self) -> AttrPath {
-        AttrPath {
-            sub: None,
-            ..self.clone()
-        }
+        AttrPath { sub: None, ..self.clone() }
     }
 
     /// The schema, attribute and sub-attribute definitions.
-    pub fn defs<'a>(
-        &self,
-        rs: &'a ResourceSchema,
-    ) -> Option<(&'a SchemaDef, &'a AttrDef, Option<&'a AttrDef>)> {
+    pub fn defs<'a>(&self, rs: &'a ResourceSchema) -> Option<(&'a SchemaDef, &'a AttrDef, Option<&'a AttrDef>)> {
         let schema = rs.schema(&self.schema)?;
-        let attr = if self.extension {
-            schema.attr(&self.attr)
-        } else {
-            rs.core_attr(&self.attr)
-        }?;
+        let attr = if self.extension { schema.attr(&self.attr) } else { rs.core_attr(&self.attr) }?;
         let sub = match &self.sub {
             Some(s) => Some(attr.sub(s)?),
             None => None,
@@ -127,11 +97,7 @@ impl AttrPath {
 
     /// The form clients know best: the short form for the core schema, the full one otherwise.
     pub fn display(&self) -> String {
-        if self.extension {
-            self.full()
-        } else {
-            self.short()
-        }
+        if self.extension { self.full() } else { self.short() }
     }
 
     pub fn is(&self, attr: &str, sub: Option<&str>) -> bool {
@@ -147,14 +113,8 @@ pub fn looks_like_urn(text: &str) -> bool {
 fn check_name(name: &str, whole: &str) -> Result<(), String> {
     let ok = name == "$ref"
         || (name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("'{whole}' is not a valid attribute path"))
-    }
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    if ok { Ok(()) } else { Err(format!("'{whole}' is not a valid attribute path")) }
 }
 
 #[cfg(test)]
@@ -167,19 +127,14 @@ mod tests {
         let s = Schemas::default_set();
         let p = AttrPath::parse(&s.user, "NAME.FamilyName").expect("resolves");
         assert_eq!(p.short(), "name.familyName");
-        let p = AttrPath::parse(
-            &s.user,
-            "urn:ietf:params:scim:schemas:core:2.0:User:userName",
-        )
-        .expect("resolves");
+        let p = AttrPath::parse(&s.user, "urn:ietf:params:scim:schemas:core:2.0:User:userName").expect("resolves");
         assert_eq!(p.short(), "userName");
     }
 
     #[test]
     fn extension_paths_carry_their_urn() {
         let s = Schemas::default_set();
-        let p = AttrPath::parse(&s.user, &format!("{ENTERPRISE_USER}:manager.value"))
-            .expect("resolves");
+        let p = AttrPath::parse(&s.user, &format!("{ENTERPRISE_USER}:manager.value")).expect("resolves");
         assert!(p.extension);
         assert_eq!(p.full(), format!("{ENTERPRISE_USER}:manager.value"));
     }

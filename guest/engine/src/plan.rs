@@ -39,20 +39,11 @@ impl Builder<'_> {
     }
 
     fn leaf(&mut self, field: Field, op: CompareOp, value: Option<Scalar>, ci: bool) -> Planned {
-        self.exact(PlanNode::Compare(Leaf {
-            field,
-            op,
-            value,
-            case_insensitive: ci,
-        }))
+        self.exact(PlanNode::Compare(Leaf { field, op, value, case_insensitive: ci }))
     }
 
     fn not(&mut self, (child, exact): Planned) -> Planned {
-        if exact {
-            self.exact(PlanNode::Not(child))
-        } else {
-            self.all()
-        }
+        if exact { self.exact(PlanNode::Not(child)) } else { self.all() }
     }
 
     /// `multi`: inside a `valuePath` over a multi-valued attribute, where a leaf holds for
@@ -99,12 +90,7 @@ impl Builder<'_> {
             Target::FirstName => Some(Field::FirstName),
             Target::LastName => Some(Field::LastName),
             Target::Relation => Some(Field::Relation),
-            Target::Attr(name)
-                if matches!(
-                    c.ty,
-                    Type::String | Type::Reference | Type::Binary | Type::Boolean
-                ) =>
-            {
+            Target::Attr(name) if matches!(c.ty, Type::String | Type::Reference | Type::Binary | Type::Boolean) => {
                 Some(Field::Attribute(name.clone()))
             }
             _ => None,
@@ -115,17 +101,9 @@ impl Builder<'_> {
                 Literal::Absent => self.leaf(field, CompareOp::Pr, None, false),
                 Literal::Null => {
                     let pr = self.leaf(field, CompareOp::Pr, None, false);
-                    if c.op == CompareOp::Eq {
-                        self.not(pr)
-                    } else {
-                        pr
-                    }
+                    if c.op == CompareOp::Eq { self.not(pr) } else { pr }
                 }
-                Literal::String(_)
-                    if target == Target::Relation
-                        && c.op != CompareOp::Eq
-                        && c.op != CompareOp::Ne =>
-                {
+                Literal::String(_) if target == Target::Relation && c.op != CompareOp::Eq && c.op != CompareOp::Ne => {
                     self.all()
                 }
                 Literal::String(s) => self.text(field, c.op, Scalar::Text(s.clone()), ci),
@@ -142,11 +120,7 @@ impl Builder<'_> {
                 _ => self.all(),
             },
             Target::Created | Target::LastModified => {
-                let field = if target == Target::Created {
-                    Field::Created
-                } else {
-                    Field::LastModified
-                };
+                let field = if target == Target::Created { Field::Created } else { Field::LastModified };
                 match &c.value {
                     Literal::Absent => (self.push(PlanNode::All), true),
                     Literal::Null if c.op == CompareOp::Eq => (self.push(PlanNode::None), true),
@@ -181,33 +155,15 @@ impl Builder<'_> {
                     self.leaf(Field::Attribute(name), CompareOp::Pr, None, false);
                     (self.nodes.len() as u32 - 1, false)
                 }
-                Literal::String(s)
-                    if matches!(
-                        c.op,
-                        CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew
-                    ) =>
-                {
+                Literal::String(s) if matches!(c.op, CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew) => {
                     // The element's JSON text contains the value as JSON escapes it.
                     let escaped = serde_json::to_string(s).unwrap_or_default();
-                    let inner = escaped
-                        .get(1..escaped.len().saturating_sub(1))
-                        .unwrap_or_default()
-                        .to_string();
-                    self.leaf(
-                        Field::Attribute(name),
-                        CompareOp::Co,
-                        Some(Scalar::Text(inner)),
-                        true,
-                    );
+                    let inner = escaped.get(1..escaped.len().saturating_sub(1)).unwrap_or_default().to_string();
+                    self.leaf(Field::Attribute(name), CompareOp::Co, Some(Scalar::Text(inner)), true);
                     (self.nodes.len() as u32 - 1, false)
                 }
                 Literal::Bool(b) => {
-                    self.leaf(
-                        Field::Attribute(name),
-                        CompareOp::Co,
-                        Some(Scalar::Text(b.to_string())),
-                        true,
-                    );
+                    self.leaf(Field::Attribute(name), CompareOp::Co, Some(Scalar::Text(b.to_string())), true);
                     (self.nodes.len() as u32 - 1, false)
                 }
                 _ => self.all(),
@@ -215,10 +171,7 @@ impl Builder<'_> {
             Target::ResourceType => match (&c.value, c.op) {
                 (Literal::String(s), CompareOp::Eq) => {
                     let same = s == self.rs.kind.resource_type();
-                    (
-                        self.push(if same { PlanNode::All } else { PlanNode::None }),
-                        true,
-                    )
+                    (self.push(if same { PlanNode::All } else { PlanNode::None }), true)
                 }
                 (Literal::Absent, _) => (self.push(PlanNode::All), true),
                 _ => self.all(),
@@ -248,56 +201,35 @@ fn mentions(f: &Filter, attr: &str) -> bool {
 
 /// Plans a parsed filter and sort.
 pub fn plan(rs: &ResourceSchema, filter: Option<&Filter>, sort: Option<SortKey>) -> QueryPlan {
-    let mut b = Builder {
-        rs,
-        nodes: Vec::new(),
-    };
+    let mut b = Builder { rs, nodes: Vec::new() };
     let (root, exact) = match filter {
         Some(f) => b.filter(f, false),
         None => (b.push(PlanNode::All), true),
     };
-    let recheck_needs_relations =
-        !exact && filter.is_some_and(|f| mentions(f, relation_attr(rs.kind)));
-    QueryPlan {
-        nodes: b.nodes,
-        root,
-        exact,
-        recheck_needs_relations,
-        sort,
-    }
+    let recheck_needs_relations = !exact && filter.is_some_and(|f| mentions(f, relation_attr(rs.kind)));
+    QueryPlan { nodes: b.nodes, root, exact, recheck_needs_relations, sort }
 }
 
 /// Resolves `sortBy` / `sortOrder` (RFC 7644 §3.4.2.3).
-pub fn sort_key(
-    rs: &ResourceSchema,
-    sort_by: Option<&str>,
-    sort_order: Option<&str>,
-) -> Result<Option<SortKey>> {
+pub fn sort_key(rs: &ResourceSchema, sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Option<SortKey>> {
     let descending = match sort_order.map(str::trim) {
         None | Some("") => false,
         Some(o) if o.eq_ignore_ascii_case("ascending") => false,
         Some(o) if o.eq_ignore_ascii_case("descending") => true,
         Some(o) => {
-            return Err(Error::InvalidValue(format!(
-                "sortOrder must be \"ascending\" or \"descending\", not \"{o}\""
-            )));
+            return Err(Error::InvalidValue(format!("sortOrder must be \"ascending\" or \"descending\", not \"{o}\"")));
         }
     };
     let Some(by) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let mut path = AttrPath::parse(rs, by)
-        .map_err(|m| Error::InvalidValue(format!("invalid sortBy '{by}': {m}")))?;
-    let def = path
-        .leaf(rs)
-        .ok_or_else(|| Error::InvalidValue(format!("invalid sortBy '{by}'")))?;
+    let mut path = AttrPath::parse(rs, by).map_err(|m| Error::InvalidValue(format!("invalid sortBy '{by}': {m}")))?;
+    let def = path.leaf(rs).ok_or_else(|| Error::InvalidValue(format!("invalid sortBy '{by}'")))?;
     let mut case_exact = def.case_exact;
     if def.ty == Type::Complex {
         // A multi-valued attribute sorts by its value (RFC 7644 §3.4.2.3).
         let Some(v) = def.value_sub() else {
-            return Err(Error::InvalidValue(format!(
-                "cannot sort by the complex attribute '{by}'"
-            )));
+            return Err(Error::InvalidValue(format!("cannot sort by the complex attribute '{by}'")));
         };
         case_exact = v.case_exact;
         path.sub = Some(v.name.clone());
@@ -313,11 +245,7 @@ pub fn sort_key(
         Target::Attr(name) => Field::Attribute(name),
         _ => return Err(Error::InvalidValue(format!("cannot sort by '{by}'"))),
     };
-    Ok(Some(SortKey {
-        field,
-        descending,
-        case_insensitive: !case_exact,
-    }))
+    Ok(Some(SortKey { field, descending, case_insensitive: !case_exact }))
 }
 
 #[cfg(test)]
@@ -351,9 +279,7 @@ mod tests {
     fn external_id_is_case_exact() {
         let p = plan_of(r#"externalId eq "AbC""#);
         assert!(p.exact);
-        let PlanNode::Compare(l) = &p.nodes[p.root as usize] else {
-            panic!("leaf")
-        };
+        let PlanNode::Compare(l) = &p.nodes[p.root as usize] else { panic!("leaf") };
         assert_eq!(l.field, Field::Attribute("scim.externalId".into()));
         assert!(!l.case_insensitive);
     }
@@ -376,9 +302,7 @@ mod tests {
     fn group_membership_filter_uses_relations() {
         let p = plan_of(r#"groups.value eq "g1""#);
         assert!(p.exact);
-        let PlanNode::Compare(l) = &p.nodes[p.root as usize] else {
-            panic!("leaf")
-        };
+        let PlanNode::Compare(l) = &p.nodes[p.root as usize] else { panic!("leaf") };
         assert_eq!(l.field, Field::Relation);
         let p = plan_of(r#"groups.display eq "Admins""#);
         assert!(!p.exact && p.recheck_needs_relations);
@@ -388,9 +312,7 @@ mod tests {
     fn sub_millisecond_bounds_round_to_stored_precision() {
         let p = plan_of(r#"meta.created ge "2020-01-01T00:00:00.0005Z""#);
         assert!(p.exact);
-        let PlanNode::Compare(l) = &p.nodes[p.root as usize] else {
-            panic!("leaf")
-        };
+        let PlanNode::Compare(l) = &p.nodes[p.root as usize] else { panic!("leaf") };
         assert_eq!(l.op, CompareOp::Gt);
         assert_eq!(l.value, Some(Scalar::Integer(1_577_836_800_000)));
     }
@@ -398,9 +320,7 @@ mod tests {
     #[test]
     fn sort_keys() {
         let s = Schemas::default_set();
-        let k = sort_key(&s.user, Some("emails"), Some("Descending"))
-            .expect("ok")
-            .expect("some");
+        let k = sort_key(&s.user, Some("emails"), Some("Descending")).expect("ok").expect("some");
         assert_eq!(k.field, Field::Attribute("scim.emails.value".into()));
         assert!(k.descending && k.case_insensitive);
         assert!(sort_key(&s.user, Some("name"), None).is_err());

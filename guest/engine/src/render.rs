@@ -25,10 +25,7 @@ pub fn relation_attr(kind: Kind) -> &'static str {
 fn relation_json(ctx: &Context, kind: Kind, r: &Relation) -> Value {
     let mut m = Map::new();
     m.insert("value".into(), Value::String(r.id.clone()));
-    m.insert(
-        "$ref".into(),
-        Value::String(format!("{}/{}/{}", ctx.base_url, r.kind.endpoint(), r.id)),
-    );
+    m.insert("$ref".into(), Value::String(format!("{}/{}/{}", ctx.base_url, r.kind.endpoint(), r.id)));
     match kind {
         Kind::User => {
             if let Some(d) = &r.display {
@@ -66,10 +63,7 @@ pub fn full_doc(
         }
     }
     if let Some(relations) = relations {
-        let items: Vec<Value> = relations
-            .iter()
-            .map(|r| relation_json(ctx, rs.kind, r))
-            .collect();
+        let items: Vec<Value> = relations.iter().map(|r| relation_json(ctx, rs.kind, r)).collect();
         // A group always shows its member list, empty or not (Entra reads `members: []`).
         if !items.is_empty() || rs.kind == Kind::Group {
             doc.insert(relation_attr(rs.kind).into(), Value::Array(items));
@@ -79,19 +73,10 @@ pub fn full_doc(
         doc.insert(k, v);
     }
     let mut meta = Map::new();
-    meta.insert(
-        "resourceType".into(),
-        Value::String(rs.kind.resource_type().into()),
-    );
+    meta.insert("resourceType".into(), Value::String(rs.kind.resource_type().into()));
     meta.insert("created".into(), Value::String(stored.meta.created.clone()));
-    meta.insert(
-        "lastModified".into(),
-        Value::String(stored.meta.last_modified.clone()),
-    );
-    meta.insert(
-        "location".into(),
-        Value::String(stored.meta.location.clone()),
-    );
+    meta.insert("lastModified".into(), Value::String(stored.meta.last_modified.clone()));
+    meta.insert("location".into(), Value::String(stored.meta.location.clone()));
     meta.insert("version".into(), Value::String(stored.meta.version.clone()));
     doc.insert("meta".into(), Value::Object(meta));
     doc
@@ -125,18 +110,10 @@ fn split_list(text: &str) -> Vec<&str> {
         }
     }
     out.push(&text[start..]);
-    out.into_iter()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect()
+    out.into_iter().map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
-fn parse_item(
-    rs: &ResourceSchema,
-    text: &str,
-    lenient: bool,
-    allow_filter: bool,
-) -> Result<Option<Item>> {
+fn parse_item(rs: &ResourceSchema, text: &str, lenient: bool, allow_filter: bool) -> Result<Option<Item>> {
     if looks_like_urn(text)
         && let Some(schema) = rs.schema(text)
     {
@@ -148,9 +125,8 @@ fn parse_item(
                 "'{text}': excludedAttributes takes attribute names, not filters"
             )));
         }
-        let pp = filter::parse_patch_path(rs, text, lenient).map_err(|e| {
-            Error::InvalidValue(format!("invalid attribute '{text}': {}", e.detail()))
-        })?;
+        let pp = filter::parse_patch_path(rs, text, lenient)
+            .map_err(|e| Error::InvalidValue(format!("invalid attribute '{text}': {}", e.detail())))?;
         let Some(f) = pp.filter else {
             return Ok(Some(Item::Path(pp.path)));
         };
@@ -161,9 +137,7 @@ fn parse_item(
         // RFC 7644 does not say; clients send names of attributes other servers have, so
         // lenient mode ignores what it does not know.
         Err(_) if lenient && !text.contains(char::is_whitespace) => Ok(None),
-        Err(msg) => Err(Error::InvalidValue(format!(
-            "invalid attribute '{text}': {msg}"
-        ))),
+        Err(msg) => Err(Error::InvalidValue(format!("invalid attribute '{text}': {msg}"))),
     }
 }
 
@@ -202,11 +176,7 @@ pub fn projection(
             out.excluded_attributes.push(item_text(&item, raw));
         }
     }
-    out.include_relations = if out.attributes.is_empty() {
-        !excludes_rel
-    } else {
-        requests_rel
-    };
+    out.include_relations = if out.attributes.is_empty() { !excludes_rel } else { requests_rel };
     Ok(out)
 }
 
@@ -338,10 +308,7 @@ pub fn project(
 }
 
 fn only_subs(v: &Map<String, Value>, subs: &[String]) -> Map<String, Value> {
-    v.iter()
-        .filter(|(k, _)| subs.contains(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    v.iter().filter(|(k, _)| subs.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// What `attributes` keeps of one attribute value.

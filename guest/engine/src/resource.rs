@@ -56,9 +56,7 @@ impl<'a> Validator<'a> {
                                     self.unknown(&format!("{ext_id}:{k}"))?;
                                     continue;
                                 };
-                                if let Some(v) =
-                                    self.attribute(def, v, &format!("{ext_id}:{}", def.name))?
-                                {
+                                if let Some(v) = self.attribute(def, v, &format!("{ext_id}:{}", def.name))? {
                                     ext_doc.insert(def.name.clone(), v);
                                 }
                             }
@@ -164,9 +162,9 @@ impl<'a> Validator<'a> {
         items
             .iter()
             .map(|i| {
-                i.as_str().map(str::to_string).ok_or_else(|| {
-                    Error::InvalidSyntax("'schemas' must be an array of URIs".into())
-                })
+                i.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::InvalidSyntax("'schemas' must be an array of URIs".into()))
             })
             .collect()
     }
@@ -176,14 +174,8 @@ impl<'a> Validator<'a> {
         if self.lenient {
             return Ok(());
         }
-        if !listed
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(&self.rs.core.id))
-        {
-            return Err(Error::InvalidValue(format!(
-                "'schemas' must include {}",
-                self.rs.core.id
-            )));
+        if !listed.iter().any(|s| s.eq_ignore_ascii_case(&self.rs.core.id)) {
+            return Err(Error::InvalidValue(format!("'schemas' must include {}", self.rs.core.id)));
         }
         for s in listed {
             if self.rs.schema(s).is_none() {
@@ -194,8 +186,7 @@ impl<'a> Validator<'a> {
             }
         }
         for (ext, _) in &self.rs.extensions {
-            if doc.contains_key(&ext.id) && !listed.iter().any(|s| s.eq_ignore_ascii_case(&ext.id))
-            {
+            if doc.contains_key(&ext.id) && !listed.iter().any(|s| s.eq_ignore_ascii_case(&ext.id)) {
                 return Err(Error::InvalidValue(format!(
                     "the body has '{}' attributes but 'schemas' does not list it",
                     ext.id
@@ -227,26 +218,17 @@ impl<'a> Validator<'a> {
                 }
             }
             if def.ty == Type::Complex {
-                let primaries = out
-                    .iter()
-                    .filter(|v| v.get("primary") == Some(&Value::Bool(true)))
-                    .count();
+                let primaries = out.iter().filter(|v| v.get("primary") == Some(&Value::Bool(true))).count();
                 if primaries > 1 {
                     return Err(Error::InvalidValue(format!(
                         "'{at}' has {primaries} values marked primary; at most one may be"
                     )));
                 }
             }
-            return Ok(if out.is_empty() {
-                None
-            } else {
-                Some(Value::Array(out))
-            });
+            return Ok(if out.is_empty() { None } else { Some(Value::Array(out)) });
         }
         if let Value::Array(_) = value {
-            return Err(Error::InvalidValue(format!(
-                "'{at}' is single-valued and does not take an array"
-            )));
+            return Err(Error::InvalidValue(format!("'{at}' is single-valued and does not take an array")));
         }
         self.single(def, value, at)
     }
@@ -280,9 +262,7 @@ impl<'a> Validator<'a> {
                 if self.lenient {
                     continue;
                 }
-                return Err(Error::InvalidValue(format!(
-                    "'{k}' is not a sub-attribute of '{at}'"
-                )));
+                return Err(Error::InvalidValue(format!("'{k}' is not a sub-attribute of '{at}'")));
             };
             if sub.mutability == Mutability::ReadOnly {
                 continue;
@@ -302,9 +282,8 @@ impl<'a> Validator<'a> {
 
     /// Validates a simple value; `None` means unassigned.
     pub fn simple(&self, def: &AttrDef, value: Value, at: &str) -> Result<Option<Value>> {
-        let wrong = |v: &Value, expected: &str| {
-            Error::InvalidValue(format!("'{at}' must be {expected}, not {}", kind_of(v)))
-        };
+        let wrong =
+            |v: &Value, expected: &str| Error::InvalidValue(format!("'{at}' must be {expected}, not {}", kind_of(v)));
         match (&def.ty, value) {
             (_, Value::Null) => Ok(None),
             (Type::String | Type::Reference, Value::String(s)) => {
@@ -313,11 +292,7 @@ impl<'a> Validator<'a> {
                     return Ok(None);
                 }
                 if def.closed_canonical {
-                    let Some(c) = def
-                        .canonical_values
-                        .iter()
-                        .find(|c| c.eq_ignore_ascii_case(&s))
-                    else {
+                    let Some(c) = def.canonical_values.iter().find(|c| c.eq_ignore_ascii_case(&s)) else {
                         return Err(Error::InvalidValue(format!(
                             "'{at}' must be one of {}, not \"{s}\"",
                             def.canonical_values.join(", ")
@@ -334,14 +309,10 @@ impl<'a> Validator<'a> {
                     "true" => Ok(Some(Value::Bool(true))),
                     "false" => Ok(Some(Value::Bool(false))),
                     "" => Ok(None),
-                    _ => Err(Error::InvalidValue(format!(
-                        "'{at}' must be true or false, not \"{s}\""
-                    ))),
+                    _ => Err(Error::InvalidValue(format!("'{at}' must be true or false, not \"{s}\""))),
                 }
             }
-            (Type::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {
-                Ok(Some(Value::Number(n)))
-            }
+            (Type::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(Value::Number(n))),
             (Type::Integer, v) => Err(wrong(&v, "an integer")),
             (Type::Decimal, Value::Number(n)) => Ok(Some(Value::Number(n))),
             (Type::DateTime, Value::String(s)) => {
@@ -349,23 +320,17 @@ impl<'a> Validator<'a> {
                     return Ok(None);
                 }
                 if datetime::parse(&s).is_none() {
-                    return Err(Error::InvalidValue(format!(
-                        "'{at}' must be an RFC 3339 dateTime, not \"{s}\""
-                    )));
+                    return Err(Error::InvalidValue(format!("'{at}' must be an RFC 3339 dateTime, not \"{s}\"")));
                 }
                 Ok(Some(Value::String(s)))
             }
             (Type::Binary, Value::String(s)) => {
                 if !is_base64(&s) {
-                    return Err(Error::InvalidValue(format!(
-                        "'{at}' must be base64-encoded binary"
-                    )));
+                    return Err(Error::InvalidValue(format!("'{at}' must be base64-encoded binary")));
                 }
                 Ok(Some(Value::String(s)))
             }
-            (Type::String | Type::Reference | Type::DateTime | Type::Binary, v) => {
-                Err(wrong(&v, "a string"))
-            }
+            (Type::String | Type::Reference | Type::DateTime | Type::Binary, v) => Err(wrong(&v, "a string")),
             (Type::Boolean, v) => Err(wrong(&v, "a boolean")),
             (Type::Decimal, v) => Err(wrong(&v, "a number")),
             (Type::Complex, v) => Err(wrong(&v, "a JSON object")),
@@ -375,15 +340,10 @@ impl<'a> Validator<'a> {
 
 fn is_base64(s: &str) -> bool {
     let t: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let body = t
-        .strip_suffix(b"==")
-        .or_else(|| t.strip_suffix(b"="))
-        .unwrap_or(&t);
+    let body = t.strip_suffix(b"==").or_else(|| t.strip_suffix(b"=")).unwrap_or(&t);
     !t.is_empty()
         && t.len().is_multiple_of(4)
-        && body
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+        && body.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
 }
 
 /// The JSON kind of a value, for error details.
@@ -421,27 +381,17 @@ pub fn members(value: Option<&Value>) -> Vec<MemberRef> {
 pub fn check_required(rs: &ResourceSchema, doc: &Map<String, Value>) -> Result<()> {
     for def in &rs.core.attributes {
         if def.required && doc.get(&def.name).is_none_or(|v| v.is_null()) {
-            return Err(Error::InvalidValue(format!(
-                "'{}' is required for a {}",
-                def.name,
-                rs.kind.resource_type()
-            )));
+            return Err(Error::InvalidValue(format!("'{}' is required for a {}", def.name, rs.kind.resource_type())));
         }
     }
     for (ext, required) in &rs.extensions {
         let obj = doc.get(&ext.id).and_then(Value::as_object);
         if *required && obj.is_none() {
-            return Err(Error::InvalidValue(format!(
-                "the extension '{}' is required",
-                ext.id
-            )));
+            return Err(Error::InvalidValue(format!("the extension '{}' is required", ext.id)));
         }
         for def in &ext.attributes {
             if def.required && obj.is_some() && !obj.is_some_and(|o| o.contains_key(&def.name)) {
-                return Err(Error::InvalidValue(format!(
-                    "'{}:{}' is required",
-                    ext.id, def.name
-                )));
+                return Err(Error::InvalidValue(format!("'{}:{}' is required", ext.id, def.name)));
             }
         }
     }
@@ -451,9 +401,7 @@ pub fn check_required(rs: &ResourceSchema, doc: &Map<String, Value>) -> Result<(
 /// Sets an attribute (no sub-attribute) in a normalized document.
 pub fn set(doc: &mut Map<String, Value>, path: &AttrPath, value: Value) {
     if path.extension {
-        let ext = doc
-            .entry(path.schema.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let ext = doc.entry(path.schema.clone()).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(o) = ext {
             o.insert(path.attr.clone(), value);
         }
@@ -483,9 +431,7 @@ pub fn unset(doc: &mut Map<String, Value>, path: &AttrPath) {
 /// The mutable attribute value in a normalized document.
 pub fn get_mut<'d>(doc: &'d mut Map<String, Value>, path: &AttrPath) -> Option<&'d mut Value> {
     if path.extension {
-        doc.get_mut(&path.schema)?
-            .as_object_mut()?
-            .get_mut(&path.attr)
+        doc.get_mut(&path.schema)?.as_object_mut()?.get_mut(&path.attr)
     } else {
         doc.get_mut(&path.attr)
     }
@@ -503,20 +449,12 @@ pub fn schemas_of(rs: &ResourceSchema, doc: &Map<String, Value>) -> Vec<Value> {
 }
 
 /// Immutable attributes (RFC 7643 §2.2) may be set once but not changed.
-pub fn check_immutable(
-    rs: &ResourceSchema,
-    old: &Map<String, Value>,
-    new: &Map<String, Value>,
-) -> Result<()> {
-    let schemas = std::iter::once((&rs.core, None))
-        .chain(rs.extensions.iter().map(|(s, _)| (s, Some(&s.id))));
+pub fn check_immutable(rs: &ResourceSchema, old: &Map<String, Value>, new: &Map<String, Value>) -> Result<()> {
+    let schemas = std::iter::once((&rs.core, None)).chain(rs.extensions.iter().map(|(s, _)| (s, Some(&s.id))));
     for (schema, urn) in schemas {
         let (o, n) = match urn {
             None => (Some(old), Some(new)),
-            Some(u) => (
-                old.get(u).and_then(Value::as_object),
-                new.get(u).and_then(Value::as_object),
-            ),
+            Some(u) => (old.get(u).and_then(Value::as_object), new.get(u).and_then(Value::as_object)),
         };
         for def in &schema.attributes {
             if def.mutability != Mutability::Immutable {
@@ -525,10 +463,7 @@ pub fn check_immutable(
             let before = o.and_then(|o| o.get(&def.name));
             let after = n.and_then(|n| n.get(&def.name));
             if before.is_some() && before != after {
-                return Err(Error::Mutability(format!(
-                    "'{}' is immutable and cannot be changed",
-                    def.name
-                )));
+                return Err(Error::Mutability(format!("'{}' is immutable and cannot be changed", def.name)));
             }
         }
     }
@@ -543,61 +478,44 @@ mod tests {
 
     fn v(lenient: bool, body: Value) -> Result<Normalized> {
         let s = Schemas::default_set();
-        Validator {
-            rs: &s.user,
-            lenient,
-        }
-        .body(body)
+        Validator { rs: &s.user, lenient }.body(body)
     }
 
     #[test]
     fn attribute_names_are_canonicalized() {
-        let n = v(
-            false,
-            json!({"schemas": [schema::CORE_USER], "USERNAME": "a", "Name": {"GivenName": "x"}}),
-        )
-        .expect("valid");
+        let n = v(false, json!({"schemas": [schema::CORE_USER], "USERNAME": "a", "Name": {"GivenName": "x"}}))
+            .expect("valid");
         assert_eq!(n.doc.get("userName"), Some(&json!("a")));
         assert_eq!(n.doc.get("name"), Some(&json!({"givenName": "x"})));
     }
 
     #[test]
     fn missing_required_attribute_is_invalid_value() {
-        let e = v(
-            false,
-            json!({"schemas": [schema::CORE_USER], "displayName": "x"}),
-        )
-        .expect_err("invalid");
+        let e = v(false, json!({"schemas": [schema::CORE_USER], "displayName": "x"})).expect_err("invalid");
         assert_eq!(e.scim_type(), Some("invalidValue"));
         assert!(e.detail().contains("userName"));
     }
 
     #[test]
     fn wrong_types_are_invalid_value_naming_the_attribute() {
-        let e = v(
-            false,
-            json!({"schemas": [schema::CORE_USER], "userName": "a", "active": "yes"}),
-        )
-        .expect_err("invalid");
+        let e =
+            v(false, json!({"schemas": [schema::CORE_USER], "userName": "a", "active": "yes"})).expect_err("invalid");
         assert!(e.detail().contains("'active' must be a boolean"), "{e}");
-        let e = v(
-            false,
-            json!({"schemas": [schema::CORE_USER], "userName": 5}),
-        )
-        .expect_err("invalid");
+        let e = v(false, json!({"schemas": [schema::CORE_USER], "userName": 5})).expect_err("invalid");
         assert!(e.detail().contains("'userName' must be a string"), "{e}");
-        let e = v(
-            false,
-            json!({"schemas": [schema::CORE_USER], "userName": "a", "emails": "x@y"}),
-        )
-        .expect_err("invalid");
+        let e =
+            v(false, json!({"schemas": [schema::CORE_USER], "userName": "a", "emails": "x@y"})).expect_err("invalid");
         assert!(e.detail().contains("multi-valued"), "{e}");
     }
 
     #[test]
     fn read_only_and_null_attributes_are_dropped() {
-        let n = v(false, json!({"schemas": [schema::CORE_USER], "userName": "a", "id": "x", "meta": {"resourceType": "User"},
-                               "groups": [{"value": "g"}], "title": null, "emails": []})).expect("valid");
+        let n = v(
+            false,
+            json!({"schemas": [schema::CORE_USER], "userName": "a", "id": "x", "meta": {"resourceType": "User"},
+                               "groups": [{"value": "g"}], "title": null, "emails": []}),
+        )
+        .expect("valid");
         assert_eq!(n.doc.len(), 1);
     }
 
@@ -605,13 +523,7 @@ mod tests {
     fn entra_strings_for_booleans_only_when_lenient() {
         let n = v(true, json!({"userName": "a", "active": "False"})).expect("valid");
         assert_eq!(n.doc.get("active"), Some(&json!(false)));
-        assert!(
-            v(
-                false,
-                json!({"schemas": [schema::CORE_USER], "userName": "a", "active": "False"})
-            )
-            .is_err()
-        );
+        assert!(v(false, json!({"schemas": [schema::CORE_USER], "userName": "a", "active": "False"})).is_err());
     }
 
     #[test]
@@ -619,49 +531,30 @@ mod tests {
         let n = v(false, json!({"schemas": [schema::CORE_USER, ENTERPRISE_USER], "userName": "a",
                                ENTERPRISE_USER: {"EmployeeNumber": "7", "manager": {"value": "m", "displayName": "ro"}}}))
         .expect("valid");
-        assert_eq!(
-            n.doc.get(ENTERPRISE_USER),
-            Some(&json!({"employeeNumber": "7", "manager": {"value": "m"}}))
-        );
+        assert_eq!(n.doc.get(ENTERPRISE_USER), Some(&json!({"employeeNumber": "7", "manager": {"value": "m"}})));
     }
 
     #[test]
     fn two_primary_values_are_invalid() {
-        let e = v(false, json!({"schemas": [schema::CORE_USER], "userName": "a",
-                               "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}))
+        let e = v(
+            false,
+            json!({"schemas": [schema::CORE_USER], "userName": "a",
+                               "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
+        )
         .expect_err("invalid");
         assert!(e.detail().contains("primary"));
     }
 
     #[test]
     fn valueless_multi_valued_entries_are_rejected() {
-        let e =
-            v(true, json!({"userName": "a", "emails": [{"type": "work"}]})).expect_err("invalid");
+        let e = v(true, json!({"userName": "a", "emails": [{"type": "work"}]})).expect_err("invalid");
         assert!(e.detail().contains("'emails[0]' has no 'value'"), "{e}");
     }
 
     #[test]
     fn unknown_attributes_and_schemas_only_rejected_when_strict() {
-        assert!(
-            v(
-                true,
-                json!({"userName": "a", "foo": 1, "schemas": ["urn:x"]})
-            )
-            .is_ok()
-        );
-        assert!(
-            v(
-                false,
-                json!({"schemas": [schema::CORE_USER], "userName": "a", "foo": 1})
-            )
-            .is_err()
-        );
-        assert!(
-            v(
-                false,
-                json!({"schemas": [schema::CORE_USER, "urn:x"], "userName": "a"})
-            )
-            .is_err()
-        );
+        assert!(v(true, json!({"userName": "a", "foo": 1, "schemas": ["urn:x"]})).is_ok());
+        assert!(v(false, json!({"schemas": [schema::CORE_USER], "userName": "a", "foo": 1})).is_err());
+        assert!(v(false, json!({"schemas": [schema::CORE_USER, "urn:x"], "userName": "a"})).is_err());
     }
 }

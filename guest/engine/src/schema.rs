@@ -205,19 +205,13 @@ impl AttrDef {
 
     /// A sub-attribute by name, case-insensitively (RFC 7643 §2.1).
     pub fn sub(&self, name: &str) -> Option<&AttrDef> {
-        self.sub_attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        self.sub_attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     /// Whether this is a complex attribute with a `value` sub-attribute, which filters and
     /// PATCH paths use when no sub-attribute is named.
     pub fn value_sub(&self) -> Option<&AttrDef> {
-        if self.ty == Type::Complex {
-            self.sub("value")
-        } else {
-            None
-        }
+        if self.ty == Type::Complex { self.sub("value") } else { None }
     }
 
     /// The RFC 7643 §7 representation.
@@ -245,10 +239,7 @@ impl AttrDef {
             m.insert("referenceTypes".into(), json!(self.reference_types));
         }
         if !self.sub_attributes.is_empty() {
-            m.insert(
-                "subAttributes".into(),
-                Value::Array(self.sub_attributes.iter().map(AttrDef::to_json).collect()),
-            );
+            m.insert("subAttributes".into(), Value::Array(self.sub_attributes.iter().map(AttrDef::to_json).collect()));
         }
         Value::Object(m)
     }
@@ -268,9 +259,7 @@ pub struct SchemaDef {
 
 impl SchemaDef {
     pub fn attr(&self, name: &str) -> Option<&AttrDef> {
-        self.attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        self.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     pub fn to_json(&self, base_location: Option<&str>) -> Value {
@@ -279,17 +268,11 @@ impl SchemaDef {
         m.insert("id".into(), json!(self.id));
         m.insert("name".into(), json!(self.name));
         m.insert("description".into(), json!(self.description));
-        m.insert(
-            "attributes".into(),
-            Value::Array(self.attributes.iter().map(AttrDef::to_json).collect()),
-        );
+        m.insert("attributes".into(), Value::Array(self.attributes.iter().map(AttrDef::to_json).collect()));
         let mut meta = Map::new();
         meta.insert("resourceType".into(), json!("Schema"));
         if let Some(base) = base_location {
-            meta.insert(
-                "location".into(),
-                json!(format!("{base}/Schemas/{}", self.id)),
-            );
+            meta.insert("location".into(), json!(format!("{base}/Schemas/{}", self.id)));
         }
         m.insert("meta".into(), Value::Object(meta));
         Value::Object(m)
@@ -313,24 +296,16 @@ impl ResourceSchema {
         if self.core.id.eq_ignore_ascii_case(urn) {
             return Some(&self.core);
         }
-        self.extensions
-            .iter()
-            .map(|(s, _)| s)
-            .find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.extensions.iter().map(|(s, _)| s).find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     pub fn extension(&self, urn: &str) -> Option<&SchemaDef> {
-        self.extensions
-            .iter()
-            .map(|(s, _)| s)
-            .find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.extensions.iter().map(|(s, _)| s).find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     /// A common attribute (`id`, `externalId`, `meta`).
     pub fn common_attr(&self, name: &str) -> Option<&AttrDef> {
-        self.common
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        self.common.iter().find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     /// An attribute of the core schema or a common attribute.
@@ -360,30 +335,21 @@ impl ResourceSchema {
         m.insert("schemas".into(), json!([RESOURCE_TYPE_SCHEMA]));
         m.insert("id".into(), json!(name));
         m.insert("name".into(), json!(name));
-        m.insert(
-            "endpoint".into(),
-            json!(format!("/{}", self.kind.endpoint())),
-        );
+        m.insert("endpoint".into(), json!(format!("/{}", self.kind.endpoint())));
         m.insert("description".into(), json!(self.core.description));
         m.insert("schema".into(), json!(self.core.id));
         if !self.extensions.is_empty() {
             m.insert(
                 "schemaExtensions".into(),
                 Value::Array(
-                    self.extensions
-                        .iter()
-                        .map(|(s, required)| json!({"schema": s.id, "required": required}))
-                        .collect(),
+                    self.extensions.iter().map(|(s, required)| json!({"schema": s.id, "required": required})).collect(),
                 ),
             );
         }
         let mut meta = Map::new();
         meta.insert("resourceType".into(), json!("ResourceType"));
         if let Some(base) = base_location {
-            meta.insert(
-                "location".into(),
-                json!(format!("{base}/ResourceTypes/{name}")),
-            );
+            meta.insert("location".into(), json!(format!("{base}/ResourceTypes/{name}")));
         }
         m.insert("meta".into(), Value::Object(meta));
         Value::Object(m)
@@ -393,37 +359,21 @@ impl ResourceSchema {
 fn common_attributes() -> Vec<AttrDef> {
     use Mutability::*;
     vec![
-        AttrDef::string(
-            "id",
-            "Unique identifier for the resource, assigned by the service provider.",
-        )
-        .case_exact()
-        .mutability(ReadOnly)
-        .returned(Returned::Always)
-        .unique(),
-        AttrDef::string(
-            "externalId",
-            "Identifier of the resource as defined by the provisioning client.",
-        )
-        .case_exact(),
+        AttrDef::string("id", "Unique identifier for the resource, assigned by the service provider.")
+            .case_exact()
+            .mutability(ReadOnly)
+            .returned(Returned::Always)
+            .unique(),
+        AttrDef::string("externalId", "Identifier of the resource as defined by the provisioning client.").case_exact(),
         AttrDef::complex(
             "meta",
             "Resource metadata.",
             vec![
-                AttrDef::string("resourceType", "The name of the resource type.")
-                    .case_exact()
+                AttrDef::string("resourceType", "The name of the resource type.").case_exact().mutability(ReadOnly),
+                AttrDef::new("created", Type::DateTime, "When the resource was added.").mutability(ReadOnly),
+                AttrDef::new("lastModified", Type::DateTime, "When the resource was last updated.")
                     .mutability(ReadOnly),
-                AttrDef::new("created", Type::DateTime, "When the resource was added.")
-                    .mutability(ReadOnly),
-                AttrDef::new(
-                    "lastModified",
-                    Type::DateTime,
-                    "When the resource was last updated.",
-                )
-                .mutability(ReadOnly),
-                AttrDef::reference("location", &["uri"], "The URI of the resource.")
-                    .case_exact()
-                    .mutability(ReadOnly),
+                AttrDef::reference("location", &["uri"], "The URI of the resource.").case_exact().mutability(ReadOnly),
                 AttrDef::string("version", "The version (entity tag) of the resource.")
                     .case_exact()
                     .mutability(ReadOnly),
@@ -440,12 +390,8 @@ fn typed_multi(name: &str, description: &str, value: AttrDef, types: &[&str]) ->
         description,
         vec![
             value,
-            AttrDef::string(
-                "display",
-                "A human-readable name, primarily used for display purposes.",
-            ),
-            AttrDef::string("type", "A label indicating the attribute's function.")
-                .canonical(types),
+            AttrDef::string("display", "A human-readable name, primarily used for display purposes."),
+            AttrDef::string("type", "A label indicating the attribute's function.").canonical(types),
             AttrDef::boolean("primary", "Whether this is the primary or preferred value."),
         ],
     )
@@ -457,9 +403,12 @@ pub fn core_user() -> SchemaDef {
     use Mutability::*;
     let s = |n: &str, d: &str| AttrDef::string(n, d);
     let attributes = vec![
-        s("userName", "Unique identifier for the User, used to authenticate. Unique per realm, compared case-insensitively.")
-            .required()
-            .unique(),
+        s(
+            "userName",
+            "Unique identifier for the User, used to authenticate. Unique per realm, compared case-insensitively.",
+        )
+        .required()
+        .unique(),
         AttrDef::complex(
             "name",
             "The components of the user's real name.",
@@ -484,7 +433,12 @@ pub fn core_user() -> SchemaDef {
         s("password", "The User's clear-text password, write-only; stored only as a hash.")
             .mutability(WriteOnly)
             .returned(Returned::Never),
-        typed_multi("emails", "Email addresses for the user.", s("value", "Email address for the user."), &["work", "home", "other"]),
+        typed_multi(
+            "emails",
+            "Email addresses for the user.",
+            s("value", "Email address for the user."),
+            &["work", "home", "other"],
+        ),
         typed_multi(
             "phoneNumbers",
             "Phone numbers for the User.",
@@ -533,7 +487,12 @@ pub fn core_user() -> SchemaDef {
         )
         .multi()
         .mutability(ReadOnly),
-        typed_multi("entitlements", "A list of entitlements for the User.", s("value", "The value of an entitlement."), &[]),
+        typed_multi(
+            "entitlements",
+            "A list of entitlements for the User.",
+            s("value", "The value of an entitlement."),
+            &[],
+        ),
         typed_multi("roles", "A list of roles for the User.", s("value", "The value of a role."), &[]),
         typed_multi(
             "x509Certificates",
@@ -559,10 +518,7 @@ pub fn enterprise_user() -> SchemaDef {
         name: "EnterpriseUser".into(),
         description: "Enterprise User".into(),
         attributes: vec![
-            s(
-                "employeeNumber",
-                "Numeric or alphanumeric identifier assigned to a person.",
-            ),
+            s("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
             s("costCenter", "Identifies the name of a cost center."),
             s("organization", "Identifies the name of an organization."),
             s("division", "Identifies the name of a division."),
@@ -571,17 +527,13 @@ pub fn enterprise_user() -> SchemaDef {
                 "manager",
                 "The User's manager.",
                 vec![
-                    s(
-                        "value",
-                        "The id of the SCIM resource representing the User's manager.",
-                    ),
+                    s("value", "The id of the SCIM resource representing the User's manager."),
                     AttrDef::reference(
                         "$ref",
                         &["User"],
                         "The URI of the SCIM resource representing the User's manager.",
                     ),
-                    s("displayName", "The displayName of the User's manager.")
-                        .mutability(Mutability::ReadOnly),
+                    s("displayName", "The displayName of the User's manager.").mutability(Mutability::ReadOnly),
                 ],
             ),
         ],
@@ -597,9 +549,12 @@ pub fn core_group() -> SchemaDef {
         name: "Group".into(),
         description: "Group".into(),
         attributes: vec![
-            AttrDef::string("displayName", "A human-readable name for the Group. Unique per realm, compared case-insensitively.")
-                .required()
-                .unique(),
+            AttrDef::string(
+                "displayName",
+                "A human-readable name for the Group. Unique per realm, compared case-insensitively.",
+            )
+            .required()
+            .unique(),
             AttrDef::complex(
                 "members",
                 "A list of members of the Group.",

@@ -9,9 +9,7 @@ use crate::schema::SEARCH_REQUEST;
 
 pub fn parse(body: &Value, lenient: bool) -> Result<SearchRequest> {
     let Value::Object(obj) = body else {
-        return Err(Error::InvalidSyntax(
-            "a search request must be a JSON object".into(),
-        ));
+        return Err(Error::InvalidSyntax("a search request must be a JSON object".into()));
     };
     let mut out = SearchRequest::default();
     let mut listed = false;
@@ -24,40 +22,34 @@ pub fn parse(body: &Value, lenient: bool) -> Result<SearchRequest> {
                 Value::Array(items) => items
                     .iter()
                     .map(|i| {
-                        i.as_str().map(str::to_string).ok_or_else(|| {
-                            Error::InvalidValue(format!("'{key}' must be a list of strings"))
-                        })
+                        i.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| Error::InvalidValue(format!("'{key}' must be a list of strings")))
                     })
                     .collect::<Result<Vec<_>>>()
                     .map(|l| Some(l.join(","))),
-                other => Err(Error::InvalidValue(format!(
-                    "'{key}' must be a string, not {}",
-                    kind_of(other)
-                ))),
+                other => Err(Error::InvalidValue(format!("'{key}' must be a string, not {}", kind_of(other)))),
             }
         };
         let int = |v: &Value| -> Result<Option<i64>> {
             match v {
                 Value::Null => Ok(None),
-                Value::Number(n) => n.as_i64().map(Some).ok_or_else(|| {
-                    Error::InvalidValue(format!("'{key}' must be an integer, not {n}"))
-                }),
-                Value::String(s) if lenient => s.trim().parse().map(Some).map_err(|_| {
-                    Error::InvalidValue(format!("'{key}' must be an integer, not \"{s}\""))
-                }),
-                other => Err(Error::InvalidValue(format!(
-                    "'{key}' must be an integer, not {}",
-                    kind_of(other)
-                ))),
+                Value::Number(n) => n
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| Error::InvalidValue(format!("'{key}' must be an integer, not {n}"))),
+                Value::String(s) if lenient => s
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| Error::InvalidValue(format!("'{key}' must be an integer, not \"{s}\""))),
+                other => Err(Error::InvalidValue(format!("'{key}' must be an integer, not {}", kind_of(other)))),
             }
         };
         match key.to_ascii_lowercase().as_str() {
             "schemas" => {
                 listed = v.as_array().is_some_and(|a| {
-                    a.iter().any(|s| {
-                        s.as_str()
-                            .is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST))
-                    })
+                    a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST)))
                 });
             }
             "filter" => out.filter = text(v)?,
@@ -69,16 +61,12 @@ pub fn parse(body: &Value, lenient: bool) -> Result<SearchRequest> {
             "count" => out.count = int(v)?,
             _ if lenient => {}
             _ => {
-                return Err(Error::InvalidValue(format!(
-                    "'{key}' is not a search request parameter"
-                )));
+                return Err(Error::InvalidValue(format!("'{key}' is not a search request parameter")));
             }
         }
     }
     if !listed && !lenient {
-        return Err(Error::InvalidValue(format!(
-            "a search request must have 'schemas': [\"{SEARCH_REQUEST}\"]"
-        )));
+        return Err(Error::InvalidValue(format!("a search request must have 'schemas': [\"{SEARCH_REQUEST}\"]")));
     }
     Ok(out)
 }

@@ -55,7 +55,9 @@ impl Principal {
             return Ok(());
         }
         Err(Error::Forbidden(match need {
-            Need::Read => "this token may not read users and groups: it needs the view-users or manage-users role".into(),
+            Need::Read => {
+                "this token may not read users and groups: it needs the view-users or manage-users role".into()
+            }
             Need::Write => "this token may not change users and groups: it needs the manage-users role".into(),
         }))
     }
@@ -65,10 +67,7 @@ impl Principal {
 pub fn generate_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!(
-        "scimd_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("scimd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 pub fn hash_token(token: &str) -> [u8; 32] {
@@ -83,10 +82,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(store: Arc<Store>) -> Self {
-        Authenticator {
-            store,
-            cache: RwLock::new(HashMap::new()),
-        }
+        Authenticator { store, cache: RwLock::new(HashMap::new()) }
     }
 
     fn lookup(&self, hash: [u8; 32]) -> Result<Option<TokenInfo>> {
@@ -107,38 +103,22 @@ impl Authenticator {
     /// The principal a request's bearer token names, for `realm`.
     pub fn authenticate(&self, headers: &HeaderMap, realm: &Realm) -> Result<Principal> {
         let Some(value) = headers.get(AUTHORIZATION) else {
-            return Err(Error::Unauthorized(
-                "this endpoint needs an Authorization: Bearer token".into(),
-            ));
+            return Err(Error::Unauthorized("this endpoint needs an Authorization: Bearer token".into()));
         };
-        let value = value.to_str().map_err(|_| {
-            Error::Unauthorized("the Authorization header is not valid text".into())
-        })?;
+        let value =
+            value.to_str().map_err(|_| Error::Unauthorized("the Authorization header is not valid text".into()))?;
         let token = match value.split_once(' ') {
-            Some((scheme, rest))
-                if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() =>
-            {
-                rest.trim()
-            }
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() => rest.trim(),
             _ => {
-                return Err(Error::Unauthorized(
-                    "the Authorization header must be 'Bearer <token>'".into(),
-                ));
+                return Err(Error::Unauthorized("the Authorization header must be 'Bearer <token>'".into()));
             }
         };
         let Some(info) = self.lookup(hash_token(token))? else {
             return Err(Error::Unauthorized("the bearer token is not valid".into()));
         };
         if info.realm_id != realm.id {
-            return Err(Error::Unauthorized(format!(
-                "the bearer token is not valid for realm '{}'",
-                realm.name
-            )));
+            return Err(Error::Unauthorized(format!("the bearer token is not valid for realm '{}'", realm.name)));
         }
-        Ok(Principal {
-            realm_id: info.realm_id,
-            subject: format!("token:{}", info.id),
-            roles: info.roles,
-        })
+        Ok(Principal { realm_id: info.realm_id, subject: format!("token:{}", info.id), roles: info.roles })
     }
 }

@@ -12,8 +12,7 @@ use crate::auth::Need;
 use crate::error::{Error, Result};
 
 fn parse(doc: &str, what: &str) -> Result<Value> {
-    serde_json::from_str(doc)
-        .map_err(|e| Error::GuestTrap(format!("the engine's {what} is not valid JSON: {e}")))
+    serde_json::from_str(doc).map_err(|e| Error::GuestTrap(format!("the engine's {what} is not valid JSON: {e}")))
 }
 
 fn with_location(mut v: Value, location: String) -> Value {
@@ -32,10 +31,7 @@ pub async fn service_provider_config(
 ) -> Result<Response> {
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let engine = scim.engine()?;
-    let spc = parse(
-        &engine.info().service_provider_config,
-        "ServiceProviderConfig",
-    )?;
+    let spc = parse(&engine.info().service_provider_config, "ServiceProviderConfig")?;
     let spc = with_location(spc, format!("{}/ServiceProviderConfig", scim.ctx.base_url));
     Ok(json(StatusCode::OK, spc.to_string()))
 }
@@ -49,18 +45,12 @@ fn documents(scim: &Scim, endpoint: &str) -> Result<Vec<Value>> {
         _ => (&info.resource_types, "resource type list"),
     };
     let Value::Array(items) = parse(text, what)? else {
-        return Err(Error::GuestTrap(format!(
-            "the engine's {what} is not a JSON array"
-        )));
+        return Err(Error::GuestTrap(format!("the engine's {what} is not a JSON array")));
     };
     Ok(items
         .into_iter()
         .map(|item| {
-            let id = item
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
             with_location(item, format!("{}/{endpoint}/{id}", scim.ctx.base_url))
         })
         .collect())
@@ -75,25 +65,12 @@ fn list(scim: &Scim, endpoint: &str) -> Result<Response> {
 fn one(scim: &Scim, endpoint: &str, id: &str) -> Result<Response> {
     documents(scim, endpoint)?
         .into_iter()
-        .find(|d| {
-            d.get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|d| d.eq_ignore_ascii_case(id))
-        })
+        .find(|d| d.get("id").and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case(id)))
         .map(|d| json(StatusCode::OK, d.to_string()))
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "there is no {} '{id}'",
-                endpoint.trim_end_matches('s')
-            ))
-        })
+        .ok_or_else(|| Error::NotFound(format!("there is no {} '{id}'", endpoint.trim_end_matches('s'))))
 }
 
-pub async fn schemas(
-    State(app): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response> {
+pub async fn schemas(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> Result<Response> {
     list(&Scim::enter(&app, &realm, &headers, Need::Read)?, "Schemas")
 }
 
@@ -102,11 +79,7 @@ pub async fn schema(
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    one(
-        &Scim::enter(&app, &realm, &headers, Need::Read)?,
-        "Schemas",
-        &id,
-    )
+    one(&Scim::enter(&app, &realm, &headers, Need::Read)?, "Schemas", &id)
 }
 
 pub async fn resource_types(
@@ -114,10 +87,7 @@ pub async fn resource_types(
     Path(realm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    list(
-        &Scim::enter(&app, &realm, &headers, Need::Read)?,
-        "ResourceTypes",
-    )
+    list(&Scim::enter(&app, &realm, &headers, Need::Read)?, "ResourceTypes")
 }
 
 pub async fn resource_type(
@@ -125,9 +95,5 @@ pub async fn resource_type(
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    one(
-        &Scim::enter(&app, &realm, &headers, Need::Read)?,
-        "ResourceTypes",
-        &id,
-    )
+    one(&Scim::enter(&app, &realm, &headers, Need::Read)?, "ResourceTypes", &id)
 }

@@ -51,10 +51,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(settings: Settings) -> Result<AppState> {
         let store = Arc::new(Store::open(&settings.database_path())?);
-        let runtime = Runtime::new(Limits {
-            deadline: settings.guest_deadline,
-            memory: settings.guest_memory,
-        })?;
+        let runtime = Runtime::new(Limits { deadline: settings.guest_deadline, memory: settings.guest_memory })?;
         Ok(AppState(Arc::new(Inner {
             auth: Authenticator::new(store.clone()),
             store,
@@ -65,28 +62,19 @@ impl AppState {
     }
 
     fn realm(&self, name: &str) -> Result<Realm> {
-        let cached = self
-            .realms
-            .read()
-            .get(name)
-            .filter(|(at, _)| at.elapsed() < REALM_TTL)
-            .map(|(_, r)| r.clone());
+        let cached = self.realms.read().get(name).filter(|(at, _)| at.elapsed() < REALM_TTL).map(|(_, r)| r.clone());
         let realm = match cached {
             Some(r) => r,
             None => {
                 let r = self.store.realm(name)?;
-                self.realms
-                    .write()
-                    .insert(name.to_string(), (Instant::now(), r.clone()));
+                self.realms.write().insert(name.to_string(), (Instant::now(), r.clone()));
                 r
             }
         };
         match realm {
             Some(r) if r.enabled && r.scim_enabled => Ok(r),
             Some(r) if !r.enabled => Err(Error::NotFound(format!("realm '{name}' is disabled"))),
-            Some(_) => Err(Error::NotFound(format!(
-                "the SCIM API is not enabled for realm '{name}'"
-            ))),
+            Some(_) => Err(Error::NotFound(format!("the SCIM API is not enabled for realm '{name}'"))),
             None => Err(Error::NotFound(format!("realm '{name}' does not exist"))),
         }
     }
@@ -104,7 +92,7 @@ impl AppState {
     }
 
     fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
-        self.runtime.realm(realm.id, &self.engine_config(realm))
+        self.runtime.realm(realm.id, &realm.compatibility, || self.engine_config(realm))
     }
 }
 
@@ -121,16 +109,8 @@ impl Scim {
         let realm = app.realm(realm)?;
         let principal = app.auth.authenticate(headers, &realm)?;
         principal.require(need)?;
-        let ctx = Context {
-            realm: realm.name.clone(),
-            base_url: base_url(headers, &realm.name),
-        };
-        Ok(Scim {
-            app: app.clone(),
-            realm,
-            principal,
-            ctx,
-        })
+        let ctx = Context { realm: realm.name.clone(), base_url: base_url(headers, &realm.name) };
+        Ok(Scim { app: app.clone(), realm, principal, ctx })
     }
 
     fn engine(&self) -> Result<Arc<RealmEngine>> {
@@ -140,17 +120,9 @@ impl Scim {
 
 /// The absolute SCIM base URL of a realm as the client reached it.
 fn base_url(headers: &HeaderMap, realm: &str) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
     let scheme = header("x-forwarded-proto").unwrap_or("http");
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .unwrap_or("localhost");
+    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
     format!("{scheme}://{host}/realms/{realm}/scim/v2")
 }
 
@@ -158,25 +130,17 @@ fn kind_of(segment: &str) -> Result<ResourceKind> {
     match segment {
         "Users" => Ok(ResourceKind::User),
         "Groups" => Ok(ResourceKind::Group),
-        other => Err(Error::NotFound(format!(
-            "there is no resource type at /{other}"
-        ))),
+        other => Err(Error::NotFound(format!("there is no resource type at /{other}"))),
     }
 }
 
 /// Runs blocking work (SQLite, guest calls) off the async executor.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("a request worker failed: {e}")))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("a request worker failed: {e}")))?
 }
 
 async fn not_found(req: Request) -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        None,
-        &format!("no endpoint at {}", req.uri().path()),
-    )
+    error_response(StatusCode::NOT_FOUND, None, &format!("no endpoint at {}", req.uri().path()))
 }
 
 async fn method_not_allowed() -> Response {
@@ -186,10 +150,7 @@ async fn method_not_allowed() -> Response {
 /// The application: every route, with SCIM errors for everything that goes wrong.
 pub fn app(state: AppState) -> Router {
     let scim = Router::new()
-        .route(
-            "/ServiceProviderConfig",
-            get(discovery::service_provider_config),
-        )
+        .route("/ServiceProviderConfig", get(discovery::service_provider_config))
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
         .route("/ResourceTypes", get(discovery::resource_types))
@@ -198,10 +159,7 @@ pub fn app(state: AppState) -> Router {
         .route("/{resource}/.search", post(resources::search))
         .route(
             "/{resource}/{id}",
-            get(resources::get_one)
-                .put(resources::replace)
-                .patch(resources::patch)
-                .delete(resources::delete),
+            get(resources::get_one).put(resources::replace).patch(resources::patch).delete(resources::delete),
         )
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

@@ -18,10 +18,7 @@ pub struct Params {
 }
 
 fn integer(name: &str, value: &str) -> Result<i64> {
-    value
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| Error::InvalidValue(format!("'{name}' must be an integer, not '{value}'")))
+    value.trim().parse::<i64>().map_err(|_| Error::InvalidValue(format!("'{name}' must be an integer, not '{value}'")))
 }
 
 impl Params {
@@ -63,28 +60,17 @@ mod tests {
 
     #[test]
     fn plus_is_a_space_and_names_are_case_insensitive() {
-        let p = Params::parse(Some(
-            "Filter=userName+eq+%22a%40b.c%22&STARTINDEX=2&aadOptscim062020",
-        ))
-        .expect("ok");
+        let p = Params::parse(Some("Filter=userName+eq+%22a%40b.c%22&STARTINDEX=2&aadOptscim062020")).expect("ok");
         assert_eq!(p.filter.as_deref(), Some("userName eq \"a@b.c\""));
         assert_eq!(p.start_index, Some(2));
     }
 
     #[test]
     fn paging_edges() {
-        let p = Params {
-            start_index: Some(0),
-            count: Some(-5),
-            ..Default::default()
-        };
+        let p = Params { start_index: Some(0), count: Some(-5), ..Default::default() };
         let r = p.page(100);
         assert_eq!((r.start_index, r.count), (1, 0));
-        let p = Params {
-            start_index: Some(-3),
-            count: Some(5000),
-            ..Default::default()
-        };
+        let p = Params { start_index: Some(-3), count: Some(5000), ..Default::default() };
         let r = p.page(100);
         assert_eq!((r.start_index, r.count), (1, 100));
     }

@@ -16,9 +16,7 @@ use super::{AppState, Scim, blocking, kind_of};
 use crate::auth::Need;
 use crate::error::{Error, Result};
 use crate::runtime::Session;
-use crate::runtime::bindings::{
-    Candidate, Meta, Projection, Relation, ResourceKind, Stored, Write,
-};
+use crate::runtime::bindings::{Candidate, Meta, Projection, Relation, ResourceKind, Stored, Write};
 use crate::store::{self, Page, PageRequest, Row, now_ms};
 
 /// How many times a replace or patch is re-run when a concurrent write wins.
@@ -48,25 +46,20 @@ fn stored(scim: &Scim, kind: ResourceKind, row: &Row) -> Stored {
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(Error::PayloadTooLarge(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit as usize)
-        .await
-        .map_err(|e| {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
-            if too_large {
-                Error::PayloadTooLarge(limit)
-            } else {
-                Error::BadRequest(format!("could not read the request body: {e}"))
-            }
-        })?;
+    let bytes = axum::body::to_bytes(body, limit as usize).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            Error::PayloadTooLarge(limit)
+        } else {
+            Error::BadRequest(format!("could not read the request body: {e}"))
+        }
+    })?;
     String::from_utf8(bytes.to_vec()).map_err(|_| Error::Scim {
         status: 400,
         scim_type: Some("invalidSyntax".into()),
@@ -79,18 +72,8 @@ fn relations_of(scim: &Scim, kind: ResourceKind, pk: i64) -> Result<Vec<Relation
 }
 
 /// Renders one row under a projection.
-fn render(
-    scim: &Scim,
-    s: &mut Session<'_>,
-    kind: ResourceKind,
-    row: &Row,
-    projection: &Projection,
-) -> Result<String> {
-    let relations = if projection.include_relations {
-        relations_of(scim, kind, row.pk)?
-    } else {
-        Vec::new()
-    };
+fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: &Row, projection: &Projection) -> Result<String> {
+    let relations = if projection.include_relations { relations_of(scim, kind, row.pk)? } else { Vec::new() };
     s.render(&scim.ctx, &stored(scim, kind, row), &relations, projection)
 }
 
@@ -102,8 +85,7 @@ fn password_hash(write: &Write) -> Result<Option<String>> {
     };
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    let salt = SaltString::encode_b64(&bytes)
-        .map_err(|e| Error::Internal(format!("making a salt: {e}")))?;
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| Error::Internal(format!("making a salt: {e}")))?;
     argon2::Argon2::default()
         .hash_password(p.as_bytes(), &salt)
         .map(|h| Some(h.to_string()))
@@ -122,22 +104,13 @@ pub async fn get_one(
     blocking(move || {
         let engine = scim.engine()?;
         engine.with(|s| {
-            let projection = s.projection(
-                kind,
-                params.attributes.as_deref(),
-                params.excluded_attributes.as_deref(),
-            )?;
+            let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
             let row = find(&scim, kind, &id)?;
             if if_none_match(&headers, row.version) {
                 return Ok(response::not_modified(row.version));
             }
             let body = render(&scim, s, kind, &row, &projection)?;
-            Ok(response::resource(
-                StatusCode::OK,
-                body,
-                row.version,
-                &location(&scim, kind, &row.id),
-            ))
+            Ok(response::resource(StatusCode::OK, body, row.version, &location(&scim, kind, &row.id)))
         })
     })
     .await
@@ -200,17 +173,9 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
     let page_req = params.page(scim.app.settings.max_results);
     let engine = scim.engine()?;
     engine.with(|s| {
-        let projection = s.projection(
-            kind,
-            params.attributes.as_deref(),
-            params.excluded_attributes.as_deref(),
-        )?;
-        let plan = s.plan_query(
-            kind,
-            params.filter.as_deref(),
-            params.sort_by.as_deref(),
-            params.sort_order.as_deref(),
-        )?;
+        let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        let plan =
+            s.plan_query(kind, params.filter.as_deref(), params.sort_by.as_deref(), params.sort_order.as_deref())?;
         let store = &scim.app.store;
         let page = if plan.exact {
             store.read(|c| store::run_exact(c, scim.realm.id, kind, &plan, page_req))?
@@ -244,15 +209,8 @@ fn recheck(
         let batch = store.read(|c| store::load(c, kind, chunk))?;
         let mut candidates = Vec::with_capacity(batch.len());
         for row in &batch {
-            let relations = if plan.recheck_needs_relations {
-                relations_of(scim, kind, row.pk)?
-            } else {
-                Vec::new()
-            };
-            candidates.push(Candidate {
-                stored: stored(scim, kind, row),
-                relations,
-            });
+            let relations = if plan.recheck_needs_relations { relations_of(scim, kind, row.pk)? } else { Vec::new() };
+            candidates.push(Candidate { stored: stored(scim, kind, row), relations });
         }
         let verdicts = s.matches(kind, filter, &candidates)?;
         if verdicts.len() != batch.len() {
@@ -288,16 +246,10 @@ pub async fn create(
     blocking(move || {
         let engine = scim.engine()?;
         engine.with(|s| {
-            let projection = s.projection(
-                kind,
-                params.attributes.as_deref(),
-                params.excluded_attributes.as_deref(),
-            )?;
+            let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
             let write = s.create_resource(&scim.ctx, kind, &body)?;
             if store::kind_of_model(&write.model) != kind {
-                return Err(Error::GuestTrap(
-                    "the engine returned a model of the wrong kind".into(),
-                ));
+                return Err(Error::GuestTrap("the engine returned a model of the wrong kind".into()));
             }
             let hash = password_hash(&write)?;
             let id = uuid::Uuid::new_v4().to_string();
@@ -310,21 +262,9 @@ pub async fn create(
                 }
                 Ok(pk)
             })?;
-            let row = Row {
-                pk,
-                id,
-                model: write.model,
-                created: now,
-                last_modified: now,
-                version: 1,
-            };
+            let row = Row { pk, id, model: write.model, created: now, last_modified: now, version: 1 };
             let body = render(&scim, s, kind, &row, &projection)?;
-            Ok(response::resource(
-                StatusCode::CREATED,
-                body,
-                1,
-                &location(&scim, kind, &row.id),
-            ))
+            Ok(response::resource(StatusCode::CREATED, body, 1, &location(&scim, kind, &row.id)))
         })
     })
     .await
@@ -337,17 +277,7 @@ pub async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    update(
-        app,
-        realm,
-        resource,
-        id,
-        query,
-        headers,
-        body,
-        Change::Replace,
-    )
-    .await
+    update(app, realm, resource, id, query, headers, body, Change::Replace).await
 }
 
 pub async fn patch(
@@ -357,17 +287,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    update(
-        app,
-        realm,
-        resource,
-        id,
-        query,
-        headers,
-        body,
-        Change::Patch,
-    )
-    .await
+    update(app, realm, resource, id, query, headers, body, Change::Patch).await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -394,11 +314,7 @@ async fn update(
     blocking(move || {
         let engine = scim.engine()?;
         engine.with(|s| {
-            let projection = s.projection(
-                kind,
-                params.attributes.as_deref(),
-                params.excluded_attributes.as_deref(),
-            )?;
+            let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
             for _ in 0..WRITE_ATTEMPTS {
                 let current = find(&scim, kind, &id)?;
                 check_if_match(&headers, current.version)?;
@@ -408,23 +324,14 @@ async fn update(
                     Change::Patch => s.patch(&scim.ctx, &before, &body)?,
                 };
                 if store::kind_of_model(&write.model) != kind {
-                    return Err(Error::GuestTrap(
-                        "the engine returned a model of the wrong kind".into(),
-                    ));
+                    return Err(Error::GuestTrap("the engine returned a model of the wrong kind".into()));
                 }
                 let hash = password_hash(&write)?;
                 let now = now_ms();
                 let realm_id = scim.realm.id;
                 let version = scim.app.store.write(|tx| {
-                    let Some(v) = store::update(
-                        tx,
-                        realm_id,
-                        current.pk,
-                        &write.model,
-                        current.version,
-                        now,
-                        hash.as_deref(),
-                    )?
+                    let Some(v) =
+                        store::update(tx, realm_id, current.pk, &write.model, current.version, now, hash.as_deref())?
                     else {
                         return Ok(None);
                     };
@@ -440,19 +347,9 @@ async fn update(
                 if change == Change::Patch && kind == ResourceKind::Group && !asked {
                     return Ok(response::no_content(Some(version)));
                 }
-                let row = Row {
-                    model: write.model,
-                    last_modified: now,
-                    version,
-                    ..current
-                };
+                let row = Row { model: write.model, last_modified: now, version, ..current };
                 let body = render(&scim, s, kind, &row, &projection)?;
-                return Ok(response::resource(
-                    StatusCode::OK,
-                    body,
-                    version,
-                    &location(&scim, kind, &row.id),
-                ));
+                return Ok(response::resource(StatusCode::OK, body, version, &location(&scim, kind, &row.id)));
             }
             Err(Error::Conflict(format!(
                 "{} '{id}' kept changing while this request was applied; retry it",
@@ -476,15 +373,9 @@ pub async fn delete(
             check_if_match(&headers, current.version)?;
         }
         let realm_id = scim.realm.id;
-        let deleted = scim
-            .app
-            .store
-            .write(|tx| store::delete(tx, realm_id, kind, &id))?;
+        let deleted = scim.app.store.write(|tx| store::delete(tx, realm_id, kind, &id))?;
         if !deleted {
-            return Err(Error::NotFound(format!(
-                "{} '{id}' does not exist",
-                kind_name(kind)
-            )));
+            return Err(Error::NotFound(format!("{} '{id}' does not exist", kind_name(kind))));
         }
         Ok(response::no_content(None))
     })

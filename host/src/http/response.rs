@@ -17,10 +17,7 @@ pub fn etag(version: i64) -> String {
 pub fn json(status: StatusCode, body: String) -> Response {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(SCIM_CONTENT_TYPE),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     resp
 }
 
@@ -54,8 +51,7 @@ pub fn not_modified(version: i64) -> Response {
 
 /// A `ListResponse` of already-rendered resources (RFC 7644 §3.4.2).
 pub fn list(total: i64, start_index: i64, resources: &[String]) -> Response {
-    let mut body =
-        String::with_capacity(128 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
+    let mut body = String::with_capacity(128 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
     body.push_str(&format!(
         "{{\"schemas\":[\"{LIST_RESPONSE}\"],\"totalResults\":{total},\"itemsPerPage\":{},\"startIndex\":{start_index},\"Resources\":[",
         resources.len()
@@ -72,12 +68,7 @@ pub fn list(total: i64, start_index: i64, resources: &[String]) -> Response {
 
 fn tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
     let v = headers.get(name)?.to_str().ok()?;
-    Some(
-        v.split(',')
-            .map(|t| t.trim().trim_start_matches("W/").to_string())
-            .filter(|t| !t.is_empty())
-            .collect(),
-    )
+    Some(v.split(',').map(|t| t.trim().trim_start_matches("W/").to_string()).filter(|t| !t.is_empty()).collect())
 }
 
 fn matches(tags: &[String], version: i64) -> bool {

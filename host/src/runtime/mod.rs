@@ -17,8 +17,8 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use bindings::{
-    Candidate, Context, EngineInfo, Projection, QueryPlan, Relation, ResourceKind, ScimError,
-    ScimGuest, ScimGuestPre, SearchRequest, Stored, Write,
+    Candidate, Context, EngineInfo, Projection, QueryPlan, Relation, ResourceKind, ScimError, ScimGuest, ScimGuestPre,
+    SearchRequest, Stored, Write,
 };
 
 use crate::error::{Error, Result};
@@ -41,10 +41,7 @@ pub struct GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -55,8 +52,7 @@ pub fn engine() -> &'static Engine {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine = Engine::new(&config)
-            .expect("a wasmtime configuration without optional features is valid");
+        let engine = Engine::new(&config).expect("a wasmtime configuration without optional features is valid");
         let ticker = engine.weak();
         std::thread::Builder::new()
             .name("scimd-epoch".into())
@@ -74,8 +70,7 @@ pub fn engine() -> &'static Engine {
 
 fn linker() -> Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine());
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-        .map_err(|e| Error::Internal(format!("linking WASI: {e:#}")))?;
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Internal(format!("linking WASI: {e:#}")))?;
     Ok(linker)
 }
 
@@ -88,16 +83,13 @@ pub struct Loaded {
 impl Loaded {
     /// Compiles and type-checks a component.
     pub fn compile(bytes: &[u8]) -> Result<Loaded> {
-        let component = Component::new(engine(), bytes).map_err(|e| {
-            Error::InvalidValue(format!("not a valid WebAssembly component: {e:#}"))
-        })?;
+        let component = Component::new(engine(), bytes)
+            .map_err(|e| Error::InvalidValue(format!("not a valid WebAssembly component: {e:#}")))?;
         let pre = linker()?
             .instantiate_pre(&component)
             .map_err(|e| Error::InvalidValue(format!("the component cannot be linked: {e:#}")))?;
         let pre = ScimGuestPre::new(pre).map_err(|e| {
-            Error::InvalidValue(format!(
-                "the component does not export the scim:engine@0.1 world: {e:#}"
-            ))
+            Error::InvalidValue(format!("the component does not export the scim:engine@0.1 world: {e:#}"))
         })?;
         Ok(Loaded { pre })
     }
@@ -130,36 +122,40 @@ struct Instance {
 /// A realm's engine: a loaded component, the realm's configuration and warm instances.
 pub struct RealmEngine {
     loaded: Loaded,
+    key: String,
     config: String,
     limits: Limits,
     pool: Mutex<Vec<Instance>>,
     info: EngineInfo,
+    /// Validated projections by (kind, attributes, excludedAttributes). The engine is a pure
+    /// function of its inputs, so its answers can be reused.
+    projections: RwLock<HashMap<ProjectionKey, Projection>>,
 }
 
+type ProjectionKey = (bool, Option<String>, Option<String>);
+
+/// Projections remembered per realm engine.
+const PROJECTION_CACHE: usize = 256;
+
 fn guest_error(e: ScimError) -> Error {
-    Error::Scim {
-        status: e.status,
-        scim_type: e.scim_type,
-        detail: e.detail,
-    }
+    Error::Scim { status: e.status, scim_type: e.scim_type, detail: e.detail }
 }
 
 impl RealmEngine {
     /// Instantiates a component for a realm's configuration and asks it to describe itself.
-    pub fn new(loaded: Loaded, config: String, limits: Limits) -> Result<RealmEngine> {
+    pub fn new(loaded: Loaded, key: String, config: String, limits: Limits) -> Result<RealmEngine> {
         let mut engine = RealmEngine {
             loaded,
+            key,
             config,
             limits,
             pool: Mutex::new(Vec::new()),
             info: empty_info(),
+            projections: RwLock::new(HashMap::new()),
         };
         let mut first = engine.instantiate()?;
-        let mut s = Session {
-            inst: &mut first,
-            limits,
-            poisoned: false,
-        };
+        let projections = RwLock::new(HashMap::new());
+        let mut s = Session { inst: &mut first, limits, poisoned: false, projections: &projections };
         engine.info = s.describe()?;
         let poisoned = s.poisoned;
         if !poisoned {
@@ -180,36 +176,20 @@ impl RealmEngine {
         let state = GuestState {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: StoreLimitsBuilder::new().memory_size(self.limits.memory).trap_on_grow_failure(true).build(),
         };
         let mut store = Store::new(engine(), state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         store.epoch_deadline_trap();
-        let guest = self
-            .loaded
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| classify(e, self.limits))?;
+        let guest = self.loaded.pre.instantiate(&mut store).map_err(|e| classify(e, self.limits))?;
         let handle = guest
             .scim_engine_engine()
             .realm_engine()
             .call_create(&mut store, &self.config)
             .map_err(|e| classify(e, self.limits))?
-            .map_err(|e| {
-                Error::Internal(format!(
-                    "the engine refused the realm configuration: {}",
-                    e.detail
-                ))
-            })?;
-        Ok(Instance {
-            store,
-            guest,
-            handle,
-        })
+            .map_err(|e| Error::Internal(format!("the engine refused the realm configuration: {}", e.detail)))?;
+        Ok(Instance { store, guest, handle })
     }
 
     /// Runs `f` with an instance; the instance goes back to the pool unless it failed.
@@ -219,11 +199,8 @@ impl RealmEngine {
             Some(i) => i,
             None => self.instantiate()?,
         };
-        let mut session = Session {
-            inst: &mut inst,
-            limits: self.limits,
-            poisoned: false,
-        };
+        let mut session =
+            Session { inst: &mut inst, limits: self.limits, poisoned: false, projections: &self.projections };
         let result = f(&mut session);
         if !session.poisoned {
             let mut pool = self.pool.lock();
@@ -259,10 +236,7 @@ fn classify(e: wasmtime::Error, limits: Limits) -> Error {
     }
     let text = format!("{e:#}");
     if text.contains("memory") && text.contains("grow") {
-        return Error::GuestTrap(format!(
-            "memory limit of {} MiB exceeded",
-            limits.memory >> 20
-        ));
+        return Error::GuestTrap(format!("memory limit of {} MiB exceeded", limits.memory >> 20));
     }
     Error::GuestTrap(text)
 }
@@ -272,6 +246,7 @@ pub struct Session<'a> {
     inst: &'a mut Instance,
     limits: Limits,
     poisoned: bool,
+    projections: &'a RwLock<HashMap<ProjectionKey, Projection>>,
 }
 
 macro_rules! guest_call {
@@ -295,12 +270,7 @@ impl Session<'_> {
         guest_call!(self, call_describe)
     }
 
-    pub fn create_resource(
-        &mut self,
-        ctx: &Context,
-        kind: ResourceKind,
-        body: &str,
-    ) -> Result<Write> {
+    pub fn create_resource(&mut self, ctx: &Context, kind: ResourceKind, body: &str) -> Result<Write> {
         guest_call!(self, call_create_resource, ctx, kind, &body.to_owned())?.map_err(guest_error)
     }
 
@@ -318,7 +288,17 @@ impl Session<'_> {
         attributes: Option<&str>,
         excluded: Option<&str>,
     ) -> Result<Projection> {
-        guest_call!(self, call_projection, kind, attributes, excluded)?.map_err(guest_error)
+        let key = (kind == ResourceKind::User, attributes.map(str::to_string), excluded.map(str::to_string));
+        if let Some(p) = self.projections.read().get(&key) {
+            return Ok(p.clone());
+        }
+        let p = guest_call!(self, call_projection, kind, attributes, excluded)?.map_err(guest_error)?;
+        let mut cache = self.projections.write();
+        if cache.len() >= PROJECTION_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, p.clone());
+        Ok(p)
     }
 
     pub fn render(
@@ -341,12 +321,7 @@ impl Session<'_> {
         guest_call!(self, call_plan_query, kind, filter, sort_by, sort_order)?.map_err(guest_error)
     }
 
-    pub fn matches(
-        &mut self,
-        kind: ResourceKind,
-        filter: &str,
-        candidates: &[Candidate],
-    ) -> Result<Vec<bool>> {
+    pub fn matches(&mut self, kind: ResourceKind, filter: &str, candidates: &[Candidate]) -> Result<Vec<bool>> {
         guest_call!(self, call_matches, kind, filter, candidates)?.map_err(guest_error)
     }
 
@@ -365,24 +340,18 @@ impl Runtime {
     pub fn new(limits: Limits) -> Result<Runtime> {
         // Compile now, so a broken build fails at start-up rather than at the first request.
         Loaded::default_engine()?;
-        Ok(Runtime {
-            limits,
-            realms: RwLock::new(HashMap::new()),
-        })
+        Ok(Runtime { limits, realms: RwLock::new(HashMap::new()) })
     }
 
-    /// The engine of a realm for a configuration; rebuilt when the configuration changed.
-    pub fn realm(&self, realm_id: i64, config: &str) -> Result<Arc<RealmEngine>> {
+    /// The engine of a realm; rebuilt (with `config()`) when the realm's settings, summed up
+    /// by `key`, changed.
+    pub fn realm(&self, realm_id: i64, key: &str, config: impl FnOnce() -> String) -> Result<Arc<RealmEngine>> {
         if let Some(e) = self.realms.read().get(&realm_id) {
-            if e.config == config {
+            if e.key == key {
                 return Ok(e.clone());
             }
         }
-        let engine = Arc::new(RealmEngine::new(
-            Loaded::default_engine()?,
-            config.to_string(),
-            self.limits,
-        )?);
+        let engine = Arc::new(RealmEngine::new(Loaded::default_engine()?, key.to_string(), config(), self.limits)?);
         self.realms.write().insert(realm_id, engine.clone());
         Ok(engine)
     }

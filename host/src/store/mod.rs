@@ -19,8 +19,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use query::{Page, PageRequest, candidates, run_exact};
 pub use realms::{Realm, TokenInfo, valid_realm_name};
 pub use resources::{
-    Row, apply_members, delete, find, insert, kind_code, kind_of as kind_of_model, load, relations,
-    touch, update,
+    Row, apply_members, delete, find, insert, kind_code, kind_of as kind_of_model, load, relations, touch, update,
 };
 
 use crate::error::{Error, Result};
@@ -49,12 +48,8 @@ impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::Internal(format!(
-                    "cannot create data directory {}: {e}",
-                    dir.display()
-                ))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Internal(format!("cannot create data directory {}: {e}", dir.display())))?;
         }
         let writer = Connection::open(path)?;
         configure(&writer)?;
@@ -68,11 +63,7 @@ impl Store {
             )));
         }
         writer.execute_batch(&format!("PRAGMA user_version = {}", schema::SCHEMA_VERSION))?;
-        Ok(Store {
-            path: path.to_path_buf(),
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
     pub fn path(&self) -> &Path {
@@ -86,9 +77,7 @@ impl Store {
             None => {
                 let c = Connection::open_with_flags(
                     &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                        | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 configure(&c)?;
                 c
@@ -115,10 +104,7 @@ impl Store {
 
 /// Milliseconds since the Unix epoch: the host's clock.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// RFC 3339, UTC, millisecond precision: `2026-11-28T17:05:00.123Z`.
@@ -137,12 +123,7 @@ pub fn format_ms(ms: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
 #[cfg(test)]

@@ -8,9 +8,7 @@ use rusqlite::types::Value as SqlValue;
 
 use super::resources::{self, Row, tables};
 use crate::error::{Error, Result};
-use crate::runtime::bindings::{
-    CompareOp, Comparison, Field, PlanNode, QueryPlan, ResourceKind, Scalar, SortKey,
-};
+use crate::runtime::bindings::{CompareOp, Comparison, Field, PlanNode, QueryPlan, ResourceKind, Scalar, SortKey};
 
 const MAX_DEPTH: usize = 64;
 
@@ -50,27 +48,16 @@ impl Sql<'_> {
         if depth > MAX_DEPTH {
             return Err(bad_plan("the predicate is nested too deeply"));
         }
-        let node = self
-            .plan
-            .nodes
-            .get(index as usize)
-            .ok_or_else(|| bad_plan(&format!("node {index} does not exist")))?;
+        let node =
+            self.plan.nodes.get(index as usize).ok_or_else(|| bad_plan(&format!("node {index} does not exist")))?;
         Ok(match node {
             PlanNode::All => "1".into(),
             PlanNode::None => "0".into(),
             PlanNode::And(children) | PlanNode::Or(children) => {
                 if children.is_empty() {
-                    return Ok(if matches!(node, PlanNode::And(_)) {
-                        "1".into()
-                    } else {
-                        "0".into()
-                    });
+                    return Ok(if matches!(node, PlanNode::And(_)) { "1".into() } else { "0".into() });
                 }
-                let joiner = if matches!(node, PlanNode::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
+                let joiner = if matches!(node, PlanNode::And(_)) { " AND " } else { " OR " };
                 let parts = children
                     .iter()
                     .map(|&c| self.node(c, depth + 1).map(|s| format!("({s})")))
@@ -130,9 +117,9 @@ impl Sql<'_> {
             CompareOp::Lt => format!("{expr} < {p}"),
             CompareOp::Le => format!("{expr} <= {p}"),
             // A range the index serves, then the exact prefix test.
-            CompareOp::Sw => format!(
-                "({expr} >= {p} AND {expr} <= {p} || char(1114111) AND substr({expr}, 1, length({p})) = {p})"
-            ),
+            CompareOp::Sw => {
+                format!("({expr} >= {p} AND {expr} <= {p} || char(1114111) AND substr({expr}, 1, length({p})) = {p})")
+            }
             CompareOp::Ew => {
                 format!("(length({expr}) >= length({p}) AND substr({expr}, -length({p})) = {p})")
             }
@@ -155,10 +142,7 @@ impl Sql<'_> {
                     // The index is on the lowercase; narrow with it, then compare exactly.
                     let exact = self.op("a.value", cmp)?;
                     if cmp.op == CompareOp::Eq {
-                        let lowered = Comparison {
-                            case_insensitive: true,
-                            ..cmp.clone()
-                        };
+                        let lowered = Comparison { case_insensitive: true, ..cmp.clone() };
                         format!("{} AND {exact}", self.op("a.value_ci", &lowered)?)
                     } else {
                         exact
@@ -174,9 +158,7 @@ impl Sql<'_> {
                     // A field this kind does not have matches nothing.
                     return Ok("0".into());
                 };
-                if matches!(field, Field::Enabled | Field::Created | Field::LastModified)
-                    && cmp.op == CompareOp::Pr
-                {
+                if matches!(field, Field::Enabled | Field::Created | Field::LastModified) && cmp.op == CompareOp::Pr {
                     return Ok("1".into());
                 }
                 self.op(col, cmp)
@@ -187,7 +169,9 @@ impl Sql<'_> {
     fn relation(&mut self, cmp: &Comparison) -> Result<String> {
         if cmp.op == CompareOp::Pr {
             return Ok(match self.kind {
-                ResourceKind::User => "EXISTS (SELECT 1 FROM memberships m WHERE m.member_kind = 0 AND m.member_pk = r.pk)".into(),
+                ResourceKind::User => {
+                    "EXISTS (SELECT 1 FROM memberships m WHERE m.member_kind = 0 AND m.member_pk = r.pk)".into()
+                }
                 ResourceKind::Group => "EXISTS (SELECT 1 FROM memberships m WHERE m.group_pk = r.pk)".into(),
             });
         }
@@ -222,20 +206,11 @@ impl Sql<'_> {
             Field::Attribute(name) => {
                 let (_, attrs) = tables(self.kind);
                 let name = self.bind(SqlValue::Text(name.clone()));
-                let col = if sort.case_insensitive {
-                    "value_ci"
-                } else {
-                    "value"
-                };
-                format!(
-                    "(SELECT min(a.{col}) FROM {attrs} a WHERE a.owner = r.pk AND a.name = {name})"
-                )
+                let col = if sort.case_insensitive { "value_ci" } else { "value" };
+                format!("(SELECT min(a.{col}) FROM {attrs} a WHERE a.owner = r.pk AND a.name = {name})")
             }
             Field::Relation => return Err(bad_plan("cannot sort by relations")),
-            f => self
-                .column(f, sort.case_insensitive)
-                .unwrap_or("NULL")
-                .to_string(),
+            f => self.column(f, sort.case_insensitive).unwrap_or("NULL").to_string(),
         };
         Ok(format!("{expr} IS NULL, {expr} {dir}, r.pk"))
     }
@@ -250,27 +225,17 @@ pub fn run_exact(
     page: PageRequest,
 ) -> Result<Page> {
     let (main, _) = tables(kind);
-    let mut sql = Sql {
-        kind,
-        realm_id,
-        plan,
-        params: Vec::new(),
-    };
+    let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.node(plan.root, 0)?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
     let total = if pred == "1" {
         resources::count_all(c, realm_id, kind)?
     } else {
-        let count_sql =
-            format!("SELECT count(*) FROM {main} r WHERE r.realm_id = {realm} AND ({pred})");
-        c.prepare_cached(&count_sql)?
-            .query_row(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+        let count_sql = format!("SELECT count(*) FROM {main} r WHERE r.realm_id = {realm} AND ({pred})");
+        c.prepare_cached(&count_sql)?.query_row(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
     };
     if page.count == 0 || page.start_index > total {
-        return Ok(Page {
-            total,
-            rows: Vec::new(),
-        });
+        return Ok(Page { total, rows: Vec::new() });
     }
     let order = sql.order_by(plan.sort.as_ref())?;
     let limit = sql.bind(SqlValue::Integer(page.count));
@@ -280,41 +245,22 @@ pub fn run_exact(
     );
     let pks = c
         .prepare_cached(&select)?
-        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| {
-            r.get::<_, i64>(0)
-        })?
+        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page {
-        total,
-        rows: resources::load(c, kind, &pks)?,
-    })
+    Ok(Page { total, rows: resources::load(c, kind, &pks)? })
 }
 
 /// The candidates of an inexact plan, in result order: the caller re-checks them.
-pub fn candidates(
-    c: &Connection,
-    realm_id: i64,
-    kind: ResourceKind,
-    plan: &QueryPlan,
-) -> Result<Vec<i64>> {
+pub fn candidates(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &QueryPlan) -> Result<Vec<i64>> {
     let (main, _) = tables(kind);
-    let mut sql = Sql {
-        kind,
-        realm_id,
-        plan,
-        params: Vec::new(),
-    };
+    let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.node(plan.root, 0)?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
     let order = sql.order_by(plan.sort.as_ref())?;
-    let select = format!(
-        "SELECT r.pk FROM {main} r WHERE r.realm_id = {realm} AND ({pred}) ORDER BY {order}"
-    );
+    let select = format!("SELECT r.pk FROM {main} r WHERE r.realm_id = {realm} AND ({pred}) ORDER BY {order}");
     let pks = c
         .prepare_cached(&select)?
-        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| {
-            r.get::<_, i64>(0)
-        })?
+        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(pks)
 }

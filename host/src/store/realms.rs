@@ -25,21 +25,13 @@ pub struct TokenInfo {
 }
 
 fn realm_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Realm> {
-    Ok(Realm {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        enabled: r.get(2)?,
-        scim_enabled: r.get(3)?,
-        compatibility: r.get(4)?,
-    })
+    Ok(Realm { id: r.get(0)?, name: r.get(1)?, enabled: r.get(2)?, scim_enabled: r.get(3)?, compatibility: r.get(4)? })
 }
 
 pub fn valid_realm_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl Store {
@@ -50,16 +42,11 @@ impl Store {
             )));
         }
         if !matches!(compatibility, "entra" | "strict") {
-            return Err(Error::InvalidValue(format!(
-                "compatibility must be entra or strict, not '{compatibility}'"
-            )));
+            return Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")));
         }
         self.write(|tx| {
-            let exists: Option<i64> = tx
-                .query_row("SELECT id FROM realms WHERE name = ?1", [name], |r| {
-                    r.get(0)
-                })
-                .optional()?;
+            let exists: Option<i64> =
+                tx.query_row("SELECT id FROM realms WHERE name = ?1", [name], |r| r.get(0)).optional()?;
             if exists.is_some() {
                 return Err(Error::Uniqueness(format!("realm '{name}' already exists")));
             }
@@ -79,15 +66,10 @@ impl Store {
 
     pub fn set_realm_compatibility(&self, name: &str, compatibility: &str) -> Result<()> {
         if !matches!(compatibility, "entra" | "strict") {
-            return Err(Error::InvalidValue(format!(
-                "compatibility must be entra or strict, not '{compatibility}'"
-            )));
+            return Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")));
         }
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE realms SET compatibility = ?2 WHERE name = ?1",
-                params![name, compatibility],
-            )?;
+            let n = tx.execute("UPDATE realms SET compatibility = ?2 WHERE name = ?1", params![name, compatibility])?;
             if n == 0 {
                 return Err(Error::NotFound(format!("realm '{name}' does not exist")));
             }
@@ -101,24 +83,15 @@ impl Store {
 
     pub fn realms(&self) -> Result<Vec<Realm>> {
         self.read(|c| {
-            let mut st = c.prepare(
-                "SELECT id, name, enabled, scim_enabled, compatibility FROM realms ORDER BY name",
-            )?;
-            let rows = st
-                .query_map([], realm_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut st =
+                c.prepare("SELECT id, name, enabled, scim_enabled, compatibility FROM realms ORDER BY name")?;
+            let rows = st.query_map([], realm_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
     }
 
     /// Stores a token's hash and what it grants.
-    pub fn create_token(
-        &self,
-        realm_id: i64,
-        hash: &[u8],
-        roles: &[String],
-        description: Option<&str>,
-    ) -> Result<i64> {
+    pub fn create_token(&self, realm_id: i64, hash: &[u8], roles: &[String], description: Option<&str>) -> Result<i64> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO tokens (realm_id, hash, roles, description, created) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -132,31 +105,19 @@ impl Store {
         self.read(|c| {
             let row = c
                 .prepare_cached("SELECT id, realm_id, roles FROM tokens WHERE hash = ?1")?
-                .query_row([hash], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
+                .query_row([hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))
                 .optional()?;
             Ok(row.map(|(id, realm_id, roles)| TokenInfo {
                 id,
                 realm_id,
-                roles: roles
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                roles: roles.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
             }))
         })
     }
 }
 
 pub fn realm_by_name(c: &Connection, name: &str) -> Result<Option<Realm>> {
-    Ok(c.prepare_cached(
-        "SELECT id, name, enabled, scim_enabled, compatibility FROM realms WHERE name = ?1",
-    )?
-    .query_row([name], realm_row)
-    .optional()?)
+    Ok(c.prepare_cached("SELECT id, name, enabled, scim_enabled, compatibility FROM realms WHERE name = ?1")?
+        .query_row([name], realm_row)
+        .optional()?)
 }

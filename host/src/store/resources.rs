@@ -4,9 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::{Error, Result};
-use crate::runtime::bindings::{
-    Attribute, GroupModel, MemberChanges, Model, Relation, ResourceKind, UserModel,
-};
+use crate::runtime::bindings::{Attribute, GroupModel, MemberChanges, Model, Relation, ResourceKind, UserModel};
 
 /// A stored resource and its bookkeeping.
 #[derive(Debug, Clone)]
@@ -37,8 +35,7 @@ fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|v| v.to_lowercase())
 }
 
-const USER_COLUMNS: &str =
-    "pk, id, username, email, first_name, last_name, enabled, created, last_modified, version";
+const USER_COLUMNS: &str = "pk, id, username, email, first_name, last_name, enabled, created, last_modified, version";
 const GROUP_COLUMNS: &str = "pk, id, name, created, last_modified, version";
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -63,10 +60,7 @@ fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         pk: r.get(0)?,
         id: r.get(1)?,
-        model: Model::Group(GroupModel {
-            name: r.get(2)?,
-            attributes: Vec::new(),
-        }),
+        model: Model::Group(GroupModel { name: r.get(2)?, attributes: Vec::new() }),
         created: r.get(3)?,
         last_modified: r.get(4)?,
         version: r.get(5)?,
@@ -89,12 +83,8 @@ fn attributes_of(model: &Model) -> &[Attribute] {
 
 fn load_attributes(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Attribute>> {
     let sql = match kind {
-        ResourceKind::User => {
-            "SELECT name, value FROM user_attributes WHERE owner = ?1 ORDER BY name, ord"
-        }
-        ResourceKind::Group => {
-            "SELECT name, value FROM group_attributes WHERE owner = ?1 ORDER BY name, ord"
-        }
+        ResourceKind::User => "SELECT name, value FROM user_attributes WHERE owner = ?1 ORDER BY name, ord",
+        ResourceKind::Group => "SELECT name, value FROM group_attributes WHERE owner = ?1 ORDER BY name, ord",
     };
     let mut st = c.prepare_cached(sql)?;
     let mut rows = st.query([pk])?;
@@ -104,10 +94,7 @@ fn load_attributes(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<At
         let value: String = r.get(1)?;
         match out.last_mut() {
             Some(a) if a.name == name => a.values.push(value),
-            _ => out.push(Attribute {
-                name,
-                values: vec![value],
-            }),
+            _ => out.push(Attribute { name, values: vec![value] }),
         }
     }
     Ok(out)
@@ -128,10 +115,7 @@ pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Resu
         ResourceKind::User => user_row,
         ResourceKind::Group => group_row,
     };
-    let row = c
-        .prepare_cached(sql)?
-        .query_row(params![realm_id, id], mapper)
-        .optional()?;
+    let row = c.prepare_cached(sql)?.query_row(params![realm_id, id], mapper).optional()?;
     let Some(mut row) = row else { return Ok(None) };
     let attrs = load_attributes(c, kind, row.pk)?;
     set_attributes(&mut row.model, attrs);
@@ -166,24 +150,12 @@ fn unique_violation(e: &rusqlite::Error) -> bool {
 
 fn taken(model: &Model) -> Error {
     match model {
-        Model::User(u) => Error::Uniqueness(format!(
-            "userName '{}' is already taken in this realm",
-            u.username
-        )),
-        Model::Group(g) => Error::Uniqueness(format!(
-            "displayName '{}' is already taken in this realm",
-            g.name
-        )),
+        Model::User(u) => Error::Uniqueness(format!("userName '{}' is already taken in this realm", u.username)),
+        Model::Group(g) => Error::Uniqueness(format!("displayName '{}' is already taken in this realm", g.name)),
     }
 }
 
-fn write_attributes(
-    tx: &Transaction<'_>,
-    realm_id: i64,
-    kind: ResourceKind,
-    pk: i64,
-    model: &Model,
-) -> Result<()> {
+fn write_attributes(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, pk: i64, model: &Model) -> Result<()> {
     let sql = match kind {
         ResourceKind::User => {
             "INSERT INTO user_attributes (owner, name, ord, realm_id, value, value_ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -195,20 +167,10 @@ fn write_attributes(
     let mut st = tx.prepare_cached(sql)?;
     for a in attributes_of(model) {
         for (ord, v) in a.values.iter().enumerate() {
-            match st.execute(params![
-                pk,
-                a.name,
-                ord as i64,
-                realm_id,
-                v,
-                v.to_lowercase()
-            ]) {
+            match st.execute(params![pk, a.name, ord as i64, realm_id, v, v.to_lowercase()]) {
                 Ok(_) => {}
                 Err(e) if unique_violation(&e) => {
-                    return Err(Error::InvalidValue(format!(
-                        "the engine wrote attribute '{}' twice",
-                        a.name
-                    )));
+                    return Err(Error::InvalidValue(format!("the engine wrote attribute '{}' twice", a.name)));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -333,8 +295,7 @@ pub fn update(
     }
     let kind = kind_of(model);
     let (_, attrs) = tables(kind);
-    tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?
-        .execute([pk])?;
+    tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?.execute([pk])?;
     write_attributes(tx, realm_id, kind, pk, model)?;
     Ok(Some(expected_version + 1))
 }
@@ -343,19 +304,15 @@ pub fn update(
 pub fn delete(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, id: &str) -> Result<bool> {
     let (main, attrs) = tables(kind);
     let pk: Option<i64> = tx
-        .prepare_cached(&format!(
-            "DELETE FROM {main} WHERE realm_id = ?1 AND id = ?2 RETURNING pk"
-        ))?
+        .prepare_cached(&format!("DELETE FROM {main} WHERE realm_id = ?1 AND id = ?2 RETURNING pk"))?
         .query_row(params![realm_id, id], |r| r.get(0))
         .optional()?;
     let Some(pk) = pk else { return Ok(false) };
-    tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?
-        .execute([pk])?;
+    tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?.execute([pk])?;
     tx.prepare_cached("DELETE FROM memberships WHERE member_kind = ?1 AND member_pk = ?2")?
         .execute(params![kind_code(kind), pk])?;
     if kind == ResourceKind::Group {
-        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?
-            .execute([pk])?;
+        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?.execute([pk])?;
     }
     bump_count(tx, realm_id, kind, -1)?;
     Ok(true)
@@ -378,10 +335,7 @@ fn resolve_member(
             ResourceKind::User => "SELECT pk FROM users WHERE realm_id = ?1 AND id = ?2",
             ResourceKind::Group => "SELECT pk FROM groups WHERE realm_id = ?1 AND id = ?2",
         };
-        let pk: Option<i64> = tx
-            .prepare_cached(sql)?
-            .query_row(params![realm_id, id], |r| r.get(0))
-            .optional()?;
+        let pk: Option<i64> = tx.prepare_cached(sql)?.query_row(params![realm_id, id], |r| r.get(0)).optional()?;
         if let Some(pk) = pk {
             return Ok(Some((k, pk)));
         }
@@ -398,8 +352,7 @@ pub fn apply_members(
     changes: &MemberChanges,
 ) -> Result<()> {
     if changes.clear {
-        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?
-            .execute([group_pk])?;
+        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?.execute([group_pk])?;
     }
     for id in &changes.remove {
         if let Some((kind, pk)) = resolve_member(tx, realm_id, id, None)? {
@@ -409,9 +362,7 @@ pub fn apply_members(
     }
     for m in &changes.add {
         if m.id == group_id {
-            return Err(Error::InvalidValue(format!(
-                "group '{group_id}' cannot be a member of itself"
-            )));
+            return Err(Error::InvalidValue(format!("group '{group_id}' cannot be a member of itself")));
         }
         let Some((kind, pk)) = resolve_member(tx, realm_id, &m.id, m.kind)? else {
             let what = match m.kind {
@@ -419,10 +370,7 @@ pub fn apply_members(
                 Some(ResourceKind::Group) => "a group",
                 None => "a user or group",
             };
-            return Err(Error::InvalidValue(format!(
-                "member '{}' is not {what} of this realm",
-                m.id
-            )));
+            return Err(Error::InvalidValue(format!("member '{}' is not {what} of this realm", m.id)));
         };
         tx.prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, ?2, ?3)")?
             .execute(params![group_pk, kind_code(kind), pk])?;
@@ -441,11 +389,7 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
             )?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation {
-                    id: r.get(0)?,
-                    kind: ResourceKind::Group,
-                    display: Some(r.get(1)?),
-                });
+                out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: Some(r.get(1)?) });
             }
         }
         ResourceKind::Group => {
@@ -455,11 +399,7 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
             )?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation {
-                    id: r.get(0)?,
-                    kind: ResourceKind::User,
-                    display: Some(r.get(1)?),
-                });
+                out.push(Relation { id: r.get(0)?, kind: ResourceKind::User, display: Some(r.get(1)?) });
             }
             let mut st = c.prepare_cached(
                 "SELECT g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.member_pk \
@@ -467,11 +407,7 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
             )?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation {
-                    id: r.get(0)?,
-                    kind: ResourceKind::Group,
-                    display: Some(r.get(1)?),
-                });
+                out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: Some(r.get(1)?) });
             }
         }
     }
@@ -481,19 +417,15 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
 /// Records that a group's members changed: a new version and modification time.
 pub fn touch(tx: &Transaction<'_>, kind: ResourceKind, pk: i64, now: i64) -> Result<()> {
     let (main, _) = tables(kind);
-    tx.prepare_cached(&format!(
-        "UPDATE {main} SET version = version + 1, last_modified = ?2 WHERE pk = ?1"
-    ))?
-    .execute(params![pk, now])?;
+    tx.prepare_cached(&format!("UPDATE {main} SET version = version + 1, last_modified = ?2 WHERE pk = ?1"))?
+        .execute(params![pk, now])?;
     Ok(())
 }
 
 /// The number of resources of a kind in a realm.
 pub fn count_all(c: &Connection, realm_id: i64, kind: ResourceKind) -> Result<i64> {
-    Ok(
-        c.prepare_cached("SELECT n FROM resource_counts WHERE realm_id = ?1 AND kind = ?2")?
-            .query_row(params![realm_id, kind_code(kind)], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0),
-    )
+    Ok(c.prepare_cached("SELECT n FROM resource_counts WHERE realm_id = ?1 AND kind = ?2")?
+        .query_row(params![realm_id, kind_code(kind)], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
