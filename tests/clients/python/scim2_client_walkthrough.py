@@ -3,14 +3,16 @@
 It proves that a client written by someone else, against the RFCs rather than against scimd,
 can provision through scimd: it discovers the server (/ServiceProviderConfig, /ResourceTypes,
 /Schemas) and builds its User and Group models from what scimd publishes, then creates a user,
-finds it with a filter, reads it, patches it, creates a group, adds the user to it with a PATCH,
-checks the membership from both sides, deletes both, and checks that the deleted user is gone
-(404, raised by the library as a SCIM error). The library validates every response it reads
+finds it with a filter, reads it, patches it (If-Match with its ETag; a stale one gets 412, a
+read with the current one 304), creates a group, adds the user to it with a PATCH, checks the
+membership from both sides, deletes both, and checks that the deleted user is gone (404, raised
+by the library as a SCIM error). The library validates every response it reads
 (status codes, content type, payload against the published schemas), so each step also checks
 that scimd's answers are well-formed SCIM.
 
 Usage: SCIMD_URL=<realm SCIM base URL> SCIMD_TOKEN=<bearer token> python scim2_client_walkthrough.py
-Exits non-zero on the first failed check. tests/scim/third_party_client.rs runs it.
+Prints each step and each HTTP exchange (SCIMD_TRACE=1 adds the bodies); exits non-zero on the
+first failed check. tests/scim/third_party_client.rs runs it.
 """
 
 import os
