@@ -74,10 +74,13 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Token hashes already looked up, with when.
+type TokenCache = HashMap<[u8; 32], (Instant, Option<TokenInfo>)>;
+
 /// Checks bearer tokens against the store, with a short-lived cache.
 pub struct Authenticator {
     store: Arc<Store>,
-    cache: RwLock<HashMap<[u8; 32], (Instant, Option<TokenInfo>)>>,
+    cache: RwLock<TokenCache>,
 }
 
 impl Authenticator {
@@ -86,10 +89,10 @@ impl Authenticator {
     }
 
     fn lookup(&self, hash: [u8; 32]) -> Result<Option<TokenInfo>> {
-        if let Some((at, info)) = self.cache.read().get(&hash) {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(info.clone());
-            }
+        if let Some((at, info)) = self.cache.read().get(&hash)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(info.clone());
         }
         let info = self.store.token_by_hash(&hash)?;
         let mut cache = self.cache.write();

@@ -346,10 +346,10 @@ impl Runtime {
     /// The engine of a realm; rebuilt (with `config()`) when the realm's settings, summed up
     /// by `key`, changed.
     pub fn realm(&self, realm_id: i64, key: &str, config: impl FnOnce() -> String) -> Result<Arc<RealmEngine>> {
-        if let Some(e) = self.realms.read().get(&realm_id) {
-            if e.key == key {
-                return Ok(e.clone());
-            }
+        if let Some(e) = self.realms.read().get(&realm_id)
+            && e.key == key
+        {
+            return Ok(e.clone());
         }
         let engine = Arc::new(RealmEngine::new(Loaded::default_engine()?, key.to_string(), config(), self.limits)?);
         self.realms.write().insert(realm_id, engine.clone());
