@@ -7,9 +7,9 @@
 #   scripts/bench.sh                      # 10 s per scenario and server
 #   BENCH_DURATION=30 scripts/bench.sh
 #
-# Prints a table (scenario, scimd req/s, baseline req/s, ratio, p99 latencies, errors) and
-# writes target/bench/results.md and results.json; wrk's own output is in target/bench/wrk.log,
-# the servers' logs in target/bench/{scimd,baseline}.log.
+# Prints a table (scenario, scimd req/s, baseline req/s, ratio, p99 latencies, each server's
+# CPU time per request, errors) and writes target/bench/results.md and results.json; wrk's own
+# output is in target/bench/wrk.log, the servers' logs in target/bench/{scimd,baseline}.log.
 #
 # Both servers run on fresh data directories at the same time (an idle one costs nothing) and
 # each scenario is run against scimd, then against the baseline, so a noisy machine affects
@@ -80,18 +80,23 @@ SCIMD_PORT=$(free_port)
 "$BIN/scimd" realm create "$REALM" --data-dir "$WORK/scimd"
 SCIMD_TOKEN=$("$BIN/scimd" token create --realm "$REALM" --role manage-users --data-dir "$WORK/scimd")
 "$BIN/scimd" serve --listen "127.0.0.1:$SCIMD_PORT" --data-dir "$WORK/scimd" >"$OUT/scimd.log" 2>&1 &
-PIDS+=($!)
-wait_health scimd "$SCIMD_PORT" "$!"
+SCIMD_PID=$!
+PIDS+=("$SCIMD_PID")
+wait_health scimd "$SCIMD_PORT" "$SCIMD_PID"
 
 # The baseline.
 BASELINE_PORT=$(free_port)
 BASELINE_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 "$BIN/scimd-baseline" --listen "127.0.0.1:$BASELINE_PORT" --data-dir "$WORK/baseline" \
   --token "$BASELINE_TOKEN" >"$OUT/baseline.log" 2>&1 &
-PIDS+=($!)
-wait_health baseline "$BASELINE_PORT" "$!"
+BASELINE_PID=$!
+PIDS+=("$BASELINE_PID")
+wait_health baseline "$BASELINE_PORT" "$BASELINE_PID"
 
 port_of() { if [ "$1" = scimd ]; then echo "$SCIMD_PORT"; else echo "$BASELINE_PORT"; fi; }
+pid_of() { if [ "$1" = scimd ]; then echo "$SCIMD_PID"; else echo "$BASELINE_PID"; fi; }
+# CPU time (user + system, in clock ticks) a server has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(pid_of "$1")/stat"; }
 token_of() { if [ "$1" = scimd ]; then echo "$SCIMD_TOKEN"; else echo "$BASELINE_TOKEN"; fi; }
 
 for server in scimd baseline; do
@@ -117,7 +122,11 @@ for scenario in $SCENARIOS; do
     if [ "$WARMUP" != 0 ]; then
       run_wrk "$server" "$scenario" "$WARMUP" "$WORK/warmup.json" "warm-$scenario"
     fi
+    before=$(cpu_ticks "$server")
     run_wrk "$server" "$scenario" "$DURATION" "$OUT/raw/$server-$scenario.json" "$scenario"
+    # The server's CPU time per request: what each request costs, whatever wrk's share.
+    echo "{\"cpu_ticks\": $(($(cpu_ticks "$server") - before)), \"clk_tck\": $(getconf CLK_TCK)}" \
+      >"$OUT/raw/$server-$scenario.cpu.json"
   done
 done
 

@@ -29,6 +29,14 @@ def load(path):
         return None
 
 
+def cpu_us(raw, name, r):
+    """The server's CPU time per request, in microseconds (None without a measurement)."""
+    c = load(os.path.join(raw, f"{name}.cpu.json"))
+    if not c or not r or not r["requests"]:
+        return None
+    return c["cpu_ticks"] / c["clk_tck"] * 1e6 / r["requests"]
+
+
 def errors(r):
     return sum(r["errors"].values()) if r else 0
 
@@ -47,17 +55,21 @@ def main():
         sc = load(os.path.join(args.raw, f"scimd-{s}.json"))
         bl = load(os.path.join(args.raw, f"baseline-{s}.json"))
         ratio = sc["rps"] / bl["rps"] if sc and bl and bl["rps"] > 0 else None
+        sc_cpu = cpu_us(args.raw, f"scimd-{s}", sc)
+        bl_cpu = cpu_us(args.raw, f"baseline-{s}", bl)
         results.append({"scenario": s, "label": LABELS.get(s, s), "scimd": sc, "baseline": bl,
-                        "ratio": ratio})
+                        "ratio": ratio, "scimd_cpu_us_per_request": sc_cpu,
+                        "baseline_cpu_us_per_request": bl_cpu})
+        us = lambda v: "n/a" if v is None else f"{v:.0f} µs"
         fmt = lambda r, k: f"{r[k]:.0f}" if r else "n/a"
         p99 = lambda r: f"{r['latency_ms']['p99']:.1f} ms" if r else "n/a"
         verdict = "n/a" if ratio is None else ("ok" if ratio >= TARGET else "below target")
         rows.append([LABELS.get(s, s), fmt(sc, "rps"), fmt(bl, "rps"),
                      "n/a" if ratio is None else f"{ratio:.2f}", p99(sc), p99(bl),
-                     f"{errors(sc)} / {errors(bl)}", verdict])
+                     us(sc_cpu), us(bl_cpu), f"{errors(sc)} / {errors(bl)}", verdict])
 
     head = ["scenario", "scimd req/s", "baseline req/s", "ratio", "scimd p99", "baseline p99",
-            "errors (scimd / baseline)", f"≥ {TARGET:.2f}"]
+            "scimd CPU/req", "baseline CPU/req", "errors (scimd / baseline)", f"≥ {TARGET:.2f}"]
     widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
     print()
@@ -72,7 +84,9 @@ def main():
     md = ["# scimd benchmark", "",
           "`scripts/bench.sh`: scimd against a bare axum + SQLite server doing the same HTTP "
           "and SQLite work with no SCIM logic (`bench/baseline`). Ratio = scimd req/s ÷ "
-          f"baseline req/s; the target is ≥ {TARGET:.2f} (scimd within 30% of the baseline).", ""]
+          f"baseline req/s; the target is ≥ {TARGET:.2f} (scimd within 30% of the baseline). "
+          "CPU/req is the server process's CPU time (user + system) per request during the run; "
+          "wrk runs on the same machine.", ""]
     md += [f"- {k}: {v}" for k, v in meta.items()] + [""]
     md.append("| " + " | ".join(head) + " |")
     md.append("|" + "|".join("---" for _ in head) + "|")
