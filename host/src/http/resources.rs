@@ -183,9 +183,16 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
             let filter = params.filter.as_deref().unwrap_or_default();
             recheck(scim, s, kind, &plan, filter, page_req)?
         };
+        let mut relations = if projection.include_relations {
+            let pks: Vec<i64> = page.rows.iter().map(|r| r.pk).collect();
+            store.read(|c| store::relations_many(c, kind, &pks))?
+        } else {
+            Default::default()
+        };
         let mut rendered = Vec::with_capacity(page.rows.len());
         for row in &page.rows {
-            rendered.push(render(scim, s, kind, row, &projection)?);
+            let rel = relations.remove(&row.pk).unwrap_or_default();
+            rendered.push(s.render(&scim.ctx, &stored(scim, kind, row), &rel, &projection)?);
         }
         Ok(response::list(page.total, page_req.start_index, &rendered))
     })
@@ -207,11 +214,18 @@ fn recheck(
     let mut rows = Vec::new();
     for chunk in pks.chunks(MATCH_BATCH) {
         let batch = store.read(|c| store::load(c, kind, chunk))?;
-        let mut candidates = Vec::with_capacity(batch.len());
-        for row in &batch {
-            let relations = if plan.recheck_needs_relations { relations_of(scim, kind, row.pk)? } else { Vec::new() };
-            candidates.push(Candidate { stored: stored(scim, kind, row), relations });
-        }
+        let mut relations = if plan.recheck_needs_relations {
+            store.read(|c| store::relations_many(c, kind, chunk))?
+        } else {
+            Default::default()
+        };
+        let candidates: Vec<Candidate> = batch
+            .iter()
+            .map(|row| Candidate {
+                stored: stored(scim, kind, row),
+                relations: relations.remove(&row.pk).unwrap_or_default(),
+            })
+            .collect();
         let verdicts = s.matches(kind, filter, &candidates)?;
         if verdicts.len() != batch.len() {
             return Err(Error::GuestTrap(format!(
@@ -330,8 +344,16 @@ async fn update(
                 let now = now_ms();
                 let realm_id = scim.realm.id;
                 let version = scim.app.store.write(|tx| {
-                    let Some(v) =
-                        store::update(tx, realm_id, current.pk, &write.model, current.version, now, hash.as_deref())?
+                    let Some(v) = store::update(
+                        tx,
+                        realm_id,
+                        current.pk,
+                        &current.model,
+                        &write.model,
+                        current.version,
+                        now,
+                        hash.as_deref(),
+                    )?
                     else {
                         return Ok(None);
                     };

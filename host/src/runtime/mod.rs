@@ -30,7 +30,7 @@ pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Instances kept warm per realm.
-const POOL_SIZE: usize = 16;
+const POOL_SIZE: usize = 64;
 
 /// The state of one instance's store.
 pub struct GuestState {

@@ -11,6 +11,8 @@ mod resources;
 mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -19,7 +21,8 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use query::{Page, PageRequest, candidates, run_exact};
 pub use realms::{Realm, TokenInfo, valid_realm_name};
 pub use resources::{
-    Row, apply_members, delete, find, insert, kind_code, kind_of as kind_of_model, load, relations, touch, update,
+    Row, apply_members, delete, find, insert, kind_code, kind_of as kind_of_model, load, relations, relations_many,
+    touch, update,
 };
 
 use crate::error::{Error, Result};
@@ -29,7 +32,45 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: Checkpointer,
 }
+
+/// Checkpoints the WAL on a thread of its own, so no request pays for a checkpoint's fsync
+/// while holding the write lock. Stops when the store is dropped.
+struct Checkpointer {
+    stop: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = Connection::open(path)?;
+        configure(&conn)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("scimd-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    // PASSIVE never blocks writers or readers; what it cannot copy now it
+                    // copies next time.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| Error::Internal(format!("starting the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
@@ -40,7 +81,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -32000;",
     )?;
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(128);
+    // Plans must not depend on bound values, or SQLite re-prepares statements per binding.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    rusqlite::vtab::array::load_module(conn)?;
     Ok(())
 }
 
@@ -63,7 +107,14 @@ impl Store {
             )));
         }
         writer.execute_batch(&format!("PRAGMA user_version = {}", schema::SCHEMA_VERSION))?;
-        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        // The checkpoint thread does this work; a commit never runs a checkpoint itself.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            _checkpointer: Checkpointer::start(path)?,
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -216,7 +216,7 @@ impl Sql<'_> {
     }
 }
 
-/// Runs an exact plan: counts in SQL and loads one page.
+/// Runs an exact plan: one page, and the total (counted only when the page does not tell it).
 pub fn run_exact(
     c: &Connection,
     realm_id: i64,
@@ -228,18 +228,22 @@ pub fn run_exact(
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.node(plan.root, 0)?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
-    let total = if pred == "1" {
-        resources::count_all(c, realm_id, kind)?
-    } else {
+    let filter_params = sql.params.len();
+    let count = |sql: &Sql<'_>| -> Result<i64> {
+        if pred == "1" {
+            return resources::count_all(c, realm_id, kind);
+        }
         let count_sql = format!("SELECT count(*) FROM {main} r WHERE r.realm_id = {realm} AND ({pred})");
-        c.prepare_cached(&count_sql)?.query_row(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+        Ok(c.prepare_cached(&count_sql)?
+            .query_row(rusqlite::params_from_iter(sql.params[..filter_params].iter()), |r| r.get(0))?)
     };
-    if page.count == 0 || page.start_index > total {
-        return Ok(Page { total, rows: Vec::new() });
+    if page.count == 0 {
+        return Ok(Page { total: count(&sql)?, rows: Vec::new() });
     }
     let order = sql.order_by(plan.sort.as_ref())?;
-    let limit = sql.bind(SqlValue::Integer(page.count));
-    let offset = sql.bind(SqlValue::Integer(page.start_index - 1));
+    // Host-computed integers, written into the SQL: a bound LIMIT would make SQLite
+    // re-prepare the statement for every value.
+    let (limit, offset) = (page.count, page.start_index - 1);
     let select = format!(
         "SELECT r.pk FROM {main} r WHERE r.realm_id = {realm} AND ({pred}) ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
@@ -247,6 +251,12 @@ pub fn run_exact(
         .prepare_cached(&select)?
         .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // A page that is neither empty nor full ends the results: its end is the total.
+    let total = if !pks.is_empty() && (pks.len() as i64) < limit || (pks.is_empty() && offset == 0) {
+        offset + pks.len() as i64
+    } else {
+        count(&sql)?
+    };
     Ok(Page { total, rows: resources::load(c, kind, &pks)? })
 }
 

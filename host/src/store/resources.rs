@@ -1,6 +1,11 @@
 //! Users, groups, their attributes and memberships: rows in, rows out. The store never
 //! interprets attribute values; it keeps them in order and indexes their lowercase.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::vtab::array::Array;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::{Error, Result};
@@ -34,9 +39,6 @@ pub(super) fn tables(kind: ResourceKind) -> (&'static str, &'static str) {
 fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|v| v.to_lowercase())
 }
-
-const USER_COLUMNS: &str = "pk, id, username, email, first_name, last_name, enabled, created, last_modified, version";
-const GROUP_COLUMNS: &str = "pk, id, name, created, last_modified, version";
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -122,26 +124,55 @@ pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Resu
     Ok(Some(row))
 }
 
-/// Resources by internal key, in the order asked.
+fn pk_array(pks: &[i64]) -> Array {
+    Rc::new(pks.iter().map(|&p| SqlValue::Integer(p)).collect())
+}
+
+/// Resources by internal key, in the order asked: two queries whatever the number.
 pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>> {
-    let mut out = Vec::with_capacity(pks.len());
-    let sql = match kind {
-        ResourceKind::User => format!("SELECT {USER_COLUMNS} FROM users WHERE pk = ?1"),
-        ResourceKind::Group => format!("SELECT {GROUP_COLUMNS} FROM groups WHERE pk = ?1"),
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (sql, attr_sql, mapper): (&str, &str, fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>) = match kind {
+        ResourceKind::User => (
+            "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version \
+             FROM users WHERE pk IN rarray(?1)",
+            "SELECT owner, name, value FROM user_attributes WHERE owner IN rarray(?1) ORDER BY owner, name, ord",
+            user_row,
+        ),
+        ResourceKind::Group => (
+            "SELECT pk, id, name, created, last_modified, version FROM groups WHERE pk IN rarray(?1)",
+            "SELECT owner, name, value FROM group_attributes WHERE owner IN rarray(?1) ORDER BY owner, name, ord",
+            group_row,
+        ),
     };
-    let mapper = match kind {
-        ResourceKind::User => user_row,
-        ResourceKind::Group => group_row,
-    };
-    let mut st = c.prepare_cached(&sql)?;
-    for &pk in pks {
-        if let Some(mut row) = st.query_row([pk], mapper).optional()? {
-            let attrs = load_attributes(c, kind, pk)?;
-            set_attributes(&mut row.model, attrs);
-            out.push(row);
+    let keys = pk_array(pks);
+    let mut rows: HashMap<i64, Row> = c
+        .prepare_cached(sql)?
+        .query_map([keys.clone()], mapper)?
+        .map(|r| r.map(|row| (row.pk, row)))
+        .collect::<rusqlite::Result<_>>()?;
+    let mut st = c.prepare_cached(attr_sql)?;
+    let mut q = st.query([keys])?;
+    let mut attrs: HashMap<i64, Vec<Attribute>> = HashMap::new();
+    while let Some(r) = q.next()? {
+        let owner: i64 = r.get(0)?;
+        let name: String = r.get(1)?;
+        let value: String = r.get(2)?;
+        let list = attrs.entry(owner).or_default();
+        match list.last_mut() {
+            Some(a) if a.name == name => a.values.push(value),
+            _ => list.push(Attribute { name, values: vec![value] }),
         }
     }
-    Ok(out)
+    Ok(pks
+        .iter()
+        .filter_map(|pk| {
+            let mut row = rows.remove(pk)?;
+            set_attributes(&mut row.model, attrs.remove(pk).unwrap_or_default());
+            Some(row)
+        })
+        .collect())
 }
 
 fn unique_violation(e: &rusqlite::Error) -> bool {
@@ -246,58 +277,111 @@ pub fn kind_of(model: &Model) -> ResourceKind {
 }
 
 /// Replaces a resource's model if its version is still `expected_version`; returns the new
-/// version, or `None` when another write came first.
+/// version, or `None` when another write came first. Only what changed is written: each
+/// column and attribute left alone keeps its index entries untouched.
+#[allow(clippy::too_many_arguments)]
 pub fn update(
     tx: &Transaction<'_>,
     realm_id: i64,
     pk: i64,
-    model: &Model,
+    old: &Model,
+    new: &Model,
     expected_version: i64,
     now: i64,
     password_hash: Option<&str>,
 ) -> Result<Option<i64>> {
-    let result = match model {
-        Model::User(u) => tx
-            .prepare_cached(
-                "UPDATE users SET username = ?3, username_ci = ?4, email = ?5, email_ci = ?6, first_name = ?7, \
-                 first_name_ci = ?8, last_name = ?9, last_name_ci = ?10, enabled = ?11, last_modified = ?12, \
-                 version = version + 1, password_hash = COALESCE(?13, password_hash) WHERE pk = ?1 AND version = ?2",
-            )?
-            .execute(params![
-                pk,
-                expected_version,
-                u.username,
-                u.username.to_lowercase(),
-                u.email,
-                lower(&u.email),
-                u.first_name,
-                lower(&u.first_name),
-                u.last_name,
-                lower(&u.last_name),
-                u.enabled,
-                now,
-                password_hash,
-            ]),
-        Model::Group(g) => tx
-            .prepare_cached(
-                "UPDATE groups SET name = ?3, name_ci = ?4, last_modified = ?5, version = version + 1 \
-                 WHERE pk = ?1 AND version = ?2",
-            )?
-            .execute(params![pk, expected_version, g.name, g.name.to_lowercase(), now]),
+    let mut assignments = vec!["last_modified = ?3".to_string(), "version = version + 1".to_string()];
+    let mut values = vec![SqlValue::Integer(pk), SqlValue::Integer(expected_version), SqlValue::Integer(now)];
+    let mut set = |column: &str, v: SqlValue| {
+        values.push(v);
+        assignments.push(format!("{column} = ?{}", values.len()));
     };
-    let n = match result {
+    let text = |v: &Option<String>| v.clone().map(SqlValue::Text).unwrap_or(SqlValue::Null);
+    let folded = |v: &Option<String>| v.as_ref().map(|s| SqlValue::Text(s.to_lowercase())).unwrap_or(SqlValue::Null);
+    let table = match (old, new) {
+        (Model::User(o), Model::User(n)) => {
+            if o.username != n.username {
+                set("username", SqlValue::Text(n.username.clone()));
+                set("username_ci", SqlValue::Text(n.username.to_lowercase()));
+            }
+            if o.email != n.email {
+                set("email", text(&n.email));
+                set("email_ci", folded(&n.email));
+            }
+            if o.first_name != n.first_name {
+                set("first_name", text(&n.first_name));
+                set("first_name_ci", folded(&n.first_name));
+            }
+            if o.last_name != n.last_name {
+                set("last_name", text(&n.last_name));
+                set("last_name_ci", folded(&n.last_name));
+            }
+            if o.enabled != n.enabled {
+                set("enabled", SqlValue::Integer(i64::from(n.enabled)));
+            }
+            if let Some(h) = password_hash {
+                set("password_hash", SqlValue::Text(h.to_string()));
+            }
+            "users"
+        }
+        (Model::Group(o), Model::Group(n)) => {
+            if o.name != n.name {
+                set("name", SqlValue::Text(n.name.clone()));
+                set("name_ci", SqlValue::Text(n.name.to_lowercase()));
+            }
+            "groups"
+        }
+        _ => return Err(Error::Internal("a resource cannot change its kind".into())),
+    };
+    let sql = format!("UPDATE {table} SET {} WHERE pk = ?1 AND version = ?2", assignments.join(", "));
+    let n = match tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values.iter())) {
         Ok(n) => n,
-        Err(e) if unique_violation(&e) => return Err(taken(model)),
+        Err(e) if unique_violation(&e) => return Err(taken(new)),
         Err(e) => return Err(e.into()),
     };
     if n == 0 {
         return Ok(None);
     }
-    let kind = kind_of(model);
-    let (_, attrs) = tables(kind);
-    tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?.execute([pk])?;
-    write_attributes(tx, realm_id, kind, pk, model)?;
+    update_attributes(tx, realm_id, kind_of(new), pk, attributes_of(old), attributes_of(new))?;
     Ok(Some(expected_version + 1))
+}
+
+/// Rewrites only the attributes whose values changed.
+fn update_attributes(
+    tx: &Transaction<'_>,
+    realm_id: i64,
+    kind: ResourceKind,
+    pk: i64,
+    old: &[Attribute],
+    new: &[Attribute],
+) -> Result<()> {
+    let (_, attrs) = tables(kind);
+    let before: HashMap<&str, &[String]> = old.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    let after: HashMap<&str, &[String]> = new.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    let mut delete = tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1 AND name = ?2"))?;
+    for (name, values) in &before {
+        if after.get(name) != Some(values) {
+            delete.execute(params![pk, name])?;
+        }
+    }
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO {attrs} (owner, name, ord, realm_id, value, value_ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ))?;
+    for a in new {
+        if before.get(a.name.as_str()) == Some(&a.values.as_slice()) {
+            continue;
+        }
+        for (ord, v) in a.values.iter().enumerate() {
+            match insert.execute(params![pk, a.name, ord as i64, realm_id, v, v.to_lowercase()]) {
+                Ok(_) => {}
+                Err(e) if unique_violation(&e) => {
+                    return Err(Error::InvalidValue(format!("the engine wrote attribute '{}' twice", a.name)));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deletes a resource with its attributes and memberships; false when it did not exist.
@@ -409,6 +493,42 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
             while let Some(r) = rows.next()? {
                 out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: Some(r.get(1)?) });
             }
+        }
+    }
+    Ok(out)
+}
+
+/// The relations of many resources at once.
+pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<HashMap<i64, Vec<Relation>>> {
+    let mut out: HashMap<i64, Vec<Relation>> = HashMap::new();
+    if pks.is_empty() {
+        return Ok(out);
+    }
+    let keys = pk_array(pks);
+    let queries: &[(&str, ResourceKind)] = match kind {
+        ResourceKind::User => &[(
+            "SELECT m.member_pk, g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk \
+             WHERE m.member_kind = 0 AND m.member_pk IN rarray(?1) ORDER BY m.member_pk, g.pk",
+            ResourceKind::Group,
+        )],
+        ResourceKind::Group => &[
+            (
+                "SELECT m.group_pk, u.id, u.username FROM memberships m JOIN users u ON u.pk = m.member_pk \
+                 WHERE m.group_pk IN rarray(?1) AND m.member_kind = 0 ORDER BY m.group_pk, m.member_pk",
+                ResourceKind::User,
+            ),
+            (
+                "SELECT m.group_pk, g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.member_pk \
+                 WHERE m.group_pk IN rarray(?1) AND m.member_kind = 1 ORDER BY m.group_pk, m.member_pk",
+                ResourceKind::Group,
+            ),
+        ],
+    };
+    for &(sql, related) in queries {
+        let mut st = c.prepare_cached(sql)?;
+        let mut rows = st.query([keys.clone()])?;
+        while let Some(r) = rows.next()? {
+            out.entry(r.get(0)?).or_default().push(Relation { id: r.get(1)?, kind: related, display: Some(r.get(2)?) });
         }
     }
     Ok(out)
