@@ -46,13 +46,6 @@ pub enum Target {
     Unmapped,
 }
 
-fn key(schema: &SchemaDef, attr: &str, sub: Option<&str>) -> String {
-    match sub {
-        Some(s) => format!("{}{attr}.{s}", schema.storage_prefix),
-        None => format!("{}{attr}", schema.storage_prefix),
-    }
-}
-
 fn is_relation(kind: Kind, path: &AttrPath) -> bool {
     !path.extension
         && match kind {
@@ -86,19 +79,19 @@ pub fn target(rs: &ResourceSchema, path: &AttrPath) -> Target {
             _ => {}
         }
     }
-    let Some((schema, def, _)) = path.defs(rs) else {
+    let Some((_, def, sub)) = path.defs(rs) else {
         return Target::Unmapped;
     };
     if def.ty == Type::Complex && def.multi_valued {
         return match path.sub.as_deref() {
-            Some("value") => Target::Attr(key(schema, &def.name, Some("value"))),
-            _ => Target::Json(key(schema, &def.name, None)),
+            Some("value") => Target::Attr(def.value_sub().map(|v| v.storage.clone()).unwrap_or_default()),
+            _ => Target::Json(def.storage.clone()),
         };
     }
     if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
         return Target::Unmapped;
     }
-    Target::Attr(key(schema, &def.name, path.sub.as_deref()))
+    Target::Attr(sub.unwrap_or(def).storage.clone())
 }
 
 /// Text form of a simple value as stored in a realm attribute.
@@ -156,9 +149,9 @@ fn schema_to_attributes(schema: &SchemaDef, obj: &Map<String, Value>, skip: &[(&
                 let json: Vec<String> = items.iter().map(Value::to_string).collect();
                 if def.value_sub().is_some() {
                     let values: Vec<String> = items.iter().filter_map(|i| i.get("value").and_then(to_text)).collect();
-                    sink.put(key(schema, &def.name, Some("value")), values);
+                    sink.put(def.value_sub().map(|v| v.storage.clone()).unwrap_or_default(), values);
                 }
-                sink.put(key(schema, &def.name, None), json);
+                sink.put(def.storage.clone(), json);
             }
             (Type::Complex, false, Value::Object(o)) => {
                 for sub in &def.sub_attributes {
@@ -168,16 +161,16 @@ fn schema_to_attributes(schema: &SchemaDef, obj: &Map<String, Value>, skip: &[(&
                         continue;
                     }
                     if let Some(t) = o.get(&sub.name).and_then(to_text) {
-                        sink.put(key(schema, &def.name, Some(&sub.name)), vec![t]);
+                        sink.put(sub.storage.clone(), vec![t]);
                     }
                 }
             }
             (_, true, Value::Array(items)) => {
-                sink.put(key(schema, &def.name, None), items.iter().filter_map(to_text).collect());
+                sink.put(def.storage.clone(), items.iter().filter_map(to_text).collect());
             }
             (_, false, v) => {
                 if let Some(t) = to_text(v) {
-                    sink.put(key(schema, &def.name, None), vec![t]);
+                    sink.put(def.storage.clone(), vec![t]);
                 }
             }
             _ => {}
@@ -189,8 +182,8 @@ fn schema_to_attributes(schema: &SchemaDef, obj: &Map<String, Value>, skip: &[(&
 pub fn to_model(rs: &ResourceSchema, doc: &Map<String, Value>) -> Model {
     let mut sink = Sink { attributes: Vec::new() };
     let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
-    if let Some(ext) = doc.get("externalId").and_then(to_text) {
-        sink.put(key(&rs.core, "externalId", None), vec![ext]);
+    if let (Some(ext), Some(def)) = (doc.get("externalId").and_then(to_text), rs.common_attr("externalId")) {
+        sink.put(def.storage.clone(), vec![ext]);
     }
     let model = match rs.kind {
         Kind::User => {
@@ -255,7 +248,7 @@ fn schema_from_attributes(
         }
         match (def.ty, def.multi_valued) {
             (Type::Complex, true) => {
-                if let Some(items) = attrs.get(key(schema, &def.name, None).as_str()) {
+                if let Some(items) = attrs.get(def.storage.as_str()) {
                     let parsed: Vec<Value> = items
                         .iter()
                         .filter_map(|t| serde_json::from_str::<Value>(t).ok())
@@ -271,7 +264,7 @@ fn schema_from_attributes(
                 for sub in &def.sub_attributes {
                     if let Some(v) = columns(&def.name, Some(&sub.name)) {
                         sub_obj.insert(sub.name.clone(), v);
-                    } else if let Some([t, ..]) = attrs.get(key(schema, &def.name, Some(&sub.name)).as_str()) {
+                    } else if let Some([t, ..]) = attrs.get(sub.storage.as_str()) {
                         sub_obj.insert(sub.name.clone(), from_text(sub, t));
                     }
                 }
@@ -280,12 +273,12 @@ fn schema_from_attributes(
                 }
             }
             (_, true) => {
-                if let Some(items) = attrs.get(key(schema, &def.name, None).as_str()) {
+                if let Some(items) = attrs.get(def.storage.as_str()) {
                     obj.insert(def.name.clone(), Value::Array(items.iter().map(|t| from_text(def, t)).collect()));
                 }
             }
             (_, false) => {
-                if let Some([t, ..]) = attrs.get(key(schema, &def.name, None).as_str()) {
+                if let Some([t, ..]) = attrs.get(def.storage.as_str()) {
                     obj.insert(def.name.clone(), from_text(def, t));
                 }
             }
@@ -299,7 +292,7 @@ pub fn from_model(rs: &ResourceSchema, model: &Model) -> Map<String, Value> {
     let attrs: HashMap<&str, &[String]> =
         model.attributes().iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
     let mut doc = Map::new();
-    if let Some([ext, ..]) = attrs.get(key(&rs.core, "externalId", None).as_str()) {
+    if let Some([ext, ..]) = rs.common_attr("externalId").and_then(|d| attrs.get(d.storage.as_str())) {
         doc.insert("externalId".into(), Value::String(ext.clone()));
     }
     match model {

@@ -122,6 +122,9 @@ pub struct AttrDef {
     pub closed_canonical: bool,
     pub reference_types: Vec<String>,
     pub sub_attributes: Vec<AttrDef>,
+    /// The realm-model attribute this attribute (or sub-attribute) is stored under by default,
+    /// e.g. `scim.name.middleName` (see `mapping`). Set by `SchemaDef::new`.
+    pub storage: String,
 }
 
 impl AttrDef {
@@ -140,6 +143,7 @@ impl AttrDef {
             closed_canonical: false,
             reference_types: Vec::new(),
             sub_attributes: Vec::new(),
+            storage: String::new(),
         }
     }
 
@@ -258,6 +262,18 @@ pub struct SchemaDef {
 }
 
 impl SchemaDef {
+    /// A schema whose attributes are stored under `storage_prefix`.
+    pub fn new(id: &str, name: &str, description: &str, storage_prefix: &str, mut attributes: Vec<AttrDef>) -> Self {
+        assign_storage(&mut attributes, storage_prefix);
+        SchemaDef {
+            id: id.into(),
+            name: name.into(),
+            description: description.into(),
+            attributes,
+            storage_prefix: storage_prefix.into(),
+        }
+    }
+
     pub fn attr(&self, name: &str) -> Option<&AttrDef> {
         self.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
     }
@@ -356,9 +372,19 @@ impl ResourceSchema {
     }
 }
 
+fn assign_storage(attributes: &mut [AttrDef], prefix: &str) {
+    for a in attributes {
+        a.storage = format!("{prefix}{}", a.name);
+        let sub_prefix = format!("{}.", a.storage);
+        for s in &mut a.sub_attributes {
+            s.storage = format!("{sub_prefix}{}", s.name);
+        }
+    }
+}
+
 fn common_attributes() -> Vec<AttrDef> {
     use Mutability::*;
-    vec![
+    let mut common = vec![
         AttrDef::string("id", "Unique identifier for the resource, assigned by the service provider.")
             .case_exact()
             .mutability(ReadOnly)
@@ -380,7 +406,9 @@ fn common_attributes() -> Vec<AttrDef> {
             ],
         )
         .mutability(ReadOnly),
-    ]
+    ];
+    assign_storage(&mut common, "scim.");
+    common
 }
 
 /// A multi-valued complex attribute shaped like `emails` (value, display, type, primary).
@@ -501,23 +529,18 @@ pub fn core_user() -> SchemaDef {
             &[],
         ),
     ];
-    SchemaDef {
-        id: CORE_USER.into(),
-        name: "User".into(),
-        description: "User Account".into(),
-        attributes,
-        storage_prefix: "scim.".into(),
-    }
+    SchemaDef::new(CORE_USER, "User", "User Account", "scim.", attributes)
 }
 
 /// RFC 7643 §4.3: the Enterprise User extension.
 pub fn enterprise_user() -> SchemaDef {
     let s = |n: &str, d: &str| AttrDef::string(n, d);
-    SchemaDef {
-        id: ENTERPRISE_USER.into(),
-        name: "EnterpriseUser".into(),
-        description: "Enterprise User".into(),
-        attributes: vec![
+    SchemaDef::new(
+        ENTERPRISE_USER,
+        "EnterpriseUser",
+        "Enterprise User",
+        "scim.enterprise.",
+        vec![
             s("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
             s("costCenter", "Identifies the name of a cost center."),
             s("organization", "Identifies the name of an organization."),
@@ -537,18 +560,18 @@ pub fn enterprise_user() -> SchemaDef {
                 ],
             ),
         ],
-        storage_prefix: "scim.enterprise.".into(),
-    }
+    )
 }
 
 /// RFC 7643 §4.2: the core Group schema.
 pub fn core_group() -> SchemaDef {
     use Mutability::*;
-    SchemaDef {
-        id: CORE_GROUP.into(),
-        name: "Group".into(),
-        description: "Group".into(),
-        attributes: vec![
+    SchemaDef::new(
+        CORE_GROUP,
+        "Group",
+        "Group",
+        "scim.",
+        vec![
             AttrDef::string(
                 "displayName",
                 "A human-readable name for the Group. Unique per realm, compared case-insensitively.",
@@ -573,8 +596,7 @@ pub fn core_group() -> SchemaDef {
             )
             .multi(),
         ],
-        storage_prefix: "scim.".into(),
-    }
+    )
 }
 
 /// The schemas the default engine serves.

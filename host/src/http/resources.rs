@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use super::params::Params;
 use super::response::{self, check_if_match, if_none_match};
-use super::{AppState, Scim, blocking, kind_of};
+use super::{AppState, Scim, execute, heavy, kind_of};
 use crate::auth::Need;
 use crate::error::{Error, Result};
 use crate::runtime::Session;
@@ -32,17 +32,23 @@ fn location(scim: &Scim, kind: ResourceKind, id: &str) -> String {
     format!("{}/{endpoint}/{id}", scim.ctx.base_url)
 }
 
-fn stored(scim: &Scim, kind: ResourceKind, row: &Row) -> Stored {
+/// What the engine sees of a row: the row, with `meta` as clients see it.
+fn stored(scim: &Scim, kind: ResourceKind, row: Row) -> Stored {
+    let location = location(scim, kind, &row.id);
     Stored {
-        id: row.id.clone(),
-        model: row.model.clone(),
+        id: row.id,
+        model: row.model,
         meta: Meta {
             created: store::format_ms(row.created),
             last_modified: store::format_ms(row.last_modified),
             version: response::etag(row.version),
-            location: location(scim, kind, &row.id),
+            location,
         },
     }
+}
+
+fn not_found(kind: ResourceKind, id: &str) -> Error {
+    Error::NotFound(format!("{} '{id}' does not exist", kind_name(kind)))
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String> {
@@ -72,7 +78,7 @@ fn relations_of(scim: &Scim, kind: ResourceKind, pk: i64) -> Result<Vec<Relation
 }
 
 /// Renders one row under a projection.
-fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: &Row, projection: &Projection) -> Result<String> {
+fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: Row, projection: &Projection) -> Result<String> {
     let relations = if projection.include_relations { relations_of(scim, kind, row.pk)? } else { Vec::new() };
     s.render(&scim.ctx, &stored(scim, kind, row), &relations, projection)
 }
@@ -86,9 +92,8 @@ fn password_hash(write: &Write) -> Result<Option<String>> {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let salt = SaltString::encode_b64(&bytes).map_err(|e| Error::Internal(format!("making a salt: {e}")))?;
-    argon2::Argon2::default()
-        .hash_password(p.as_bytes(), &salt)
-        .map(|h| Some(h.to_string()))
+    // Argon2 is deliberately slow: tens of milliseconds.
+    heavy(|| argon2::Argon2::default().hash_password(p.as_bytes(), &salt).map(|h| Some(h.to_string())))
         .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
 }
 
@@ -101,26 +106,30 @@ pub async fn get_one(
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let params = Params::parse(query.as_deref())?;
-    blocking(move || {
+    execute(move || {
         let engine = scim.engine()?;
         engine.with(|s| {
             let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-            let row = find(&scim, kind, &id)?;
+            // The resource and its relations from one snapshot.
+            let (row, relations) = scim.app.store.read(|c| {
+                let row = store::find(c, scim.realm.id, kind, &id)?.ok_or_else(|| not_found(kind, &id))?;
+                let relations =
+                    if projection.include_relations { store::relations(c, kind, row.pk)? } else { Vec::new() };
+                Ok((row, relations))
+            })?;
             if if_none_match(&headers, row.version) {
                 return Ok(response::not_modified(row.version));
             }
-            let body = render(&scim, s, kind, &row, &projection)?;
-            Ok(response::resource(StatusCode::OK, body, row.version, &location(&scim, kind, &row.id)))
+            let (version, location) = (row.version, location(&scim, kind, &row.id));
+            let body = s.render(&scim.ctx, &stored(&scim, kind, row), &relations, &projection)?;
+            Ok(response::resource(StatusCode::OK, body, version, &location))
         })
     })
     .await
 }
 
 fn find(scim: &Scim, kind: ResourceKind, id: &str) -> Result<Row> {
-    scim.app
-        .store
-        .read(|c| store::find(c, scim.realm.id, kind, id))?
-        .ok_or_else(|| Error::NotFound(format!("{} '{id}' does not exist", kind_name(kind))))
+    scim.app.store.read(|c| store::find(c, scim.realm.id, kind, id))?.ok_or_else(|| not_found(kind, id))
 }
 
 fn kind_name(kind: ResourceKind) -> &'static str {
@@ -139,7 +148,7 @@ pub async fn list(
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let params = Params::parse(query.as_deref())?;
-    blocking(move || query_resources(&scim, kind, params)).await
+    execute(move || query_resources(&scim, kind, params)).await
 }
 
 pub async fn search(
@@ -151,7 +160,7 @@ pub async fn search(
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
-    blocking(move || {
+    execute(move || {
         let req = scim.engine()?.with(|s| s.parse_search(&body))?;
         let params = Params {
             filter: req.filter,
@@ -190,7 +199,7 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
             Default::default()
         };
         let mut rendered = Vec::with_capacity(page.rows.len());
-        for row in &page.rows {
+        for row in page.rows {
             let rel = relations.remove(&row.pk).unwrap_or_default();
             rendered.push(s.render(&scim.ctx, &stored(scim, kind, row), &rel, &projection)?);
         }
@@ -209,6 +218,23 @@ fn recheck(
 ) -> Result<Page> {
     let store = &scim.app.store;
     let pks = store.read(|c| store::candidates(c, scim.realm.id, kind, plan))?;
+    if pks.len() > MATCH_BATCH {
+        return heavy(|| recheck_all(scim, s, kind, plan, filter, page, &pks));
+    }
+    recheck_all(scim, s, kind, plan, filter, page, &pks)
+}
+
+/// Re-checks candidates in batches and pages the matches.
+fn recheck_all(
+    scim: &Scim,
+    s: &mut Session<'_>,
+    kind: ResourceKind,
+    plan: &crate::runtime::bindings::QueryPlan,
+    filter: &str,
+    page: PageRequest,
+    pks: &[i64],
+) -> Result<Page> {
+    let store = &scim.app.store;
     let first = (page.start_index - 1) as usize;
     let mut total = 0i64;
     let mut rows = Vec::new();
@@ -222,7 +248,7 @@ fn recheck(
         let candidates: Vec<Candidate> = batch
             .iter()
             .map(|row| Candidate {
-                stored: stored(scim, kind, row),
+                stored: stored(scim, kind, row.clone()),
                 relations: relations.remove(&row.pk).unwrap_or_default(),
             })
             .collect();
@@ -257,7 +283,7 @@ pub async fn create(
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
-    blocking(move || {
+    execute(move || {
         let engine = scim.engine()?;
         engine.with(|s| {
             let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
@@ -277,8 +303,9 @@ pub async fn create(
                 Ok(pk)
             })?;
             let row = Row { pk, id, model: write.model, created: now, last_modified: now, version: 1 };
-            let body = render(&scim, s, kind, &row, &projection)?;
-            Ok(response::resource(StatusCode::CREATED, body, 1, &location(&scim, kind, &row.id)))
+            let location = location(&scim, kind, &row.id);
+            let body = render(&scim, s, kind, row, &projection)?;
+            Ok(response::resource(StatusCode::CREATED, body, 1, &location))
         })
     })
     .await
@@ -325,14 +352,14 @@ async fn update(
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
-    blocking(move || {
+    execute(move || {
         let engine = scim.engine()?;
         engine.with(|s| {
             let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
             for _ in 0..WRITE_ATTEMPTS {
                 let current = find(&scim, kind, &id)?;
                 check_if_match(&headers, current.version)?;
-                let before = stored(&scim, kind, &current);
+                let before = stored(&scim, kind, current.clone());
                 let write = match change {
                     Change::Replace => s.replace(&scim.ctx, &before, &body)?,
                     Change::Patch => s.patch(&scim.ctx, &before, &body)?,
@@ -370,8 +397,9 @@ async fn update(
                     return Ok(response::no_content(Some(version)));
                 }
                 let row = Row { model: write.model, last_modified: now, version, ..current };
-                let body = render(&scim, s, kind, &row, &projection)?;
-                return Ok(response::resource(StatusCode::OK, body, version, &location(&scim, kind, &row.id)));
+                let location = location(&scim, kind, &row.id);
+                let body = render(&scim, s, kind, row, &projection)?;
+                return Ok(response::resource(StatusCode::OK, body, version, &location));
             }
             Err(Error::Conflict(format!(
                 "{} '{id}' kept changing while this request was applied; retry it",
@@ -389,7 +417,7 @@ pub async fn delete(
 ) -> Result<Response> {
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
-    blocking(move || {
+    execute(move || {
         if headers.contains_key(header::IF_MATCH) {
             let current = find(&scim, kind, &id)?;
             check_if_match(&headers, current.version)?;

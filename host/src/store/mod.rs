@@ -121,7 +121,8 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` on a reader connection.
+    /// Runs `f` on a reader connection, in one read transaction: every query of `f` sees
+    /// the same snapshot, and the connection takes its locks once rather than per query.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = match self.readers.lock().pop() {
             Some(c) => c,
@@ -134,7 +135,13 @@ impl Store {
                 c
             }
         };
+        conn.prepare_cached("BEGIN")?.execute([])?;
         let result = f(&conn);
+        // Ending a read transaction cannot lose anything; a connection that fails to end
+        // one is not reused.
+        if conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).is_err() {
+            return result;
+        }
         let mut readers = self.readers.lock();
         if readers.len() < 64 {
             readers.push(conn);

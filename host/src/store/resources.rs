@@ -124,6 +124,8 @@ pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Resu
     Ok(Some(row))
 }
 
+type RowMapper = fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>;
+
 fn pk_array(pks: &[i64]) -> Array {
     Rc::new(pks.iter().map(|&p| SqlValue::Integer(p)).collect())
 }
@@ -133,7 +135,7 @@ pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>>
     if pks.is_empty() {
         return Ok(Vec::new());
     }
-    let (sql, attr_sql, mapper): (&str, &str, fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>) = match kind {
+    let (sql, attr_sql, mapper): (&str, &str, RowMapper) = match kind {
         ResourceKind::User => (
             "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version \
              FROM users WHERE pk IN rarray(?1)",
