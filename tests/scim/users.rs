@@ -220,3 +220,39 @@ async fn every_core_and_enterprise_attribute_round_trips() -> Result<()> {
     }
     Ok(())
 }
+
+/// Writes that arrive together share a commit (see `store::writer`); each is still atomic
+/// and fails alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_succeed_or_fail_alone() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "entra", &["manage-users"])?;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let c = c.clone();
+        // Every third request repeats an earlier userName.
+        let name = if i % 3 == 2 { format!("user{}", i - 2) } else { format!("user{i}") };
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"schemas": [USER], "userName": name, "emails": [{"value": format!("{name}@x.example")}]});
+            c.post("/Users", &body).await.map(|r| r.status)
+        }));
+    }
+    let mut created = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await?? {
+            201 => created += 1,
+            409 => conflicts += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((created, conflicts), (40, 20));
+    let (total, ids) = c.ids("/Users?count=100").await?;
+    assert_eq!((total, ids.len()), (40, 40));
+    for id in ids {
+        let u = c.get(&format!("/Users/{id}")).await?;
+        let name = u.json["userName"].as_str().unwrap_or_default().to_string();
+        assert_eq!(u.json["emails"][0]["value"], format!("{name}@x.example"), "attributes belong to their user");
+    }
+    Ok(())
+}

@@ -1,5 +1,5 @@
 //! HTTP: routes, content types, headers and the SCIM error envelope. Handlers authenticate,
-//! then hand the request to the realm's engine and the store (see `execute`).
+//! then hand the request to the realm's engine and the store (see `heavy` for where the work runs).
 
 mod discovery;
 mod params;
@@ -134,18 +134,14 @@ fn kind_of(segment: &str) -> Result<ResourceKind> {
     }
 }
 
-/// Runs a request's synchronous work (SQLite, engine calls) on the current worker thread.
-///
-/// Measured here, handing each request to `spawn_blocking` costs a third of the throughput
-/// of a GET on two cores: the work itself takes tens of microseconds, the thread hand-off as
-/// much again. So short work runs inline; what can take long (password hashing, re-checking
-/// many candidates) uses `tokio::task::block_in_place`, which moves the worker's other tasks
-/// elsewhere first. A misbehaving engine holds one worker at most until its deadline.
-async fn execute<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    f()
-}
-
 /// Runs work that may take milliseconds without holding up the worker's other tasks.
+///
+/// Requests do their synchronous work (SQLite reads, engine calls) inline on the tokio
+/// worker: measured here, handing each request to `spawn_blocking` cost a third of a GET's
+/// throughput on two cores, as the hand-off takes as long as the work. Writes go to the
+/// store's writer thread and are awaited. What can take long (password hashing, re-checking
+/// many candidates) goes through this function, which moves the worker's other tasks
+/// elsewhere first. A misbehaving engine holds one worker at most until its deadline.
 fn heavy<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {

@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use super::params::Params;
 use super::response::{self, check_if_match, if_none_match};
-use super::{AppState, Scim, execute, heavy, kind_of};
+use super::{AppState, Scim, heavy, kind_of};
 use crate::auth::Need;
 use crate::error::{Error, Result};
 use crate::runtime::Session;
@@ -106,26 +106,22 @@ pub async fn get_one(
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let params = Params::parse(query.as_deref())?;
-    execute(move || {
-        let engine = scim.engine()?;
-        engine.with(|s| {
-            let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-            // The resource and its relations from one snapshot.
-            let (row, relations) = scim.app.store.read(|c| {
-                let row = store::find(c, scim.realm.id, kind, &id)?.ok_or_else(|| not_found(kind, &id))?;
-                let relations =
-                    if projection.include_relations { store::relations(c, kind, row.pk)? } else { Vec::new() };
-                Ok((row, relations))
-            })?;
-            if if_none_match(&headers, row.version) {
-                return Ok(response::not_modified(row.version));
-            }
-            let (version, location) = (row.version, location(&scim, kind, &row.id));
-            let body = s.render(&scim.ctx, &stored(&scim, kind, row), &relations, &projection)?;
-            Ok(response::resource(StatusCode::OK, body, version, &location))
-        })
+    let engine = scim.engine()?;
+    engine.with(|s| {
+        let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        // The resource and its relations from one snapshot.
+        let (row, relations) = scim.app.store.read(|c| {
+            let row = store::find(c, scim.realm.id, kind, &id)?.ok_or_else(|| not_found(kind, &id))?;
+            let relations = if projection.include_relations { store::relations(c, kind, row.pk)? } else { Vec::new() };
+            Ok((row, relations))
+        })?;
+        if if_none_match(&headers, row.version) {
+            return Ok(response::not_modified(row.version));
+        }
+        let (version, location) = (row.version, location(&scim, kind, &row.id));
+        let body = s.render(&scim.ctx, &stored(&scim, kind, row), &relations, &projection)?;
+        Ok(response::resource(StatusCode::OK, body, version, &location))
     })
-    .await
 }
 
 fn find(scim: &Scim, kind: ResourceKind, id: &str) -> Result<Row> {
@@ -148,7 +144,7 @@ pub async fn list(
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let params = Params::parse(query.as_deref())?;
-    execute(move || query_resources(&scim, kind, params)).await
+    query_resources(&scim, kind, params)
 }
 
 pub async fn search(
@@ -160,20 +156,17 @@ pub async fn search(
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
-    execute(move || {
-        let req = scim.engine()?.with(|s| s.parse_search(&body))?;
-        let params = Params {
-            filter: req.filter,
-            attributes: req.attributes,
-            excluded_attributes: req.excluded_attributes,
-            sort_by: req.sort_by,
-            sort_order: req.sort_order,
-            start_index: req.start_index,
-            count: req.count,
-        };
-        query_resources(&scim, kind, params)
-    })
-    .await
+    let req = scim.engine()?.with(|s| s.parse_search(&body))?;
+    let params = Params {
+        filter: req.filter,
+        attributes: req.attributes,
+        excluded_attributes: req.excluded_attributes,
+        sort_by: req.sort_by,
+        sort_order: req.sort_order,
+        start_index: req.start_index,
+        count: req.count,
+    };
+    query_resources(&scim, kind, params)
 }
 
 /// A list or search: plan with the engine, run over the store, re-check when inexact,
@@ -283,32 +276,36 @@ pub async fn create(
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
-    execute(move || {
-        let engine = scim.engine()?;
-        engine.with(|s| {
-            let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-            let write = s.create_resource(&scim.ctx, kind, &body)?;
-            if store::kind_of_model(&write.model) != kind {
-                return Err(Error::GuestTrap("the engine returned a model of the wrong kind".into()));
+    let engine = scim.engine()?;
+    let (projection, write) = engine.with(|s| {
+        let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        Ok((projection, s.create_resource(&scim.ctx, kind, &body)?))
+    })?;
+    check_kind(&write, kind)?;
+    let hash = password_hash(&write)?;
+    let (id, now, realm_id) = (uuid::Uuid::new_v4().to_string(), now_ms(), scim.realm.id);
+    let Write { model, members, .. } = write;
+    let row = scim
+        .app
+        .store
+        .write(move |c| {
+            let pk = store::insert(c, realm_id, &id, &model, now, hash.as_deref())?;
+            if let Some(m) = &members {
+                store::apply_members(c, realm_id, pk, &id, m)?;
             }
-            let hash = password_hash(&write)?;
-            let id = uuid::Uuid::new_v4().to_string();
-            let now = now_ms();
-            let realm_id = scim.realm.id;
-            let pk = scim.app.store.write(|tx| {
-                let pk = store::insert(tx, realm_id, &id, &write.model, now, hash.as_deref())?;
-                if let Some(m) = &write.members {
-                    store::apply_members(tx, realm_id, pk, &id, m)?;
-                }
-                Ok(pk)
-            })?;
-            let row = Row { pk, id, model: write.model, created: now, last_modified: now, version: 1 };
-            let location = location(&scim, kind, &row.id);
-            let body = render(&scim, s, kind, row, &projection)?;
-            Ok(response::resource(StatusCode::CREATED, body, 1, &location))
+            Ok(Row { pk, id, model, created: now, last_modified: now, version: 1 })
         })
-    })
-    .await
+        .await?;
+    let location = location(&scim, kind, &row.id);
+    let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
+    Ok(response::resource(StatusCode::CREATED, body, 1, &location))
+}
+
+fn check_kind(write: &Write, kind: ResourceKind) -> Result<()> {
+    if store::kind_of_model(&write.model) != kind {
+        return Err(Error::GuestTrap("the engine returned a model of the wrong kind".into()));
+    }
+    Ok(())
 }
 
 pub async fn replace(
@@ -352,62 +349,57 @@ async fn update(
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
-    execute(move || {
-        let engine = scim.engine()?;
-        engine.with(|s| {
+    let engine = scim.engine()?;
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = find(&scim, kind, &id)?;
+        check_if_match(&headers, current.version)?;
+        let (projection, write) = engine.with(|s| {
             let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-            for _ in 0..WRITE_ATTEMPTS {
-                let current = find(&scim, kind, &id)?;
-                check_if_match(&headers, current.version)?;
-                let before = stored(&scim, kind, current.clone());
-                let write = match change {
-                    Change::Replace => s.replace(&scim.ctx, &before, &body)?,
-                    Change::Patch => s.patch(&scim.ctx, &before, &body)?,
-                };
-                if store::kind_of_model(&write.model) != kind {
-                    return Err(Error::GuestTrap("the engine returned a model of the wrong kind".into()));
+            let before = stored(&scim, kind, current.clone());
+            let write = match change {
+                Change::Replace => s.replace(&scim.ctx, &before, &body)?,
+                Change::Patch => s.patch(&scim.ctx, &before, &body)?,
+            };
+            Ok((projection, write))
+        })?;
+        check_kind(&write, kind)?;
+        let hash = password_hash(&write)?;
+        let (now, realm_id) = (now_ms(), scim.realm.id);
+        let Write { model, members, .. } = write;
+        let written = scim
+            .app
+            .store
+            .write(move |c| {
+                let version = store::update(
+                    c,
+                    realm_id,
+                    current.pk,
+                    &current.model,
+                    &model,
+                    current.version,
+                    now,
+                    hash.as_deref(),
+                )?;
+                let Some(version) = version else { return Ok(None) };
+                if let Some(m) = &members {
+                    store::apply_members(c, realm_id, current.pk, &current.id, m)?;
                 }
-                let hash = password_hash(&write)?;
-                let now = now_ms();
-                let realm_id = scim.realm.id;
-                let version = scim.app.store.write(|tx| {
-                    let Some(v) = store::update(
-                        tx,
-                        realm_id,
-                        current.pk,
-                        &current.model,
-                        &write.model,
-                        current.version,
-                        now,
-                        hash.as_deref(),
-                    )?
-                    else {
-                        return Ok(None);
-                    };
-                    if let Some(m) = &write.members {
-                        store::apply_members(tx, realm_id, current.pk, &current.id, m)?;
-                    }
-                    Ok(Some(v))
-                })?;
-                let Some(version) = version else { continue };
-                // Groups answer a PATCH with 204 (as Entra expects; a group may have 100k
-                // members) unless the client asked for attributes.
-                let asked = params.attributes.is_some() || params.excluded_attributes.is_some();
-                if change == Change::Patch && kind == ResourceKind::Group && !asked {
-                    return Ok(response::no_content(Some(version)));
-                }
-                let row = Row { model: write.model, last_modified: now, version, ..current };
-                let location = location(&scim, kind, &row.id);
-                let body = render(&scim, s, kind, row, &projection)?;
-                return Ok(response::resource(StatusCode::OK, body, version, &location));
-            }
-            Err(Error::Conflict(format!(
-                "{} '{id}' kept changing while this request was applied; retry it",
-                kind_name(kind)
-            )))
-        })
-    })
-    .await
+                Ok(Some(Row { model, last_modified: now, version, ..current }))
+            })
+            .await?;
+        // Another write came between reading and writing: run the request again on it.
+        let Some(row) = written else { continue };
+        // Groups answer a PATCH with 204 (as Entra expects; a group may have 100k members)
+        // unless the client asked for attributes.
+        let asked = params.attributes.is_some() || params.excluded_attributes.is_some();
+        if change == Change::Patch && kind == ResourceKind::Group && !asked {
+            return Ok(response::no_content(Some(row.version)));
+        }
+        let (version, location) = (row.version, location(&scim, kind, &row.id));
+        let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
+        return Ok(response::resource(StatusCode::OK, body, version, &location));
+    }
+    Err(Error::Conflict(format!("{} '{id}' kept changing while this request was applied; retry it", kind_name(kind))))
 }
 
 pub async fn delete(
@@ -417,17 +409,15 @@ pub async fn delete(
 ) -> Result<Response> {
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
-    execute(move || {
-        if headers.contains_key(header::IF_MATCH) {
-            let current = find(&scim, kind, &id)?;
-            check_if_match(&headers, current.version)?;
-        }
-        let realm_id = scim.realm.id;
-        let deleted = scim.app.store.write(|tx| store::delete(tx, realm_id, kind, &id))?;
-        if !deleted {
-            return Err(Error::NotFound(format!("{} '{id}' does not exist", kind_name(kind))));
-        }
-        Ok(response::no_content(None))
-    })
-    .await
+    if headers.contains_key(header::IF_MATCH) {
+        let current = find(&scim, kind, &id)?;
+        check_if_match(&headers, current.version)?;
+    }
+    let realm_id = scim.realm.id;
+    let target = id.clone();
+    let deleted = scim.app.store.write(move |c| store::delete(c, realm_id, kind, &target)).await?;
+    if !deleted {
+        return Err(not_found(kind, &id));
+    }
+    Ok(response::no_content(None))
 }

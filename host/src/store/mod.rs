@@ -9,6 +9,7 @@ mod query;
 mod realms;
 mod resources;
 mod schema;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 pub use query::{Page, PageRequest, candidates, run_exact};
 pub use realms::{Realm, TokenInfo, valid_realm_name};
@@ -30,7 +31,7 @@ use crate::error::{Error, Result};
 /// The database of one data directory.
 pub struct Store {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
     _checkpointer: Checkpointer,
 }
@@ -111,7 +112,7 @@ impl Store {
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         Ok(Store {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: writer::Writer::start(writer)?,
             readers: Mutex::new(Vec::new()),
             _checkpointer: Checkpointer::start(path)?,
         })
@@ -149,14 +150,29 @@ impl Store {
         result
     }
 
-    /// Runs `f` in one write transaction, committed when `f` succeeds and rolled back
-    /// otherwise.
-    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock();
-        let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+    /// Runs `f` as one atomic write and resolves once it is committed (see `writer`): all of
+    /// it is stored, or, when `f` fails, none of it.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer.submit(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.await.map_err(|_| Error::Internal("the writer thread has stopped".into()))?
+    }
+
+    /// `write` for callers outside an async runtime (the offline commands, tests).
+    pub fn write_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.writer.submit(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.recv().map_err(|_| Error::Internal("the writer thread has stopped".into()))?
     }
 }
 

@@ -44,9 +44,10 @@ impl Store {
         if !matches!(compatibility, "entra" | "strict") {
             return Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")));
         }
-        self.write(|tx| {
+        let (name, compatibility) = (name.to_string(), compatibility.to_string());
+        self.write_blocking(move |tx| {
             let exists: Option<i64> =
-                tx.query_row("SELECT id FROM realms WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+                tx.query_row("SELECT id FROM realms WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
             if exists.is_some() {
                 return Err(Error::Uniqueness(format!("realm '{name}' already exists")));
             }
@@ -54,13 +55,7 @@ impl Store {
                 "INSERT INTO realms (name, compatibility, created) VALUES (?1, ?2, ?3)",
                 params![name, compatibility, now_ms()],
             )?;
-            Ok(Realm {
-                id: tx.last_insert_rowid(),
-                name: name.to_string(),
-                enabled: true,
-                scim_enabled: true,
-                compatibility: compatibility.to_string(),
-            })
+            Ok(Realm { id: tx.last_insert_rowid(), name, enabled: true, scim_enabled: true, compatibility })
         })
     }
 
@@ -68,7 +63,8 @@ impl Store {
         if !matches!(compatibility, "entra" | "strict") {
             return Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")));
         }
-        self.write(|tx| {
+        let (name, compatibility) = (name.to_string(), compatibility.to_string());
+        self.write_blocking(move |tx| {
             let n = tx.execute("UPDATE realms SET compatibility = ?2 WHERE name = ?1", params![name, compatibility])?;
             if n == 0 {
                 return Err(Error::NotFound(format!("realm '{name}' does not exist")));
@@ -92,10 +88,11 @@ impl Store {
 
     /// Stores a token's hash and what it grants.
     pub fn create_token(&self, realm_id: i64, hash: &[u8], roles: &[String], description: Option<&str>) -> Result<i64> {
-        self.write(|tx| {
+        let (hash, roles, description) = (hash.to_vec(), roles.join(","), description.map(str::to_string));
+        self.write_blocking(move |tx| {
             tx.execute(
                 "INSERT INTO tokens (realm_id, hash, roles, description, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![realm_id, hash, roles.join(","), description, now_ms()],
+                params![realm_id, hash, roles, description, now_ms()],
             )?;
             Ok(tx.last_insert_rowid())
         })

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::vtab::array::Array;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 use crate::runtime::bindings::{Attribute, GroupModel, MemberChanges, Model, Relation, ResourceKind, UserModel};
@@ -102,6 +102,24 @@ fn load_attributes(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<At
     Ok(out)
 }
 
+/// The resource with this internal key.
+fn by_pk(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Option<Row>> {
+    let (sql, mapper): (&str, RowMapper) = match kind {
+        ResourceKind::User => (
+            "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version \
+             FROM users WHERE pk = ?1",
+            user_row,
+        ),
+        ResourceKind::Group => {
+            ("SELECT pk, id, name, created, last_modified, version FROM groups WHERE pk = ?1", group_row)
+        }
+    };
+    let Some(mut row) = c.prepare_cached(sql)?.query_row([pk], mapper).optional()? else { return Ok(None) };
+    let attrs = load_attributes(c, kind, row.pk)?;
+    set_attributes(&mut row.model, attrs);
+    Ok(Some(row))
+}
+
 /// The resource with this public id in a realm.
 pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<Option<Row>> {
     let sql = match kind {
@@ -132,8 +150,11 @@ fn pk_array(pks: &[i64]) -> Array {
 
 /// Resources by internal key, in the order asked: two queries whatever the number.
 pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>> {
-    if pks.is_empty() {
-        return Ok(Vec::new());
+    match pks {
+        [] => return Ok(Vec::new()),
+        // The common case of a filter on a unique attribute: no array table.
+        [pk] => return Ok(by_pk(c, kind, *pk)?.into_iter().collect()),
+        _ => {}
     }
     let (sql, attr_sql, mapper): (&str, &str, RowMapper) = match kind {
         ResourceKind::User => (
@@ -188,7 +209,7 @@ fn taken(model: &Model) -> Error {
     }
 }
 
-fn write_attributes(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, pk: i64, model: &Model) -> Result<()> {
+fn write_attributes(tx: &Connection, realm_id: i64, kind: ResourceKind, pk: i64, model: &Model) -> Result<()> {
     let sql = match kind {
         ResourceKind::User => {
             "INSERT INTO user_attributes (owner, name, ord, realm_id, value, value_ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -212,7 +233,7 @@ fn write_attributes(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, pk:
     Ok(())
 }
 
-fn bump_count(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, delta: i64) -> Result<()> {
+fn bump_count(tx: &Connection, realm_id: i64, kind: ResourceKind, delta: i64) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO resource_counts (realm_id, kind, n) VALUES (?1, ?2, ?3) \
          ON CONFLICT (realm_id, kind) DO UPDATE SET n = n + excluded.n",
@@ -223,7 +244,7 @@ fn bump_count(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, delta: i6
 
 /// Inserts a new resource; returns its internal key.
 pub fn insert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     realm_id: i64,
     id: &str,
     model: &Model,
@@ -283,7 +304,7 @@ pub fn kind_of(model: &Model) -> ResourceKind {
 /// column and attribute left alone keeps its index entries untouched.
 #[allow(clippy::too_many_arguments)]
 pub fn update(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     realm_id: i64,
     pk: i64,
     old: &Model,
@@ -350,7 +371,7 @@ pub fn update(
 
 /// Rewrites only the attributes whose values changed.
 fn update_attributes(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     realm_id: i64,
     kind: ResourceKind,
     pk: i64,
@@ -387,7 +408,7 @@ fn update_attributes(
 }
 
 /// Deletes a resource with its attributes and memberships; false when it did not exist.
-pub fn delete(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, id: &str) -> Result<bool> {
+pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<bool> {
     let (main, attrs) = tables(kind);
     let pk: Option<i64> = tx
         .prepare_cached(&format!("DELETE FROM {main} WHERE realm_id = ?1 AND id = ?2 RETURNING pk"))?
@@ -406,7 +427,7 @@ pub fn delete(tx: &Transaction<'_>, realm_id: i64, kind: ResourceKind, id: &str)
 
 /// The internal key and kind of a would-be member.
 fn resolve_member(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     realm_id: i64,
     id: &str,
     hint: Option<ResourceKind>,
@@ -431,7 +452,7 @@ fn resolve_member(
 
 /// Applies membership deltas to a group: clear, then remove, then add.
 pub fn apply_members(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     realm_id: i64,
     group_pk: i64,
     group_id: &str,
@@ -503,8 +524,16 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
 /// The relations of many resources at once.
 pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<HashMap<i64, Vec<Relation>>> {
     let mut out: HashMap<i64, Vec<Relation>> = HashMap::new();
-    if pks.is_empty() {
-        return Ok(out);
+    match pks {
+        [] => return Ok(out),
+        [pk] => {
+            let r = relations(c, kind, *pk)?;
+            if !r.is_empty() {
+                out.insert(*pk, r);
+            }
+            return Ok(out);
+        }
+        _ => {}
     }
     let keys = pk_array(pks);
     let queries: &[(&str, ResourceKind)] = match kind {
@@ -537,7 +566,7 @@ pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result
 }
 
 /// Records that a group's members changed: a new version and modification time.
-pub fn touch(tx: &Transaction<'_>, kind: ResourceKind, pk: i64, now: i64) -> Result<()> {
+pub fn touch(tx: &Connection, kind: ResourceKind, pk: i64, now: i64) -> Result<()> {
     let (main, _) = tables(kind);
     tx.prepare_cached(&format!("UPDATE {main} SET version = version + 1, last_modified = ?2 WHERE pk = ?1"))?
         .execute(params![pk, now])?;
