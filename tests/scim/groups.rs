@@ -306,7 +306,7 @@ async fn patch_on_a_group_with_100k_members_adds_and_removes_one() -> Result<()>
     let seed_group = gid.clone();
     server.state.store.write_blocking(move |tx| {
         let gpk: i64 = tx.query_row("SELECT pk FROM groups WHERE id = ?1", [&seed_group], |r| r.get(0))?;
-        let mut user = tx.prepare("INSERT INTO users (realm_id, id, username, username_ci, enabled, created, last_modified, version) VALUES (?1, ?2, ?3, ?3, 1, 0, 0, 1)")?;
+        let mut user = tx.prepare("INSERT INTO users (realm_id, id, username, username_ci, enabled, created, last_modified, version, member_of) VALUES (?1, ?2, ?3, ?3, 1, 0, 0, 1, 1)")?;
         let mut member = tx.prepare("INSERT INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, 0, ?2)")?;
         for i in 0..100_000 {
             user.execute(rusqlite::params![realm_id, format!("seed-{i}"), format!("seed{i}")])?;

@@ -79,7 +79,11 @@ fn relations_of(scim: &Scim, kind: ResourceKind, pk: i64) -> Result<Vec<Relation
 
 /// Renders one row under a projection.
 fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: Row, projection: &Projection) -> Result<String> {
-    let relations = if projection.include_relations { relations_of(scim, kind, row.pk)? } else { Vec::new() };
+    let relations = if projection.include_relations && row.may_have_relations() {
+        relations_of(scim, kind, row.pk)?
+    } else {
+        Vec::new()
+    };
     s.render(&scim.ctx, &stored(scim, kind, row), &relations, projection)
 }
 
@@ -179,17 +183,23 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
         let plan =
             s.plan_query(kind, params.filter.as_deref(), params.sort_by.as_deref(), params.sort_order.as_deref())?;
         let store = &scim.app.store;
-        let page = if plan.exact {
-            store.read(|c| store::run_exact(c, scim.realm.id, kind, &plan, page_req))?
+        let with_relations = |c: &rusqlite::Connection, page: Page| -> crate::Result<(Page, _)> {
+            let pks: Vec<i64> = page
+                .rows
+                .iter()
+                .filter(|r| projection.include_relations && r.may_have_relations())
+                .map(|r| r.pk)
+                .collect();
+            let relations = store::relations_many(c, kind, &pks)?;
+            Ok((page, relations))
+        };
+        // A page, its total and its relations from one snapshot.
+        let (page, mut relations) = if plan.exact {
+            store.snapshot(|c| with_relations(c, store::run_exact(c, scim.realm.id, kind, &plan, page_req)?))?
         } else {
             let filter = params.filter.as_deref().unwrap_or_default();
-            recheck(scim, s, kind, &plan, filter, page_req)?
-        };
-        let mut relations = if projection.include_relations {
-            let pks: Vec<i64> = page.rows.iter().map(|r| r.pk).collect();
-            store.read(|c| store::relations_many(c, kind, &pks))?
-        } else {
-            Default::default()
+            let page = recheck(scim, s, kind, &plan, filter, page_req)?;
+            store.read(|c| with_relations(c, page))?
         };
         let mut rendered = Vec::with_capacity(page.rows.len());
         for row in page.rows {
@@ -293,7 +303,7 @@ pub async fn create(
             if let Some(m) = &members {
                 store::apply_members(c, realm_id, pk, &id, m)?;
             }
-            Ok(Row { pk, id, model, created: now, last_modified: now, version: 1 })
+            Ok(Row { pk, id, model, created: now, last_modified: now, version: 1, member_of: 0 })
         })
         .await?;
     let location = location(&scim, kind, &row.id);

@@ -3,6 +3,7 @@
 wasmtime::component::bindgen!({
     world: "scim-guest",
     path: "../wit",
+    additional_derives: [PartialEq],
 });
 
 pub use exports::scim::engine::engine::*;

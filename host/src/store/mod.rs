@@ -122,32 +122,46 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` on a reader connection, in one read transaction: every query of `f` sees
-    /// the same snapshot, and the connection takes its locks once rather than per query.
+    /// Runs `f` on a reader connection. Each query sees the latest commit; use `snapshot`
+    /// when several must agree.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = match self.readers.lock().pop() {
-            Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-                )?;
-                configure(&c)?;
-                c
-            }
-        };
+        let conn = self.reader()?;
+        let result = f(&conn);
+        self.give_back(conn);
+        result
+    }
+
+    /// Runs `f` on a reader connection in one read transaction: every query of `f` sees the
+    /// same snapshot (a page and its total, rows and their relations).
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.reader()?;
         conn.prepare_cached("BEGIN")?.execute([])?;
         let result = f(&conn);
-        // Ending a read transaction cannot lose anything; a connection that fails to end
-        // one is not reused.
-        if conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).is_err() {
-            return result;
+        // Ending a read transaction cannot lose anything; a connection that fails to end one
+        // is not reused.
+        if conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).is_ok() {
+            self.give_back(conn);
         }
+        result
+    }
+
+    fn reader(&self) -> Result<Connection> {
+        if let Some(c) = self.readers.lock().pop() {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        configure(&c)?;
+        Ok(c)
+    }
+
+    fn give_back(&self, conn: Connection) {
         let mut readers = self.readers.lock();
         if readers.len() < 64 {
             readers.push(conn);
         }
-        result
     }
 
     /// Runs `f` as one atomic write and resolves once it is committed (see `writer`): all of

@@ -11,6 +11,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Error, Result};
 use crate::runtime::bindings::{Attribute, GroupModel, MemberChanges, Model, Relation, ResourceKind, UserModel};
 
+impl Row {
+    /// Whether the resource may have relations to render: a group's members (always looked
+    /// up) or a user's groups (only when it is a member of any).
+    pub fn may_have_relations(&self) -> bool {
+        matches!(self.model, Model::Group(_)) || self.member_of > 0
+    }
+}
+
 /// A stored resource and its bookkeeping.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -20,6 +28,8 @@ pub struct Row {
     pub created: i64,
     pub last_modified: i64,
     pub version: i64,
+    /// How many groups the resource is a direct member of.
+    pub member_of: i64,
 }
 
 pub fn kind_code(kind: ResourceKind) -> i64 {
@@ -40,6 +50,34 @@ fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|v| v.to_lowercase())
 }
 
+/// The columns every read of a user selects, in `user_row`'s order.
+macro_rules! user_select {
+    () => {
+        "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version, \
+         attributes, member_of FROM users "
+    };
+}
+
+/// The columns every read of a group selects, in `group_row`'s order.
+macro_rules! group_select {
+    () => {
+        "SELECT pk, id, name, created, last_modified, version, attributes, member_of FROM groups "
+    };
+}
+
+/// Attributes as the row keeps them for reading: `[["name", ["value", …]], …]`. The
+/// attribute tables hold the same values one per row, for searching.
+fn encode_attributes(attributes: &[Attribute]) -> String {
+    let pairs: Vec<(&str, &[String])> = attributes.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into())
+}
+
+fn decode_attributes(text: &str) -> rusqlite::Result<Vec<Attribute>> {
+    let pairs: Vec<(String, Vec<String>)> = serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(pairs.into_iter().map(|(name, values)| Attribute { name, values }).collect())
+}
+
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         pk: r.get(0)?,
@@ -50,11 +88,12 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             first_name: r.get(4)?,
             last_name: r.get(5)?,
             enabled: r.get(6)?,
-            attributes: Vec::new(),
+            attributes: decode_attributes(r.get_ref(10)?.as_str()?)?,
         }),
         created: r.get(7)?,
         last_modified: r.get(8)?,
         version: r.get(9)?,
+        member_of: r.get(11)?,
     })
 }
 
@@ -62,18 +101,12 @@ fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         pk: r.get(0)?,
         id: r.get(1)?,
-        model: Model::Group(GroupModel { name: r.get(2)?, attributes: Vec::new() }),
+        model: Model::Group(GroupModel { name: r.get(2)?, attributes: decode_attributes(r.get_ref(6)?.as_str()?)? }),
         created: r.get(3)?,
         last_modified: r.get(4)?,
         version: r.get(5)?,
+        member_of: r.get(7)?,
     })
-}
-
-fn set_attributes(model: &mut Model, attributes: Vec<Attribute>) {
-    match model {
-        Model::User(u) => u.attributes = attributes,
-        Model::Group(g) => g.attributes = attributes,
-    }
 }
 
 fn attributes_of(model: &Model) -> &[Attribute] {
@@ -83,119 +116,44 @@ fn attributes_of(model: &Model) -> &[Attribute] {
     }
 }
 
-fn load_attributes(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Attribute>> {
-    let sql = match kind {
-        ResourceKind::User => "SELECT name, value FROM user_attributes WHERE owner = ?1 ORDER BY name, ord",
-        ResourceKind::Group => "SELECT name, value FROM group_attributes WHERE owner = ?1 ORDER BY name, ord",
+type RowMapper = fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>;
+
+/// The resource with this public id in a realm: one indexed read.
+pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<Option<Row>> {
+    let (sql, mapper): (&str, RowMapper) = match kind {
+        ResourceKind::User => (concat!(user_select!(), "WHERE realm_id = ?1 AND id = ?2"), user_row),
+        ResourceKind::Group => (concat!(group_select!(), "WHERE realm_id = ?1 AND id = ?2"), group_row),
     };
-    let mut st = c.prepare_cached(sql)?;
-    let mut rows = st.query([pk])?;
-    let mut out: Vec<Attribute> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let name: String = r.get(0)?;
-        let value: String = r.get(1)?;
-        match out.last_mut() {
-            Some(a) if a.name == name => a.values.push(value),
-            _ => out.push(Attribute { name, values: vec![value] }),
+    Ok(c.prepare_cached(sql)?.query_row(params![realm_id, id], mapper).optional()?)
+}
+
+/// Resources by internal key, in the order asked.
+pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>> {
+    let (one, many, mapper): (&str, &str, RowMapper) = match kind {
+        ResourceKind::User => {
+            (concat!(user_select!(), "WHERE pk = ?1"), concat!(user_select!(), "WHERE pk IN rarray(?1)"), user_row)
+        }
+        ResourceKind::Group => {
+            (concat!(group_select!(), "WHERE pk = ?1"), concat!(group_select!(), "WHERE pk IN rarray(?1)"), group_row)
+        }
+    };
+    match pks {
+        [] => Ok(Vec::new()),
+        // The common case of a filter on a unique attribute: no array table.
+        [pk] => Ok(c.prepare_cached(one)?.query_row([pk], mapper).optional()?.into_iter().collect()),
+        _ => {
+            let mut rows: HashMap<i64, Row> = c
+                .prepare_cached(many)?
+                .query_map([pk_array(pks)], mapper)?
+                .map(|r| r.map(|row| (row.pk, row)))
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(pks.iter().filter_map(|pk| rows.remove(pk)).collect())
         }
     }
-    Ok(out)
 }
-
-/// The resource with this internal key.
-fn by_pk(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Option<Row>> {
-    let (sql, mapper): (&str, RowMapper) = match kind {
-        ResourceKind::User => (
-            "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version \
-             FROM users WHERE pk = ?1",
-            user_row,
-        ),
-        ResourceKind::Group => {
-            ("SELECT pk, id, name, created, last_modified, version FROM groups WHERE pk = ?1", group_row)
-        }
-    };
-    let Some(mut row) = c.prepare_cached(sql)?.query_row([pk], mapper).optional()? else { return Ok(None) };
-    let attrs = load_attributes(c, kind, row.pk)?;
-    set_attributes(&mut row.model, attrs);
-    Ok(Some(row))
-}
-
-/// The resource with this public id in a realm.
-pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<Option<Row>> {
-    let sql = match kind {
-        ResourceKind::User => {
-            "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version \
-                               FROM users WHERE realm_id = ?1 AND id = ?2"
-        }
-        ResourceKind::Group => {
-            "SELECT pk, id, name, created, last_modified, version FROM groups WHERE realm_id = ?1 AND id = ?2"
-        }
-    };
-    let mapper = match kind {
-        ResourceKind::User => user_row,
-        ResourceKind::Group => group_row,
-    };
-    let row = c.prepare_cached(sql)?.query_row(params![realm_id, id], mapper).optional()?;
-    let Some(mut row) = row else { return Ok(None) };
-    let attrs = load_attributes(c, kind, row.pk)?;
-    set_attributes(&mut row.model, attrs);
-    Ok(Some(row))
-}
-
-type RowMapper = fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>;
 
 fn pk_array(pks: &[i64]) -> Array {
     Rc::new(pks.iter().map(|&p| SqlValue::Integer(p)).collect())
-}
-
-/// Resources by internal key, in the order asked: two queries whatever the number.
-pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>> {
-    match pks {
-        [] => return Ok(Vec::new()),
-        // The common case of a filter on a unique attribute: no array table.
-        [pk] => return Ok(by_pk(c, kind, *pk)?.into_iter().collect()),
-        _ => {}
-    }
-    let (sql, attr_sql, mapper): (&str, &str, RowMapper) = match kind {
-        ResourceKind::User => (
-            "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version \
-             FROM users WHERE pk IN rarray(?1)",
-            "SELECT owner, name, value FROM user_attributes WHERE owner IN rarray(?1) ORDER BY owner, name, ord",
-            user_row,
-        ),
-        ResourceKind::Group => (
-            "SELECT pk, id, name, created, last_modified, version FROM groups WHERE pk IN rarray(?1)",
-            "SELECT owner, name, value FROM group_attributes WHERE owner IN rarray(?1) ORDER BY owner, name, ord",
-            group_row,
-        ),
-    };
-    let keys = pk_array(pks);
-    let mut rows: HashMap<i64, Row> = c
-        .prepare_cached(sql)?
-        .query_map([keys.clone()], mapper)?
-        .map(|r| r.map(|row| (row.pk, row)))
-        .collect::<rusqlite::Result<_>>()?;
-    let mut st = c.prepare_cached(attr_sql)?;
-    let mut q = st.query([keys])?;
-    let mut attrs: HashMap<i64, Vec<Attribute>> = HashMap::new();
-    while let Some(r) = q.next()? {
-        let owner: i64 = r.get(0)?;
-        let name: String = r.get(1)?;
-        let value: String = r.get(2)?;
-        let list = attrs.entry(owner).or_default();
-        match list.last_mut() {
-            Some(a) if a.name == name => a.values.push(value),
-            _ => list.push(Attribute { name, values: vec![value] }),
-        }
-    }
-    Ok(pks
-        .iter()
-        .filter_map(|pk| {
-            let mut row = rows.remove(pk)?;
-            set_attributes(&mut row.model, attrs.remove(pk).unwrap_or_default());
-            Some(row)
-        })
-        .collect())
 }
 
 fn unique_violation(e: &rusqlite::Error) -> bool {
@@ -255,8 +213,8 @@ pub fn insert(
         Model::User(u) => tx
             .prepare_cached(
                 "INSERT INTO users (realm_id, id, username, username_ci, email, email_ci, first_name, first_name_ci, \
-                 last_name, last_name_ci, enabled, created, last_modified, version, password_hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, 1, ?13)",
+                 last_name, last_name_ci, enabled, created, last_modified, version, password_hash, attributes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, 1, ?13, ?14)",
             )?
             .execute(params![
                 realm_id,
@@ -272,13 +230,14 @@ pub fn insert(
                 u.enabled,
                 now,
                 password_hash,
+                encode_attributes(&u.attributes),
             ]),
         Model::Group(g) => tx
             .prepare_cached(
-                "INSERT INTO groups (realm_id, id, name, name_ci, created, last_modified, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)",
+                "INSERT INTO groups (realm_id, id, name, name_ci, created, last_modified, version, attributes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6)",
             )?
-            .execute(params![realm_id, id, g.name, g.name.to_lowercase(), now]),
+            .execute(params![realm_id, id, g.name, g.name.to_lowercase(), now, encode_attributes(&g.attributes)]),
     };
     match result {
         Ok(_) => {}
@@ -356,6 +315,9 @@ pub fn update(
         }
         _ => return Err(Error::Internal("a resource cannot change its kind".into())),
     };
+    if attributes_of(old) != attributes_of(new) {
+        set("attributes", SqlValue::Text(encode_attributes(attributes_of(new))));
+    }
     let sql = format!("UPDATE {table} SET {} WHERE pk = ?1 AND version = ?2", assignments.join(", "));
     let n = match tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values.iter())) {
         Ok(n) => n,
@@ -419,7 +381,7 @@ pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> R
     tx.prepare_cached("DELETE FROM memberships WHERE member_kind = ?1 AND member_pk = ?2")?
         .execute(params![kind_code(kind), pk])?;
     if kind == ResourceKind::Group {
-        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?.execute([pk])?;
+        release_members(tx, pk)?;
     }
     bump_count(tx, realm_id, kind, -1)?;
     Ok(true)
@@ -459,12 +421,14 @@ pub fn apply_members(
     changes: &MemberChanges,
 ) -> Result<()> {
     if changes.clear {
-        tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?.execute([group_pk])?;
+        release_members(tx, group_pk)?;
     }
     for id in &changes.remove {
         if let Some((kind, pk)) = resolve_member(tx, realm_id, id, None)? {
-            tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1 AND member_kind = ?2 AND member_pk = ?3")?
+            let removed = tx
+                .prepare_cached("DELETE FROM memberships WHERE group_pk = ?1 AND member_kind = ?2 AND member_pk = ?3")?
                 .execute(params![group_pk, kind_code(kind), pk])?;
+            count_membership(tx, kind, pk, -(removed as i64))?;
         }
     }
     for m in &changes.add {
@@ -479,9 +443,34 @@ pub fn apply_members(
             };
             return Err(Error::InvalidValue(format!("member '{}' is not {what} of this realm", m.id)));
         };
-        tx.prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, ?2, ?3)")?
+        let added = tx
+            .prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, ?2, ?3)")?
             .execute(params![group_pk, kind_code(kind), pk])?;
+        count_membership(tx, kind, pk, added as i64)?;
     }
+    Ok(())
+}
+
+/// Keeps `member_of` of a member in step with its memberships.
+fn count_membership(tx: &Connection, kind: ResourceKind, pk: i64, delta: i64) -> Result<()> {
+    if delta != 0 {
+        let (main, _) = tables(kind);
+        tx.prepare_cached(&format!("UPDATE {main} SET member_of = member_of + ?2 WHERE pk = ?1"))?
+            .execute(params![pk, delta])?;
+    }
+    Ok(())
+}
+
+/// Removes every member of a group.
+fn release_members(tx: &Connection, group_pk: i64) -> Result<()> {
+    for (kind, main) in [(ResourceKind::User, "users"), (ResourceKind::Group, "groups")] {
+        tx.prepare_cached(&format!(
+            "UPDATE {main} SET member_of = member_of - 1 WHERE pk IN \
+             (SELECT member_pk FROM memberships WHERE group_pk = ?1 AND member_kind = ?2)"
+        ))?
+        .execute(params![group_pk, kind_code(kind)])?;
+    }
+    tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?.execute([group_pk])?;
     Ok(())
 }
 

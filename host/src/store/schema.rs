@@ -39,7 +39,11 @@ CREATE TABLE IF NOT EXISTS users (
     created       INTEGER NOT NULL,
     last_modified INTEGER NOT NULL,
     version       INTEGER NOT NULL,
-    password_hash TEXT
+    password_hash TEXT,
+    -- The attributes as one JSON text for reads; `user_attributes` has them for searches.
+    attributes    TEXT NOT NULL DEFAULT '[]',
+    -- How many groups the user is a direct member of (0: no need to look for relations).
+    member_of     INTEGER NOT NULL DEFAULT 0
 );
 -- Every index is paid for on every write: these serve the filters clients really send
 -- (userName, name, meta.lastModified for delta syncs) and paging in insertion order
@@ -70,7 +74,9 @@ CREATE TABLE IF NOT EXISTS groups (
     name_ci       TEXT NOT NULL,
     created       INTEGER NOT NULL,
     last_modified INTEGER NOT NULL,
-    version       INTEGER NOT NULL
+    version       INTEGER NOT NULL,
+    attributes    TEXT NOT NULL DEFAULT '[]',
+    member_of     INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS groups_by_id ON groups(realm_id, id);
 CREATE INDEX IF NOT EXISTS groups_by_realm ON groups(realm_id);
