@@ -147,13 +147,11 @@ impl Engine {
     ) -> Result<String> {
         let rs = self.rs(stored.model.kind());
         let rel = projection.include_relations.then_some(relations);
+        if projection.attributes.is_empty() && projection.excluded_attributes.is_empty() {
+            return Ok(render::full_json(rs, ctx, stored, rel));
+        }
         let doc = render::full_doc(rs, ctx, stored, rel);
-        let doc = if projection.attributes.is_empty() && projection.excluded_attributes.is_empty() {
-            doc
-        } else {
-            render::project(rs, doc, projection, self.config.lenient())
-        };
-        Ok(Value::Object(doc).to_string())
+        Ok(Value::Object(render::project(rs, doc, projection, self.config.lenient())).to_string())
     }
 
     /// Plans a query.

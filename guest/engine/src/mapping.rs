@@ -15,6 +15,8 @@
 
 use std::collections::HashMap;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 use crate::model::{Attribute, GroupModel, Kind, Model, UserModel};
@@ -105,18 +107,80 @@ fn to_text(v: &Value) -> Option<String> {
 }
 
 /// A stored text value, read back as the attribute's JSON type.
-fn from_text(def: &AttrDef, text: &str) -> Value {
-    match def.ty {
-        Type::Boolean => match text {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::String(text.to_string()),
-        },
-        Type::Integer | Type::Decimal => {
-            serde_json::from_str::<Number>(text).map(Value::Number).unwrap_or_else(|_| Value::String(text.to_string()))
-        }
-        _ => Value::String(text.to_string()),
+fn from_text<'a>(def: &AttrDef, text: &'a str) -> Node<'a> {
+    match (def.ty, text) {
+        (Type::Boolean, "true") => Node::Bool(true),
+        (Type::Boolean, "false") => Node::Bool(false),
+        (Type::Integer | Type::Decimal, t) if serde_json::from_str::<Number>(t).is_ok() => Node::Number(t),
+        (_, t) => Node::Str(t),
     }
+}
+
+/// A document read from the realm model, borrowing its strings from the model and the
+/// schemas: rendering serializes it directly, other steps convert it to a `serde_json` map.
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    Str(&'a str),
+    Owned(String),
+    Bool(bool),
+    /// A JSON number, as its text.
+    Number(&'a str),
+    /// A stored JSON object (an element of a multi-valued complex attribute), already
+    /// checked to be one.
+    Json(&'a RawValue),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(&'a str, Node<'a>)>),
+}
+
+impl Serialize for Node<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Str(t) => s.serialize_str(t),
+            Node::Owned(t) => s.serialize_str(t),
+            Node::Bool(b) => s.serialize_bool(*b),
+            Node::Number(t) => match serde_json::from_str::<&RawValue>(t) {
+                Ok(raw) => raw.serialize(s),
+                Err(_) => s.serialize_str(t),
+            },
+            Node::Json(raw) => raw.serialize(s),
+            Node::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(i)?;
+                }
+                seq.end()
+            }
+            Node::Object(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl Node<'_> {
+    pub fn to_value(&self) -> Value {
+        match self {
+            Node::Str(t) => Value::String(t.to_string()),
+            Node::Owned(t) => Value::String(t.clone()),
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())),
+            Node::Json(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+            Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Node::Object(entries) => {
+                Value::Object(entries.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect())
+            }
+        }
+    }
+}
+
+/// A stored element of a multi-valued complex attribute, if it is a JSON object.
+fn json_object(text: &str) -> Option<&RawValue> {
+    let raw: &RawValue = serde_json::from_str(text).ok()?;
+    raw.get().starts_with('{').then_some(raw)
 }
 
 struct Sink {
@@ -231,110 +295,103 @@ fn with_attributes(model: Model, attributes: Vec<Attribute>) -> Model {
     }
 }
 
-/// Reads one schema's attributes back from realm attributes into `obj`, in schema order.
-fn schema_from_attributes(
-    schema: &SchemaDef,
-    attrs: &HashMap<&str, &[String]>,
-    obj: &mut Map<String, Value>,
-    columns: &dyn Fn(&str, Option<&str>) -> Option<Value>,
+/// Reads one schema's attributes back from realm attributes, in schema order.
+fn schema_view<'a>(
+    schema: &'a SchemaDef,
+    attrs: &HashMap<&str, &'a [String]>,
+    out: &mut Vec<(&'a str, Node<'a>)>,
+    columns: &dyn Fn(&str, Option<&str>) -> Option<Node<'a>>,
 ) {
     for def in &schema.attributes {
         if def.mutability == Mutability::WriteOnly {
             continue;
         }
         if let Some(v) = columns(&def.name, None) {
-            obj.insert(def.name.clone(), v);
+            out.push((&def.name, v));
             continue;
         }
-        match (def.ty, def.multi_valued) {
-            (Type::Complex, true) => {
-                if let Some(items) = attrs.get(def.storage.as_str()) {
-                    let parsed: Vec<Value> = items
-                        .iter()
-                        .filter_map(|t| serde_json::from_str::<Value>(t).ok())
-                        .filter(Value::is_object)
-                        .collect();
-                    if !parsed.is_empty() {
-                        obj.insert(def.name.clone(), Value::Array(parsed));
-                    }
-                }
-            }
+        let node = match (def.ty, def.multi_valued) {
+            (Type::Complex, true) => attrs.get(def.storage.as_str()).and_then(|items| {
+                let elements: Vec<Node<'a>> = items.iter().filter_map(|t| json_object(t)).map(Node::Json).collect();
+                (!elements.is_empty()).then_some(Node::Array(elements))
+            }),
             (Type::Complex, false) => {
-                let mut sub_obj = Map::new();
+                let mut subs = Vec::new();
                 for sub in &def.sub_attributes {
                     if let Some(v) = columns(&def.name, Some(&sub.name)) {
-                        sub_obj.insert(sub.name.clone(), v);
+                        subs.push((sub.name.as_str(), v));
                     } else if let Some([t, ..]) = attrs.get(sub.storage.as_str()) {
-                        sub_obj.insert(sub.name.clone(), from_text(sub, t));
+                        subs.push((sub.name.as_str(), from_text(sub, t)));
                     }
                 }
-                if !sub_obj.is_empty() {
-                    obj.insert(def.name.clone(), Value::Object(sub_obj));
-                }
+                (!subs.is_empty()).then_some(Node::Object(subs))
             }
-            (_, true) => {
-                if let Some(items) = attrs.get(def.storage.as_str()) {
-                    obj.insert(def.name.clone(), Value::Array(items.iter().map(|t| from_text(def, t)).collect()));
-                }
-            }
-            (_, false) => {
-                if let Some([t, ..]) = attrs.get(def.storage.as_str()) {
-                    obj.insert(def.name.clone(), from_text(def, t));
-                }
-            }
+            (_, true) => attrs
+                .get(def.storage.as_str())
+                .map(|items| Node::Array(items.iter().map(|t| from_text(def, t)).collect())),
+            (_, false) => attrs.get(def.storage.as_str()).and_then(|v| v.first()).map(|t| from_text(def, t)),
+        };
+        if let Some(n) = node {
+            out.push((&def.name, n));
         }
     }
+}
+
+/// The mapped attributes of a model, as a document without `schemas`, `id`, `meta` and
+/// relations; extension attributes are objects under their URN.
+pub fn view<'a>(rs: &'a ResourceSchema, model: &'a Model) -> Vec<(&'a str, Node<'a>)> {
+    let attrs: HashMap<&str, &[String]> =
+        model.attributes().iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    let mut doc = Vec::new();
+    if let Some(def) = rs.common_attr("externalId")
+        && let Some([ext, ..]) = attrs.get(def.storage.as_str())
+    {
+        doc.push(("externalId", Node::Str(ext)));
+    }
+    match model {
+        Model::User(u) => {
+            let columns = |attr: &str, sub: Option<&str>| -> Option<Node<'a>> {
+                match (attr, sub) {
+                    ("userName", None) => Some(Node::Str(&u.username)),
+                    ("active", None) => Some(Node::Bool(u.enabled)),
+                    ("name", Some("givenName")) => u.first_name.as_deref().map(Node::Str),
+                    ("name", Some("familyName")) => u.last_name.as_deref().map(Node::Str),
+                    _ => None,
+                }
+            };
+            schema_view(&rs.core, &attrs, &mut doc, &columns);
+            // A user whose email was set outside SCIM (no `scim.emails`) still shows it.
+            if !doc.iter().any(|(k, _)| *k == "emails")
+                && let Some(email) = &u.email
+            {
+                let e = Node::Object(vec![("value", Node::Str(email)), ("primary", Node::Bool(true))]);
+                doc.push(("emails", Node::Array(vec![e])));
+            }
+        }
+        Model::Group(g) => {
+            let columns = |attr: &str, sub: Option<&str>| -> Option<Node<'a>> {
+                match (attr, sub) {
+                    ("displayName", None) => Some(Node::Str(&g.name)),
+                    _ => None,
+                }
+            };
+            schema_view(&rs.core, &attrs, &mut doc, &columns);
+        }
+    }
+    for (schema, _) in &rs.extensions {
+        let mut obj = Vec::new();
+        schema_view(schema, &attrs, &mut obj, &|_, _| None);
+        if !obj.is_empty() {
+            doc.push((&schema.id, Node::Object(obj)));
+        }
+    }
+    doc
 }
 
 /// Maps the realm model back to a normalized document: the mapped attributes only, without
 /// `schemas`, `id`, `meta` and relations.
 pub fn from_model(rs: &ResourceSchema, model: &Model) -> Map<String, Value> {
-    let attrs: HashMap<&str, &[String]> =
-        model.attributes().iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
-    let mut doc = Map::new();
-    if let Some([ext, ..]) = rs.common_attr("externalId").and_then(|d| attrs.get(d.storage.as_str())) {
-        doc.insert("externalId".into(), Value::String(ext.clone()));
-    }
-    match model {
-        Model::User(u) => {
-            let columns = |attr: &str, sub: Option<&str>| -> Option<Value> {
-                match (attr, sub) {
-                    ("userName", None) => Some(Value::String(u.username.clone())),
-                    ("active", None) => Some(Value::Bool(u.enabled)),
-                    ("name", Some("givenName")) => u.first_name.clone().map(Value::String),
-                    ("name", Some("familyName")) => u.last_name.clone().map(Value::String),
-                    _ => None,
-                }
-            };
-            schema_from_attributes(&rs.core, &attrs, &mut doc, &columns);
-            // A user whose email was set outside SCIM (no `scim.emails`) still shows it.
-            if !doc.contains_key("emails")
-                && let Some(email) = &u.email
-            {
-                let mut e = Map::new();
-                e.insert("value".into(), Value::String(email.clone()));
-                e.insert("primary".into(), Value::Bool(true));
-                doc.insert("emails".into(), Value::Array(vec![Value::Object(e)]));
-            }
-        }
-        Model::Group(g) => {
-            let columns = |attr: &str, sub: Option<&str>| -> Option<Value> {
-                match (attr, sub) {
-                    ("displayName", None) => Some(Value::String(g.name.clone())),
-                    _ => None,
-                }
-            };
-            schema_from_attributes(&rs.core, &attrs, &mut doc, &columns);
-        }
-    }
-    for (schema, _) in &rs.extensions {
-        let mut obj = Map::new();
-        schema_from_attributes(schema, &attrs, &mut obj, &|_, _| None);
-        if !obj.is_empty() {
-            doc.insert(schema.id.clone(), Value::Object(obj));
-        }
-    }
-    doc
+    view(rs, model).iter().map(|(k, v)| (k.to_string(), v.to_value())).collect()
 }
 
 #[cfg(test)]

@@ -8,10 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter};
-use crate::mapping;
+use crate::mapping::{self, Node};
 use crate::model::{Context, Kind, Projection, Relation, Stored};
 use crate::path::{AttrPath, looks_like_urn};
-use crate::resource::schemas_of;
 use crate::schema::{ResourceSchema, Returned};
 
 /// The attribute holding a kind's relations.
@@ -22,64 +21,79 @@ pub fn relation_attr(kind: Kind) -> &'static str {
     }
 }
 
-fn relation_json(ctx: &Context, kind: Kind, r: &Relation) -> Value {
-    let mut m = Map::new();
-    m.insert("value".into(), Value::String(r.id.clone()));
-    m.insert("$ref".into(), Value::String(format!("{}/{}/{}", ctx.base_url, r.kind.endpoint(), r.id)));
+fn relation_node<'a>(ctx: &Context, kind: Kind, r: &'a Relation) -> Node<'a> {
+    let mut m = vec![
+        ("value", Node::Str(&r.id)),
+        ("$ref", Node::Owned(format!("{}/{}/{}", ctx.base_url, r.kind.endpoint(), r.id))),
+    ];
+    let display = r.display.as_deref().map(|d| ("display", Node::Str(d)));
     match kind {
         Kind::User => {
-            if let Some(d) = &r.display {
-                m.insert("display".into(), Value::String(d.clone()));
-            }
-            m.insert("type".into(), Value::String("direct".into()));
+            m.extend(display);
+            m.push(("type", Node::Str("direct")));
         }
         Kind::Group => {
-            m.insert("type".into(), Value::String(r.kind.resource_type().into()));
-            if let Some(d) = &r.display {
-                m.insert("display".into(), Value::String(d.clone()));
-            }
+            m.push(("type", Node::Str(r.kind.resource_type())));
+            m.extend(display);
         }
     }
-    Value::Object(m)
+    Node::Object(m)
 }
 
-/// The complete document of a stored resource.
+/// The complete document of a stored resource: `schemas`, `id`, the mapped attributes,
+/// relations, extensions and `meta`, in that order.
+fn document<'a>(
+    rs: &'a ResourceSchema,
+    ctx: &Context,
+    stored: &'a Stored,
+    relations: Option<&'a [Relation]>,
+) -> Node<'a> {
+    let body = mapping::view(rs, &stored.model);
+    let mut schemas = vec![Node::Str(&rs.core.id)];
+    let (extensions, core): (Vec<_>, Vec<_>) = body.into_iter().partition(|(k, _)| looks_like_urn(k));
+    schemas.extend(extensions.iter().map(|(k, _)| Node::Str(k)));
+    let mut doc = Vec::with_capacity(core.len() + extensions.len() + 4);
+    doc.push(("schemas", Node::Array(schemas)));
+    doc.push(("id", Node::Str(&stored.id)));
+    doc.extend(core);
+    if let Some(relations) = relations {
+        // A group always shows its member list, empty or not (Entra reads `members: []`).
+        if !relations.is_empty() || rs.kind == Kind::Group {
+            let items = relations.iter().map(|r| relation_node(ctx, rs.kind, r)).collect();
+            doc.push((relation_attr(rs.kind), Node::Array(items)));
+        }
+    }
+    doc.extend(extensions);
+    let meta = &stored.meta;
+    doc.push((
+        "meta",
+        Node::Object(vec![
+            ("resourceType", Node::Str(rs.kind.resource_type())),
+            ("created", Node::Str(&meta.created)),
+            ("lastModified", Node::Str(&meta.last_modified)),
+            ("location", Node::Str(&meta.location)),
+            ("version", Node::Str(&meta.version)),
+        ]),
+    ));
+    Node::Object(doc)
+}
+
+/// The complete document of a stored resource, as a map (for projections and filters).
 pub fn full_doc(
     rs: &ResourceSchema,
     ctx: &Context,
     stored: &Stored,
     relations: Option<&[Relation]>,
 ) -> Map<String, Value> {
-    let body = mapping::from_model(rs, &stored.model);
-    let mut doc = Map::new();
-    doc.insert("schemas".into(), Value::Array(schemas_of(rs, &body)));
-    doc.insert("id".into(), Value::String(stored.id.clone()));
-    let mut extensions = Vec::new();
-    for (k, v) in body {
-        if looks_like_urn(&k) {
-            extensions.push((k, v));
-        } else {
-            doc.insert(k, v);
-        }
+    match document(rs, ctx, stored, relations).to_value() {
+        Value::Object(m) => m,
+        _ => Map::new(),
     }
-    if let Some(relations) = relations {
-        let items: Vec<Value> = relations.iter().map(|r| relation_json(ctx, rs.kind, r)).collect();
-        // A group always shows its member list, empty or not (Entra reads `members: []`).
-        if !items.is_empty() || rs.kind == Kind::Group {
-            doc.insert(relation_attr(rs.kind).into(), Value::Array(items));
-        }
-    }
-    for (k, v) in extensions {
-        doc.insert(k, v);
-    }
-    let mut meta = Map::new();
-    meta.insert("resourceType".into(), Value::String(rs.kind.resource_type().into()));
-    meta.insert("created".into(), Value::String(stored.meta.created.clone()));
-    meta.insert("lastModified".into(), Value::String(stored.meta.last_modified.clone()));
-    meta.insert("location".into(), Value::String(stored.meta.location.clone()));
-    meta.insert("version".into(), Value::String(stored.meta.version.clone()));
-    doc.insert("meta".into(), Value::Object(meta));
-    doc
+}
+
+/// The complete document of a stored resource, serialized directly from the model.
+pub fn full_json(rs: &ResourceSchema, ctx: &Context, stored: &Stored, relations: Option<&[Relation]>) -> String {
+    serde_json::to_string(&document(rs, ctx, stored, relations)).unwrap_or_default()
 }
 
 /// One item of an `attributes` or `excludedAttributes` list.
@@ -364,5 +378,49 @@ fn drop_subs(v: Value, m: &Mask) -> Option<Value> {
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
         other => strip(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Meta, Model};
+    use crate::resource::Validator;
+    use crate::schema::{ENTERPRISE_USER, Schemas};
+    use serde_json::json;
+
+    fn stored(s: &Schemas, kind: Kind, body: Value) -> Stored {
+        let rs = s.of(kind);
+        let n = Validator { rs, lenient: false }.body(body).expect("valid");
+        let model: Model = mapping::to_model(rs, &n.doc);
+        Stored {
+            id: "i-1".into(),
+            model,
+            meta: Meta { created: "c".into(), last_modified: "m".into(), version: "v".into(), location: "l".into() },
+        }
+    }
+
+    #[test]
+    fn direct_serialization_equals_the_document() {
+        let s = Schemas::default_set();
+        let ctx = Context { realm: "r".into(), base_url: "http://h/scim".into() };
+        let user = stored(
+            &s,
+            Kind::User,
+            json!({
+                "schemas": [crate::schema::CORE_USER, ENTERPRISE_USER], "userName": "b\"j", "active": false, "externalId": "e",
+                "name": {"givenName": "B", "middleName": "J"}, "emails": [{"value": "a@b", "primary": true}],
+                "phoneNumbers": [{"value": "1", "type": "work"}], ENTERPRISE_USER: {"manager": {"value": "m"}}
+            }),
+        );
+        let rel = [Relation { id: "g".into(), kind: Kind::Group, display: Some("G".into()) }];
+        for r in [None, Some(&rel[..]), Some(&[][..])] {
+            let direct: Value = serde_json::from_str(&full_json(&s.user, &ctx, &user, r)).expect("json");
+            assert_eq!(direct, Value::Object(full_doc(&s.user, &ctx, &user, r)));
+        }
+        let group = stored(&s, Kind::Group, json!({"schemas": [crate::schema::CORE_GROUP], "displayName": "G"}));
+        let direct: Value = serde_json::from_str(&full_json(&s.group, &ctx, &group, Some(&[]))).expect("json");
+        assert_eq!(direct["members"], json!([]));
+        assert_eq!(direct, Value::Object(full_doc(&s.group, &ctx, &group, Some(&[]))));
     }
 }
