@@ -116,7 +116,11 @@ pub async fn get_one(
         // The resource and its relations from one snapshot.
         let (row, relations) = scim.app.store.read(|c| {
             let row = store::find(c, scim.realm.id, kind, &id)?.ok_or_else(|| not_found(kind, &id))?;
-            let relations = if projection.include_relations { store::relations(c, kind, row.pk)? } else { Vec::new() };
+            let relations = if projection.include_relations && row.may_have_relations() {
+                store::relations(c, kind, row.pk)?
+            } else {
+                Vec::new()
+            };
             Ok((row, relations))
         })?;
         if if_none_match(&headers, row.version) {

@@ -98,8 +98,14 @@ impl Store {
         }
         let writer = Connection::open(path)?;
         configure(&writer)?;
-        writer.execute_batch(schema::DDL)?;
         let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version == 1 {
+            return Err(Error::Internal(format!(
+                "the database {} was made by a development build of scimd (schema 1); start with a new data directory",
+                path.display()
+            )));
+        }
+        writer.execute_batch(schema::DDL)?;
         if version > schema::SCHEMA_VERSION {
             return Err(Error::Internal(format!(
                 "the database {} has schema version {version}, newer than this scimd ({})",

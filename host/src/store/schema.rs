@@ -2,7 +2,9 @@
 //! the host; `id` columns are the resources' public ids. `*_ci` columns hold the Unicode
 //! lowercase of their neighbour so case-insensitive comparisons use an index.
 
-pub const SCHEMA_VERSION: i64 = 1;
+/// The version this build writes. Version 1 was a development schema that never shipped:
+/// its data directories are refused rather than guessed at.
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub const DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS realms (
