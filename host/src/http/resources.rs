@@ -113,7 +113,6 @@ pub async fn get_one(
     let engine = scim.engine()?;
     engine.with(|s| {
         let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-        // The resource and its relations from one snapshot.
         let (row, relations) = scim.app.store.read(|c| {
             let row = store::find(c, scim.realm.id, kind, &id)?.ok_or_else(|| not_found(kind, &id))?;
             let relations = if projection.include_relations && row.may_have_relations() {
@@ -197,9 +196,9 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
             let relations = store::relations_many(c, kind, &pks)?;
             Ok((page, relations))
         };
-        // A page, its total and its relations from one snapshot.
+        // A page and its total agree (see `run_exact`); relations are read right after.
         let (page, mut relations) = if plan.exact {
-            store.snapshot(|c| with_relations(c, store::run_exact(c, scim.realm.id, kind, &plan, page_req)?))?
+            store.read(|c| with_relations(c, store::run_exact(c, scim.realm.id, kind, &plan, page_req)?))?
         } else {
             let filter = params.filter.as_deref().unwrap_or_default();
             let page = recheck(scim, s, kind, &plan, filter, page_req)?;

@@ -128,26 +128,12 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` on a reader connection. Each query sees the latest commit; use `snapshot`
-    /// when several must agree.
+    /// Runs `f` on a reader connection. Each query sees the latest commit; queries that must
+    /// agree run in a read transaction of their own (see `query::run_exact`).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.reader()?;
         let result = f(&conn);
         self.give_back(conn);
-        result
-    }
-
-    /// Runs `f` on a reader connection in one read transaction: every query of `f` sees the
-    /// same snapshot (a page and its total, rows and their relations).
-    pub fn snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.reader()?;
-        conn.prepare_cached("BEGIN")?.execute([])?;
-        let result = f(&conn);
-        // Ending a read transaction cannot lose anything; a connection that fails to end one
-        // is not reused.
-        if conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).is_ok() {
-            self.give_back(conn);
-        }
         result
     }
 

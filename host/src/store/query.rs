@@ -244,20 +244,19 @@ pub fn run_exact(
     // Host-computed integers, written into the SQL: a bound LIMIT would make SQLite
     // re-prepare the statement for every value.
     let (limit, offset) = (page.count, page.start_index - 1);
-    let select = format!(
-        "SELECT r.pk FROM {main} r WHERE r.realm_id = {realm} AND ({pred}) ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-    );
-    let pks = c
-        .prepare_cached(&select)?
-        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    // A page that is neither empty nor full ends the results: its end is the total.
-    let total = if !pks.is_empty() && (pks.len() as i64) < limit || (pks.is_empty() && offset == 0) {
-        offset + pks.len() as i64
-    } else {
-        count(&sql)?
-    };
-    Ok(Page { total, rows: resources::load(c, kind, &pks)? })
+    let tail = format!("WHERE r.realm_id = {realm} AND ({pred}) ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let rows = resources::select(c, kind, &tail, &sql.params)?;
+    // A page that is neither empty nor full ends the results: its end is the total, and one
+    // statement saw both.
+    let n = rows.len() as i64;
+    if (n > 0 && n < limit) || (n == 0 && offset == 0) {
+        return Ok(Page { total: offset + n, rows });
+    }
+    // Otherwise the page and the count come from one snapshot.
+    c.prepare_cached("BEGIN")?.execute([])?;
+    let page = resources::select(c, kind, &tail, &sql.params).and_then(|rows| Ok(Page { total: count(&sql)?, rows }));
+    c.prepare_cached("COMMIT")?.execute([])?;
+    page
 }
 
 /// The candidates of an inexact plan, in result order: the caller re-checks them.

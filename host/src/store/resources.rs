@@ -152,6 +152,20 @@ pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>>
     }
 }
 
+/// Rows of a kind under alias `r`, by the rest of a query (`WHERE … ORDER BY … LIMIT …`).
+pub(super) fn select(c: &Connection, kind: ResourceKind, tail: &str, params: &[SqlValue]) -> Result<Vec<Row>> {
+    let (prefix, mapper): (&str, RowMapper) = match kind {
+        ResourceKind::User => (user_select!(), user_row),
+        ResourceKind::Group => (group_select!(), group_row),
+    };
+    let sql = format!("{prefix}r {tail}");
+    let rows = c
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(params.iter()), mapper)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 fn pk_array(pks: &[i64]) -> Array {
     Rc::new(pks.iter().map(|&p| SqlValue::Integer(p)).collect())
 }
