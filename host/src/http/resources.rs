@@ -422,13 +422,21 @@ pub async fn delete(
 ) -> Result<Response> {
     let kind = kind_of(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
-    if headers.contains_key(header::IF_MATCH) {
-        let current = find(&scim, kind, &id)?;
-        check_if_match(&headers, current.version)?;
-    }
     let realm_id = scim.realm.id;
     let target = id.clone();
-    let deleted = scim.app.store.write(move |c| store::delete(c, realm_id, kind, &target)).await?;
+    // The version check and the delete happen in the same write.
+    let precondition = headers.contains_key(header::IF_MATCH).then(|| headers.clone());
+    let deleted = scim
+        .app
+        .store
+        .write(move |c| {
+            if let Some(h) = &precondition {
+                let Some(current) = store::find(c, realm_id, kind, &target)? else { return Ok(false) };
+                check_if_match(h, current.version)?;
+            }
+            store::delete(c, realm_id, kind, &target)
+        })
+        .await?;
     if !deleted {
         return Err(not_found(kind, &id));
     }
