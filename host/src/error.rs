@@ -45,6 +45,9 @@ pub enum Error {
     /// The SCIM engine ran past its deadline.
     #[error("the SCIM engine did not answer within {0} ms")]
     GuestTimeout(u64),
+    /// An OAuth 2.0 error of the token endpoint (RFC 6749 §5.2).
+    #[error("{description}")]
+    OAuth { status: u16, error: &'static str, description: String },
     #[error("store: {0}")]
     Store(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -71,6 +74,7 @@ impl Error {
             Error::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None),
             Error::GuestTrap(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
             Error::GuestTimeout(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+            Error::OAuth { status, .. } => (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), None),
             Error::Store(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         }
     }
@@ -99,27 +103,71 @@ pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str)
     resp
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let (status, scim_type) = self.status_and_type();
-        match &self {
-            Error::Store(_) | Error::Internal(_) => {
-                tracing::error!(error = %self, "internal error")
-            }
-            Error::GuestTrap(_) | Error::GuestTimeout(_) => {
-                tracing::warn!(error = %self, "guest failure")
-            }
+impl Error {
+    fn log(&self) {
+        match self {
+            Error::Store(_) | Error::Internal(_) => tracing::error!(error = %self, "internal error"),
+            Error::GuestTrap(_) | Error::GuestTimeout(_) => tracing::warn!(error = %self, "guest failure"),
             _ => {}
         }
+    }
+
+    /// The error as the admin API answers it, in Keycloak's shape:
+    /// `{"error": "<kind>", "errorMessage": "<detail>"}`.
+    pub fn into_admin_response(self) -> Response {
+        self.log();
+        let (status, scim_type) = self.status_and_type();
+        let kind = match &self {
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Uniqueness(_) | Error::Conflict(_) => "conflict",
+            Error::Store(_) | Error::Internal(_) => "internal_error",
+            _ => scim_type.unwrap_or("invalid_request"),
+        };
+        let body = json!({"error": kind, "errorMessage": self.public_detail()});
+        let mut resp = (status, body.to_string()).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Error::Unauthorized(detail) = &self {
+            challenge(&mut resp, detail);
+        }
+        resp
+    }
+
+    /// An OAuth 2.0 error (RFC 6749 §5.2): `{"error", "error_description"}`.
+    fn into_oauth_response(self, status: u16, error: &str, description: &str) -> Response {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = json!({"error": error, "error_description": description});
+        let mut resp = (status, body.to_string()).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"scimd\""));
+        }
+        resp
+    }
+}
+
+/// `WWW-Authenticate` for a 401 (RFC 6750 §3).
+fn challenge(resp: &mut Response, detail: &str) {
+    let challenge =
+        format!("Bearer realm=\"scimd\", error=\"invalid_token\", error_description=\"{}\"", detail.replace('"', "'"));
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::OAuth { status, error, description } = &self {
+            let (status, error, description) = (*status, *error, description.clone());
+            return self.into_oauth_response(status, error, &description);
+        }
+        self.log();
+        let (status, scim_type) = self.status_and_type();
         let mut resp = error_response(status, scim_type, &self.public_detail());
         if let Error::Unauthorized(detail) = &self {
-            let challenge = format!(
-                "Bearer realm=\"scimd\", error=\"invalid_token\", error_description=\"{}\"",
-                detail.replace('"', "'")
-            );
-            if let Ok(v) = HeaderValue::from_str(&challenge) {
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
+            challenge(&mut resp, detail);
         }
         resp
     }

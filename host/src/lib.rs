@@ -18,6 +18,12 @@ pub use error::{Error, Result};
 pub use http::{AppState, app};
 pub use settings::Settings;
 
+/// Gives the master realm an administrator, unless one of that name exists; returns whether
+/// it was created.
+pub fn bootstrap_admin(state: &AppState, username: &str, password: &str) -> Result<bool> {
+    state.store.bootstrap_admin(username, auth::password::hash(password)?)
+}
+
 /// Serves the application on a bound listener until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,

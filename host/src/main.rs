@@ -44,6 +44,9 @@ enum Command {
         /// Memory cap of one SCIM engine instance, in MiB.
         #[arg(long, env = "SCIMD_GUEST_MEMORY_MB", default_value_t = 64)]
         guest_memory_mb: usize,
+        /// The public base URL (token issuers, resource locations); default: the request's Host.
+        #[arg(long, env = "SCIMD_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Manage realms.
     Realm {
@@ -89,7 +92,8 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         realm: String,
-        /// A role to grant: manage-users (read and write) or view-users (read). Repeatable.
+        /// A realm-management role to grant: manage-users (read and write), view-users (read),
+        /// query-users, query-groups (list and search), view-realm (discovery). Repeatable.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         #[arg(long)]
@@ -104,10 +108,29 @@ fn open(data: &DataDir) -> anyhow::Result<Store> {
         .with_context(|| format!("opening the store in {}", data.data_dir.display()))
 }
 
+/// On first start with `SCIMD_ADMIN` / `SCIMD_ADMIN_PASSWORD`, the master realm gets that
+/// administrator. Without them nothing is created: no default password, no open door.
+fn bootstrap(state: &AppState) -> anyhow::Result<()> {
+    let user = std::env::var("SCIMD_ADMIN").ok().filter(|s| !s.is_empty());
+    let password = std::env::var("SCIMD_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty());
+    match (user, password) {
+        (Some(user), Some(password)) => {
+            if scimd::bootstrap_admin(state, &user, &password)? {
+                tracing::info!(user = %user, "created the administrator of the master realm");
+            }
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            anyhow::bail!("set both SCIMD_ADMIN and SCIMD_ADMIN_PASSWORD to create the first administrator")
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, data, max_body, max_results, guest_deadline_ms, guest_memory_mb } => {
+        Command::Serve { listen, data, max_body, max_results, guest_deadline_ms, guest_memory_mb, public_url } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_env("SCIMD_LOG").unwrap_or_else(|_| "info".into()),
@@ -119,9 +142,11 @@ fn main() -> anyhow::Result<()> {
             settings.max_results = max_results.max(1);
             settings.guest_deadline = std::time::Duration::from_millis(guest_deadline_ms.max(1));
             settings.guest_memory = guest_memory_mb.max(1) << 20;
+            settings.public_url = public_url;
             let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
             runtime.block_on(async move {
                 let state = AppState::new(settings).context("starting scimd")?;
+                bootstrap(&state)?;
                 let listener =
                     tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
                 let addr = listener.local_addr()?;

@@ -19,6 +19,9 @@ pub struct Settings {
     pub guest_deadline: Duration,
     /// How much memory one engine instance may use (`SCIMD_GUEST_MEMORY_MB`, default 64).
     pub guest_memory: usize,
+    /// The server's public base URL (`SCIMD_PUBLIC_URL`), e.g. `https://id.example.com`: token
+    /// issuers and resource locations use it. Unset, they follow the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl Settings {
@@ -30,6 +33,7 @@ impl Settings {
             max_operations: 1000,
             guest_deadline: Duration::from_millis(2000),
             guest_memory: 64 << 20,
+            public_url: None,
         }
     }
 

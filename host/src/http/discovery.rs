@@ -29,7 +29,7 @@ pub async fn service_provider_config(
     Path(realm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::Discovery)?;
     let engine = scim.engine()?;
     let spc = parse(&engine.info().service_provider_config, "ServiceProviderConfig")?;
     let spc = with_location(spc, format!("{}/ServiceProviderConfig", scim.ctx.base_url));
@@ -71,7 +71,7 @@ fn one(scim: &Scim, endpoint: &str, id: &str) -> Result<Response> {
 }
 
 pub async fn schemas(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> Result<Response> {
-    list(&Scim::enter(&app, &realm, &headers, Need::Read)?, "Schemas")
+    list(&Scim::enter(&app, &realm, &headers, Need::Discovery)?, "Schemas")
 }
 
 pub async fn schema(
@@ -79,7 +79,7 @@ pub async fn schema(
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    one(&Scim::enter(&app, &realm, &headers, Need::Read)?, "Schemas", &id)
+    one(&Scim::enter(&app, &realm, &headers, Need::Discovery)?, "Schemas", &id)
 }
 
 pub async fn resource_types(
@@ -87,7 +87,7 @@ pub async fn resource_types(
     Path(realm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    list(&Scim::enter(&app, &realm, &headers, Need::Read)?, "ResourceTypes")
+    list(&Scim::enter(&app, &realm, &headers, Need::Discovery)?, "ResourceTypes")
 }
 
 pub async fn resource_type(
@@ -95,5 +95,5 @@ pub async fn resource_type(
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    one(&Scim::enter(&app, &realm, &headers, Need::Read)?, "ResourceTypes", &id)
+    one(&Scim::enter(&app, &realm, &headers, Need::Discovery)?, "ResourceTypes", &id)
 }

@@ -1,7 +1,9 @@
 //! HTTP: routes, content types, headers and the SCIM error envelope. Handlers authenticate,
 //! then hand the request to the realm's engine and the store (see `heavy` for where the work runs).
 
+mod admin;
 mod discovery;
+mod oidc;
 mod params;
 mod resources;
 mod response;
@@ -23,6 +25,7 @@ use crate::error::{Error, Result, error_response};
 use crate::runtime::bindings::{Context, ResourceKind};
 use crate::runtime::{Limits, RealmEngine, Runtime};
 use crate::settings::Settings;
+use crate::store::realms::{self, MASTER};
 use crate::store::{Realm, Store};
 
 /// How long a realm's settings are trusted without asking the database again (realms can be
@@ -51,6 +54,10 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(settings: Settings) -> Result<AppState> {
         let store = Arc::new(Store::open(&settings.database_path())?);
+        // The master realm holds the administrators; it exists from the first start.
+        if store.realm(MASTER)?.is_none() {
+            store.write_blocking(|c| realms::create_realm(c, realms::NewRealm::named(MASTER)).map(|_| ()))?;
+        }
         let runtime = Runtime::new(Limits { deadline: settings.guest_deadline, memory: settings.guest_memory })?;
         Ok(AppState(Arc::new(Inner {
             auth: Authenticator::new(store.clone()),
@@ -59,6 +66,12 @@ impl AppState {
             settings,
             realms: RwLock::new(HashMap::new()),
         })))
+    }
+
+    /// Forgets cached realm settings and credentials after the admin API changed them.
+    pub fn forget(&self) {
+        self.realms.write().clear();
+        self.auth.forget();
     }
 
     fn realm(&self, name: &str) -> Result<Realm> {
@@ -109,7 +122,10 @@ impl Scim {
         let realm = app.realm(realm)?;
         let principal = app.auth.authenticate(headers, &realm)?;
         principal.require(need)?;
-        let ctx = Context { realm: realm.name.clone(), base_url: base_url(headers, &realm.name) };
+        let ctx = Context {
+            realm: realm.name.clone(),
+            base_url: format!("{}/realms/{}/scim/v2", public_base(headers, app), realm.name),
+        };
         Ok(Scim { app: app.clone(), realm, principal, ctx })
     }
 
@@ -119,11 +135,15 @@ impl Scim {
 }
 
 /// The absolute SCIM base URL of a realm as the client reached it.
-fn base_url(headers: &HeaderMap, realm: &str) -> String {
+/// The server's base URL: `SCIMD_PUBLIC_URL` when set, otherwise as the client reached it.
+pub(crate) fn public_base(headers: &HeaderMap, app: &AppState) -> String {
+    if let Some(url) = &app.settings.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
     let scheme = header("x-forwarded-proto").unwrap_or("http");
     let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
-    format!("{scheme}://{host}/realms/{realm}/scim/v2")
+    format!("{scheme}://{host}")
 }
 
 fn kind_of(segment: &str) -> Result<ResourceKind> {
@@ -175,6 +195,10 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/realms/{realm}/scim/v2", scim)
+        .route("/realms/{realm}/protocol/openid-connect/token", post(oidc::token))
+        .route("/realms/{realm}/protocol/openid-connect/certs", get(oidc::certs))
+        .route("/realms/{realm}/.well-known/openid-configuration", get(oidc::discovery))
+        .nest("/admin", admin::router())
         .route("/health", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)

@@ -17,7 +17,7 @@ use crate::auth::Need;
 use crate::error::{Error, Result};
 use crate::runtime::Session;
 use crate::runtime::bindings::{Candidate, Meta, Projection, Relation, ResourceKind, Stored, Write};
-use crate::store::{self, Page, PageRequest, Row, now_ms};
+use crate::store::{self, Page, PageRequest, Row, events, now_ms};
 
 /// How many times a replace or patch is re-run when a concurrent write wins.
 const WRITE_ATTEMPTS: usize = 5;
@@ -149,7 +149,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Response> {
     let kind = kind_of(&resource)?;
-    let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::List(kind))?;
     let params = Params::parse(query.as_deref())?;
     query_resources(&scim, kind, params)
 }
@@ -161,7 +161,7 @@ pub async fn search(
     body: Body,
 ) -> Result<Response> {
     let kind = kind_of(&resource)?;
-    let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
+    let scim = Scim::enter(&app, &realm, &headers, Need::List(kind))?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let req = scim.engine()?.with(|s| s.parse_search(&body))?;
     let params = Params {
@@ -298,6 +298,7 @@ pub async fn create(
     let hash = password_hash(&write)?;
     let (id, now, realm_id) = (uuid::Uuid::new_v4().to_string(), now_ms(), scim.realm.id);
     let Write { model, members, .. } = write;
+    let actor = scim.principal.actor();
     let row = scim
         .app
         .store
@@ -306,12 +307,28 @@ pub async fn create(
             if let Some(m) = &members {
                 store::apply_members(c, realm_id, pk, &id, m)?;
             }
+            events::record(c, realm_id, &actor, "CREATE", event_type(kind), &event_path(kind, &id), None)?;
             Ok(Row { pk, id, model, created: now, last_modified: now, version: 1, member_of: 0 })
         })
         .await?;
     let location = location(&scim, kind, &row.id);
     let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
     Ok(response::resource(StatusCode::CREATED, body, 1, &location))
+}
+
+/// The admin event resource type of a SCIM resource.
+fn event_type(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "USER",
+        ResourceKind::Group => "GROUP",
+    }
+}
+
+fn event_path(kind: ResourceKind, id: &str) -> String {
+    match kind {
+        ResourceKind::User => format!("users/{id}"),
+        ResourceKind::Group => format!("groups/{id}"),
+    }
 }
 
 fn check_kind(write: &Write, kind: ResourceKind) -> Result<()> {
@@ -379,6 +396,7 @@ async fn update(
         let hash = password_hash(&write)?;
         let (now, realm_id) = (now_ms(), scim.realm.id);
         let Write { model, members, .. } = write;
+        let actor = scim.principal.actor();
         let written = scim
             .app
             .store
@@ -397,6 +415,7 @@ async fn update(
                 if let Some(m) = &members {
                     store::apply_members(c, realm_id, current.pk, &current.id, m)?;
                 }
+                events::record(c, realm_id, &actor, "UPDATE", event_type(kind), &event_path(kind, &current.id), None)?;
                 Ok(Some(Row { model, last_modified: now, version, ..current }))
             })
             .await?;
@@ -426,6 +445,7 @@ pub async fn delete(
     let target = id.clone();
     // The version check and the delete happen in the same write.
     let precondition = headers.contains_key(header::IF_MATCH).then(|| headers.clone());
+    let actor = scim.principal.actor();
     let deleted = scim
         .app
         .store
@@ -434,7 +454,11 @@ pub async fn delete(
                 let Some(current) = store::find(c, realm_id, kind, &target)? else { return Ok(false) };
                 check_if_match(h, current.version)?;
             }
-            store::delete(c, realm_id, kind, &target)
+            let deleted = store::delete(c, realm_id, kind, &target)?;
+            if deleted {
+                events::record(c, realm_id, &actor, "DELETE", event_type(kind), &event_path(kind, &target), None)?;
+            }
+            Ok(deleted)
         })
         .await?;
     if !deleted {

@@ -5,8 +5,12 @@
 //! process (`kill -9`): the commit is in the WAL file before the client is answered; only an
 //! operating-system crash or power loss can lose the last transactions.
 
+pub mod clients;
+pub mod events;
+pub mod issuers;
+mod keys;
 mod query;
-mod realms;
+pub mod realms;
 mod resources;
 mod schema;
 mod writer;
@@ -19,6 +23,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
+pub use events::Actor;
+pub use keys::SigningKey;
 pub use query::{Page, PageRequest, candidates, run_exact};
 pub use realms::{Realm, TokenInfo, valid_realm_name};
 pub use resources::{
@@ -99,9 +105,9 @@ impl Store {
         let writer = Connection::open(path)?;
         configure(&writer)?;
         let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version == 1 {
+        if (1..schema::SCHEMA_VERSION).contains(&version) {
             return Err(Error::Internal(format!(
-                "the database {} was made by a development build of scimd (schema 1); start with a new data directory",
+                "the database {} was made by a development build of scimd (schema {version}); start with a new data directory",
                 path.display()
             )));
         }

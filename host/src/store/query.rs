@@ -216,6 +216,14 @@ impl Sql<'_> {
     }
 }
 
+/// Service-account users of clients are realm users but not SCIM resources.
+fn scim_only(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => " AND r.service_account = 0",
+        ResourceKind::Group => "",
+    }
+}
+
 /// Runs an exact plan: one page, and the total (counted only when the page does not tell it).
 pub fn run_exact(
     c: &Connection,
@@ -228,12 +236,13 @@ pub fn run_exact(
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.node(plan.root, 0)?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
+    let scim_only = scim_only(kind);
     let filter_params = sql.params.len();
     let count = |sql: &Sql<'_>| -> Result<i64> {
         if pred == "1" {
             return resources::count_all(c, realm_id, kind);
         }
-        let count_sql = format!("SELECT count(*) FROM {main} r WHERE r.realm_id = {realm} AND ({pred})");
+        let count_sql = format!("SELECT count(*) FROM {main} r WHERE r.realm_id = {realm}{scim_only} AND ({pred})");
         Ok(c.prepare_cached(&count_sql)?
             .query_row(rusqlite::params_from_iter(sql.params[..filter_params].iter()), |r| r.get(0))?)
     };
@@ -244,7 +253,8 @@ pub fn run_exact(
     // Host-computed integers, written into the SQL: a bound LIMIT would make SQLite
     // re-prepare the statement for every value.
     let (limit, offset) = (page.count, page.start_index - 1);
-    let tail = format!("WHERE r.realm_id = {realm} AND ({pred}) ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let tail =
+        format!("WHERE r.realm_id = {realm}{scim_only} AND ({pred}) ORDER BY {order} LIMIT {limit} OFFSET {offset}");
     let rows = resources::select(c, kind, &tail, &sql.params)?;
     // A page that is neither empty nor full ends the results: its end is the total, and one
     // statement saw both.
@@ -265,8 +275,10 @@ pub fn candidates(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &Quer
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.node(plan.root, 0)?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
+    let scim_only = scim_only(kind);
     let order = sql.order_by(plan.sort.as_ref())?;
-    let select = format!("SELECT r.pk FROM {main} r WHERE r.realm_id = {realm} AND ({pred}) ORDER BY {order}");
+    let select =
+        format!("SELECT r.pk FROM {main} r WHERE r.realm_id = {realm}{scim_only} AND ({pred}) ORDER BY {order}");
     let pks = c
         .prepare_cached(&select)?
         .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?

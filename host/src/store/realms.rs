@@ -1,12 +1,19 @@
-//! Realms and the secret tokens that grant access to them.
+//! Realms and the secret tokens that grant access to them. A new realm comes with what
+//! Keycloak gives one: the `realm-management` client and its roles, and a signing key; the
+//! `master` realm also gets the `admin` realm role and the `admin-cli` client.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
 
-use super::{Store, now_ms};
+use super::clients::{self, ADMIN_CLI, ADMIN_ROLE, MANAGEMENT_ROLES, NewClient, REALM_MANAGEMENT};
+use super::{Store, keys, now_ms};
 use crate::error::{Error, Result};
 
+/// The realm that holds the server's administrators.
+pub const MASTER: &str = "master";
+
 /// A realm as the host needs it on every request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Realm {
     pub id: i64,
     pub name: String,
@@ -14,6 +21,8 @@ pub struct Realm {
     pub scim_enabled: bool,
     /// `entra` or `strict`, passed to the realm's engine.
     pub compatibility: String,
+    /// The rest of the realm's representation, kept as given.
+    pub attributes: Map<String, Value>,
 }
 
 /// What a secret token grants.
@@ -24,9 +33,41 @@ pub struct TokenInfo {
     pub roles: Vec<String>,
 }
 
-fn realm_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Realm> {
-    Ok(Realm { id: r.get(0)?, name: r.get(1)?, enabled: r.get(2)?, scim_enabled: r.get(3)?, compatibility: r.get(4)? })
+/// A new realm's settings.
+#[derive(Debug, Clone)]
+pub struct NewRealm {
+    pub name: String,
+    pub enabled: bool,
+    pub scim_enabled: bool,
+    pub compatibility: String,
+    pub attributes: Map<String, Value>,
 }
+
+impl NewRealm {
+    pub fn named(name: &str) -> NewRealm {
+        NewRealm {
+            name: name.to_string(),
+            enabled: true,
+            scim_enabled: true,
+            compatibility: "entra".into(),
+            attributes: Map::new(),
+        }
+    }
+}
+
+fn realm_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Realm> {
+    let attributes: String = r.get(5)?;
+    Ok(Realm {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        enabled: r.get(2)?,
+        scim_enabled: r.get(3)?,
+        compatibility: r.get(4)?,
+        attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+    })
+}
+
+const REALM_COLUMNS: &str = "id, name, enabled, scim_enabled, compatibility, attributes";
 
 pub fn valid_realm_name(name: &str) -> bool {
     !name.is_empty()
@@ -34,41 +75,140 @@ pub fn valid_realm_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+pub fn check_compatibility(compatibility: &str) -> Result<()> {
+    if matches!(compatibility, "entra" | "strict") {
+        Ok(())
+    } else {
+        Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")))
+    }
+}
+
+pub fn realm_by_name(c: &Connection, name: &str) -> Result<Option<Realm>> {
+    Ok(c.prepare_cached(&format!("SELECT {REALM_COLUMNS} FROM realms WHERE name = ?1"))?
+        .query_row([name], realm_row)
+        .optional()?)
+}
+
+/// Creates a realm with its `realm-management` client, roles and signing key.
+pub fn create_realm(c: &Connection, new: NewRealm) -> Result<Realm> {
+    if !valid_realm_name(&new.name) {
+        return Err(Error::InvalidValue(format!(
+            "'{}' is not a valid realm name (letters, digits, '-', '_' and '.', at most 100)",
+            new.name
+        )));
+    }
+    check_compatibility(&new.compatibility)?;
+    if realm_by_name(c, &new.name)?.is_some() {
+        return Err(Error::Uniqueness(format!("realm '{}' already exists", new.name)));
+    }
+    c.execute(
+        "INSERT INTO realms (name, enabled, scim_enabled, compatibility, created, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            new.name,
+            new.enabled,
+            new.scim_enabled,
+            new.compatibility,
+            now_ms(),
+            Value::Object(new.attributes.clone()).to_string()
+        ],
+    )?;
+    let realm_id = c.last_insert_rowid();
+    let (management, _) = clients::create_client(
+        c,
+        realm_id,
+        NewClient { client_id: REALM_MANAGEMENT.into(), enabled: true, ..Default::default() },
+    )?;
+    for (role, description) in MANAGEMENT_ROLES {
+        clients::create_role(c, realm_id, management.pk, role, Some(description))?;
+    }
+    if new.name == MASTER {
+        clients::create_role(c, realm_id, 0, ADMIN_ROLE, Some("Administrator of every realm"))?;
+        clients::create_client(
+            c,
+            realm_id,
+            NewClient { client_id: ADMIN_CLI.into(), enabled: true, public_client: true, ..Default::default() },
+        )?;
+    }
+    keys::create(c, realm_id)?;
+    realm_by_name(c, &new.name)?.ok_or_else(|| Error::Internal("a realm vanished".into()))
+}
+
+/// What an update may change about a realm.
+#[derive(Debug, Clone, Default)]
+pub struct RealmChanges {
+    pub enabled: Option<bool>,
+    pub scim_enabled: Option<bool>,
+    pub compatibility: Option<String>,
+    pub attributes: Option<Map<String, Value>>,
+}
+
+pub fn update_realm(c: &Connection, realm: &Realm, changes: RealmChanges) -> Result<Realm> {
+    if let Some(comp) = &changes.compatibility {
+        check_compatibility(comp)?;
+    }
+    c.prepare_cached(
+        "UPDATE realms SET enabled = ?2, scim_enabled = ?3, compatibility = ?4, attributes = ?5 WHERE id = ?1",
+    )?
+    .execute(params![
+        realm.id,
+        changes.enabled.unwrap_or(realm.enabled),
+        changes.scim_enabled.unwrap_or(realm.scim_enabled),
+        changes.compatibility.unwrap_or_else(|| realm.compatibility.clone()),
+        Value::Object(changes.attributes.unwrap_or_else(|| realm.attributes.clone())).to_string(),
+    ])?;
+    realm_by_name(c, &realm.name)?.ok_or_else(|| Error::Internal("a realm vanished".into()))
+}
+
+/// Deletes a realm and everything in it.
+pub fn delete_realm(c: &Connection, realm: &Realm) -> Result<()> {
+    if realm.name == MASTER {
+        return Err(Error::InvalidValue("the master realm cannot be deleted".into()));
+    }
+    let id = realm.id;
+    c.execute("DELETE FROM memberships WHERE group_pk IN (SELECT pk FROM groups WHERE realm_id = ?1)", [id])?;
+    c.execute(
+        "DELETE FROM role_mappings WHERE user_pk IN (SELECT pk FROM users WHERE realm_id = ?1) \
+         OR role_pk IN (SELECT pk FROM roles WHERE realm_id = ?1)",
+        [id],
+    )?;
+    for table in [
+        "user_attributes",
+        "group_attributes",
+        "users",
+        "groups",
+        "resource_counts",
+        "roles",
+        "clients",
+        "signing_keys",
+        "trusted_issuers",
+        "tokens",
+        "admin_events",
+    ] {
+        c.execute(&format!("DELETE FROM {table} WHERE realm_id = ?1"), [id])?;
+    }
+    c.execute("DELETE FROM realms WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn realms(c: &Connection) -> Result<Vec<Realm>> {
+    let mut st = c.prepare(&format!("SELECT {REALM_COLUMNS} FROM realms ORDER BY name"))?;
+    let rows = st.query_map([], realm_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 impl Store {
+    /// Creates a realm (offline commands and tests).
     pub fn create_realm(&self, name: &str, compatibility: &str) -> Result<Realm> {
-        if !valid_realm_name(name) {
-            return Err(Error::InvalidValue(format!(
-                "'{name}' is not a valid realm name (letters, digits, '-', '_' and '.', at most 100)"
-            )));
-        }
-        if !matches!(compatibility, "entra" | "strict") {
-            return Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")));
-        }
-        let (name, compatibility) = (name.to_string(), compatibility.to_string());
-        self.write_blocking(move |tx| {
-            let exists: Option<i64> =
-                tx.query_row("SELECT id FROM realms WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
-            if exists.is_some() {
-                return Err(Error::Uniqueness(format!("realm '{name}' already exists")));
-            }
-            tx.execute(
-                "INSERT INTO realms (name, compatibility, created) VALUES (?1, ?2, ?3)",
-                params![name, compatibility, now_ms()],
-            )?;
-            Ok(Realm { id: tx.last_insert_rowid(), name, enabled: true, scim_enabled: true, compatibility })
-        })
+        let new = NewRealm { compatibility: compatibility.to_string(), ..NewRealm::named(name) };
+        self.write_blocking(move |c| create_realm(c, new))
     }
 
     pub fn set_realm_compatibility(&self, name: &str, compatibility: &str) -> Result<()> {
-        if !matches!(compatibility, "entra" | "strict") {
-            return Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")));
-        }
         let (name, compatibility) = (name.to_string(), compatibility.to_string());
-        self.write_blocking(move |tx| {
-            let n = tx.execute("UPDATE realms SET compatibility = ?2 WHERE name = ?1", params![name, compatibility])?;
-            if n == 0 {
-                return Err(Error::NotFound(format!("realm '{name}' does not exist")));
-            }
+        self.write_blocking(move |c| {
+            let realm =
+                realm_by_name(c, &name)?.ok_or_else(|| Error::NotFound(format!("realm '{name}' does not exist")))?;
+            update_realm(c, &realm, RealmChanges { compatibility: Some(compatibility), ..Default::default() })?;
             Ok(())
         })
     }
@@ -78,12 +218,7 @@ impl Store {
     }
 
     pub fn realms(&self) -> Result<Vec<Realm>> {
-        self.read(|c| {
-            let mut st =
-                c.prepare("SELECT id, name, enabled, scim_enabled, compatibility FROM realms ORDER BY name")?;
-            let rows = st.query_map([], realm_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
+        self.read(realms)
     }
 
     /// Stores a token's hash and what it grants.
@@ -111,10 +246,24 @@ impl Store {
             }))
         })
     }
-}
 
-pub fn realm_by_name(c: &Connection, name: &str) -> Result<Option<Realm>> {
-    Ok(c.prepare_cached("SELECT id, name, enabled, scim_enabled, compatibility FROM realms WHERE name = ?1")?
-        .query_row([name], realm_row)
-        .optional()?)
+    /// On first start with `SCIMD_ADMIN` / `SCIMD_ADMIN_PASSWORD`: the master realm (made if
+    /// missing) gets that administrator. Returns whether an administrator was created.
+    pub fn bootstrap_admin(&self, username: &str, password_hash: String) -> Result<bool> {
+        let username = username.to_string();
+        self.write_blocking(move |c| {
+            let master = match realm_by_name(c, MASTER)? {
+                Some(r) => r,
+                None => create_realm(c, NewRealm::named(MASTER))?,
+            };
+            if clients::account_by_username(c, master.id, &username)?.is_some() {
+                return Ok(false);
+            }
+            let admin = clients::create_account(c, master.id, &username, &password_hash)?;
+            let role = clients::role_by_name(c, master.id, 0, ADMIN_ROLE)?
+                .ok_or_else(|| Error::Internal("the master realm has no admin role".into()))?;
+            clients::map_roles(c, admin.pk, &[role])?;
+            Ok(true)
+        })
+    }
 }

@@ -118,10 +118,12 @@ fn attributes_of(model: &Model) -> &[Attribute] {
 
 type RowMapper = fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>;
 
-/// The resource with this public id in a realm: one indexed read.
+/// The SCIM resource with this public id in a realm: one indexed read.
 pub fn find(c: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<Option<Row>> {
     let (sql, mapper): (&str, RowMapper) = match kind {
-        ResourceKind::User => (concat!(user_select!(), "WHERE realm_id = ?1 AND id = ?2"), user_row),
+        ResourceKind::User => {
+            (concat!(user_select!(), "WHERE realm_id = ?1 AND id = ?2 AND service_account = 0"), user_row)
+        }
         ResourceKind::Group => (concat!(group_select!(), "WHERE realm_id = ?1 AND id = ?2"), group_row),
     };
     Ok(c.prepare_cached(sql)?.query_row(params![realm_id, id], mapper).optional()?)
@@ -386,8 +388,10 @@ fn update_attributes(
 /// Deletes a resource with its attributes and memberships; false when it did not exist.
 pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<bool> {
     let (main, attrs) = tables(kind);
+    // Service-account users belong to their client, not to SCIM.
+    let only = if kind == ResourceKind::User { " AND service_account = 0" } else { "" };
     let pk: Option<i64> = tx
-        .prepare_cached(&format!("DELETE FROM {main} WHERE realm_id = ?1 AND id = ?2 RETURNING pk"))?
+        .prepare_cached(&format!("DELETE FROM {main} WHERE realm_id = ?1 AND id = ?2{only} RETURNING pk"))?
         .query_row(params![realm_id, id], |r| r.get(0))
         .optional()?;
     let Some(pk) = pk else { return Ok(false) };
@@ -415,7 +419,7 @@ fn resolve_member(
     };
     for &k in kinds {
         let sql = match k {
-            ResourceKind::User => "SELECT pk FROM users WHERE realm_id = ?1 AND id = ?2",
+            ResourceKind::User => "SELECT pk FROM users WHERE realm_id = ?1 AND id = ?2 AND service_account = 0",
             ResourceKind::Group => "SELECT pk FROM groups WHERE realm_id = ?1 AND id = ?2",
         };
         let pk: Option<i64> = tx.prepare_cached(sql)?.query_row(params![realm_id, id], |r| r.get(0)).optional()?;

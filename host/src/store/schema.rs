@@ -2,9 +2,9 @@
 //! the host; `id` columns are the resources' public ids. `*_ci` columns hold the Unicode
 //! lowercase of their neighbour so case-insensitive comparisons use an index.
 
-/// The version this build writes. Version 1 was a development schema that never shipped:
-/// its data directories are refused rather than guessed at.
-pub const SCHEMA_VERSION: i64 = 2;
+/// The version this build writes. Versions 1 and 2 were development schemas that never
+/// shipped: their data directories are refused rather than guessed at.
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub const DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS realms (
@@ -13,8 +13,90 @@ CREATE TABLE IF NOT EXISTS realms (
     enabled       INTEGER NOT NULL DEFAULT 1,
     scim_enabled  INTEGER NOT NULL DEFAULT 1,
     compatibility TEXT NOT NULL DEFAULT 'entra',
-    created       INTEGER NOT NULL
+    created       INTEGER NOT NULL,
+    -- The rest of the realm's representation (displayName, …), kept and given back as is.
+    attributes    TEXT NOT NULL DEFAULT '{}'
 );
+
+-- OAuth clients (Keycloak's). The secret is kept as a salted SHA-256; `secret_generation`
+-- goes up with every new secret, and tokens carry the generation they were issued under.
+CREATE TABLE IF NOT EXISTS clients (
+    pk                       INTEGER PRIMARY KEY,
+    realm_id                 INTEGER NOT NULL,
+    id                       TEXT NOT NULL,
+    client_id                TEXT NOT NULL,
+    enabled                  INTEGER NOT NULL DEFAULT 1,
+    public_client            INTEGER NOT NULL DEFAULT 0,
+    service_accounts_enabled INTEGER NOT NULL DEFAULT 0,
+    secret_hash              TEXT,
+    secret_generation        INTEGER NOT NULL DEFAULT 0,
+    service_account_user_pk  INTEGER,
+    attributes               TEXT NOT NULL DEFAULT '{}',
+    created                  INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS clients_by_id ON clients(realm_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS clients_by_client_id ON clients(realm_id, client_id);
+
+-- Realm roles (client_pk 0) and client roles.
+CREATE TABLE IF NOT EXISTS roles (
+    pk          INTEGER PRIMARY KEY,
+    realm_id    INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    client_pk   INTEGER NOT NULL DEFAULT 0,
+    name        TEXT NOT NULL,
+    description TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS roles_by_name ON roles(realm_id, client_pk, name);
+CREATE UNIQUE INDEX IF NOT EXISTS roles_by_id ON roles(realm_id, id);
+
+CREATE TABLE IF NOT EXISTS role_mappings (
+    user_pk INTEGER NOT NULL,
+    role_pk INTEGER NOT NULL,
+    PRIMARY KEY (user_pk, role_pk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS role_mappings_by_role ON role_mappings(role_pk);
+
+-- Each realm's token signing keys; the newest active key signs, every key verifies.
+CREATE TABLE IF NOT EXISTS signing_keys (
+    pk          INTEGER PRIMARY KEY,
+    realm_id    INTEGER NOT NULL,
+    kid         TEXT NOT NULL UNIQUE,
+    alg         TEXT NOT NULL,
+    private_der BLOB NOT NULL,
+    public_jwk  TEXT NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 1,
+    created     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signing_keys_by_realm ON signing_keys(realm_id);
+
+-- External token issuers a realm trusts (e.g. Entra ID), with the roles their tokens get.
+CREATE TABLE IF NOT EXISTS trusted_issuers (
+    pk        INTEGER PRIMARY KEY,
+    realm_id  INTEGER NOT NULL,
+    id        TEXT NOT NULL,
+    issuer    TEXT NOT NULL,
+    audience  TEXT,
+    jwks      TEXT,
+    jwks_file TEXT,
+    roles     TEXT NOT NULL,
+    created   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS trusted_issuers_by_issuer ON trusted_issuers(realm_id, issuer);
+
+-- Every SCIM and admin write: who, where, what, when.
+CREATE TABLE IF NOT EXISTS admin_events (
+    pk             INTEGER PRIMARY KEY,
+    realm_id       INTEGER NOT NULL,
+    time           INTEGER NOT NULL,
+    operation      TEXT NOT NULL,
+    resource_type  TEXT NOT NULL,
+    resource_path  TEXT NOT NULL,
+    auth_realm     TEXT,
+    auth_client    TEXT,
+    auth_user      TEXT,
+    representation TEXT
+);
+CREATE INDEX IF NOT EXISTS admin_events_by_realm ON admin_events(realm_id, time);
 
 CREATE TABLE IF NOT EXISTS tokens (
     id          INTEGER PRIMARY KEY,
@@ -45,7 +127,9 @@ CREATE TABLE IF NOT EXISTS users (
     -- The attributes as one JSON text for reads; `user_attributes` has them for searches.
     attributes    TEXT NOT NULL DEFAULT '[]',
     -- How many groups the user is a direct member of (0: no need to look for relations).
-    member_of     INTEGER NOT NULL DEFAULT 0
+    member_of     INTEGER NOT NULL DEFAULT 0,
+    -- Service-account users of clients are realm users, but not SCIM resources.
+    service_account INTEGER NOT NULL DEFAULT 0
 );
 -- Every index is paid for on every write: these serve the filters clients really send
 -- (userName, name, meta.lastModified for delta syncs) and paging in insertion order
