@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+mod admin_client;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
@@ -53,6 +55,8 @@ enum Command {
         #[command(subcommand)]
         command: RealmCommand,
     },
+    /// A client of the admin API with kcadm.sh's verbs and flags.
+    Admin(admin_client::Admin),
     /// Manage secret tokens.
     Token {
         #[command(subcommand)]
@@ -127,8 +131,18 @@ fn bootstrap(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // A sentence for the operator, not a backtrace.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, data, max_body, max_results, guest_deadline_ms, guest_memory_mb, public_url } => {
             tracing_subscriber::fmt()
@@ -178,6 +192,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        Command::Admin(admin) => admin_client::run(admin),
         Command::Token { command: TokenCommand::Create { realm, roles, description, data } } => {
             for r in &roles {
                 if !ROLES.contains(&r.as_str()) {

@@ -18,10 +18,16 @@ fn scimd(args: &[&str], data: &Path) -> std::process::Output {
 
 /// Starts `scimd serve` on a free port; returns the child and its base URL.
 fn serve(data: &Path) -> Result<(Child, String)> {
+    serve_with(data, &[])
+}
+
+/// `serve` with extra environment (e.g. the first administrator's credentials).
+fn serve_with(data: &Path, env: &[(&str, &str)]) -> Result<(Child, String)> {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .env("SCIMD_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -116,6 +122,173 @@ async fn acknowledged_writes_survive_kill_9() -> Result<()> {
         .await?;
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["Resources"][0]["members"][0]["value"], ids[0]);
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+/// The workspace root (this crate lives in `host/`).
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ is in the workspace").to_path_buf()
+}
+
+/// `scimd admin …` against a server, with its own config file.
+fn admin(config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN).arg("admin").args(args).env("SCIMD_ADMIN_CONFIG", config).output().expect("scimd runs")
+}
+
+/// Keycloak's SCIM Realm API walkthrough (examples/keycloak-walkthrough.sh) runs as is, with
+/// `scimd admin` for kcadm.sh, and leaves what it says it made.
+#[tokio::test(flavor = "multi_thread")]
+async fn keycloak_walkthrough_runs_as_is() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (mut child, url) = serve_with(dir.path(), &[("SCIMD_ADMIN", "admin"), ("SCIMD_ADMIN_PASSWORD", "admin")])?;
+    let bin_dir = Path::new(BIN).parent().ok_or("no bin dir")?;
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("bash")
+        .arg(root().join("examples/keycloak-walkthrough.sh"))
+        .env("PATH", path)
+        .env("SCIMD_URL", &url)
+        .env("SCIMD_ADMIN_CONFIG", dir.path().join("kcadm.config"))
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "the walkthrough failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    // Discovery was served.
+    assert!(stdout.contains("urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"), "{stdout}");
+    assert!(stdout.contains("urn:ietf:params:scim:schemas:core:2.0:Group"), "{stdout}");
+    assert!(stdout.contains("\"endpoint\":\"/Users\""), "{stdout}");
+
+    // What the walkthrough made is there, membership visible on both sides.
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{url}/realms/myrealm/protocol/openid-connect/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "scim-client"), ("client_secret", "secret")])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["access_token"].as_str().ok_or("no access token")?.to_string();
+    let scim = format!("{url}/realms/myrealm/scim/v2");
+    let users: serde_json::Value = http
+        .get(format!("{scim}/Users?filter=userName%20eq%20%22bjensen%22"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(users["totalResults"], 1);
+    let user = &users["Resources"][0];
+    assert_eq!(user["groups"][0]["display"], "Tour Guides");
+    let groups: serde_json::Value = http
+        .get(format!("{scim}/Groups?filter=displayName%20eq%20%22Tour%20Guides%22"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(groups["totalResults"], 1);
+    assert_eq!(groups["Resources"][0]["members"][0]["value"], user["id"]);
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+#[test]
+fn admin_cli_errors_are_clear() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("kcadm.config");
+    let (mut child, url) = serve_with(dir.path(), &[("SCIMD_ADMIN", "admin"), ("SCIMD_ADMIN_PASSWORD", "admin")])?;
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+
+    let out = admin(&config, &["get", "realms"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not logged in"), "{}", stderr(&out));
+
+    let out = admin(
+        &config,
+        &["config", "credentials", "--server", &url, "--realm", "master", "--user", "admin", "--password", "wrong"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("invalid user credentials"), "{}", stderr(&out));
+
+    let out = admin(
+        &config,
+        &["config", "credentials", "--server", &url, "--realm", "master", "--user", "admin", "--password", "admin"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = admin(&config, &["get", "realms/nosuch"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("realm 'nosuch' does not exist"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("backtrace"), "errors are sentences, not backtraces");
+
+    assert!(admin(&config, &["create", "realms", "-s", "realm=acme"]).status.success());
+    let out = admin(&config, &["create", "realms", "-s", "realm=acme"]);
+    assert!(stderr(&out).contains("realm 'acme' already exists"), "{}", stderr(&out));
+
+    let out = admin(
+        &config,
+        &["create", "clients", "-r", "acme", "-s", "clientId=app", "-s", "serviceAccountsEnabled=true", "-i"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8(out.stdout)?.trim().len(), 36, "-i prints the new client's id");
+    let out = admin(&config, &["create", "clients", "-r", "acme", "-s", "clientId=app"]);
+    assert!(stderr(&out).contains("a client with clientId 'app' already exists"), "{}", stderr(&out));
+
+    let out = admin(
+        &config,
+        &[
+            "add-roles",
+            "-r",
+            "acme",
+            "--uusername",
+            "service-account-app",
+            "--cclientid",
+            "realm-management",
+            "--rolename",
+            "no-such-role",
+        ],
+    );
+    assert!(stderr(&out).contains("has no role 'no-such-role'"), "{}", stderr(&out));
+    let out = admin(
+        &config,
+        &[
+            "add-roles",
+            "-r",
+            "acme",
+            "--uusername",
+            "nobody",
+            "--cclientid",
+            "realm-management",
+            "--rolename",
+            "manage-users",
+        ],
+    );
+    assert!(stderr(&out).contains("user 'nobody' does not exist"), "{}", stderr(&out));
+    let out = admin(
+        &config,
+        &[
+            "add-roles",
+            "-r",
+            "acme",
+            "--uusername",
+            "service-account-app",
+            "--cclientid",
+            "nope",
+            "--rolename",
+            "manage-users",
+        ],
+    );
+    assert!(stderr(&out).contains("client 'nope' does not exist"), "{}", stderr(&out));
+
+    let out = admin(&config, &["update", "realms/acme", "-s", "scimApiEnabled=false", "-s", "displayName=Acme"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = admin(&config, &["get", "realms/acme"]);
+    let realm: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        (realm["scimApiEnabled"].clone(), realm["displayName"].clone()),
+        (serde_json::json!(false), serde_json::json!("Acme"))
+    );
     child.kill()?;
     child.wait()?;
     Ok(())
