@@ -84,10 +84,10 @@ pub struct PatchPath {
 pub fn parse_patch_path(rs: &ResourceSchema, text: &str, lenient: bool) -> Result<PatchPath> {
     let invalid = |msg: String| Error::InvalidPath(format!("invalid path '{text}': {msg}"));
     let Some(open) = text.find('[') else {
-        let path = AttrPath::parse(rs, text).map_err(invalid)?;
+        let path = AttrPath::resolve(rs, text, lenient).map_err(invalid)?;
         return Ok(PatchPath { path, filter: None, sub: None });
     };
-    let path = AttrPath::parse(rs, &text[..open]).map_err(invalid)?;
+    let path = AttrPath::resolve(rs, &text[..open], lenient).map_err(invalid)?;
     if path.sub.is_some() {
         return Err(invalid("a filter may follow only an attribute, not a sub-attribute".into()));
     }
@@ -273,7 +273,7 @@ impl<'a> Parser<'a> {
     fn resolve(&self, text: &str, scope: Scope<'_>, at: usize) -> Result<AttrPath> {
         let r = match scope {
             Some((parent, def)) => AttrPath::parse_relative(parent, def, text),
-            None => AttrPath::parse(self.rs, text),
+            None => AttrPath::resolve(self.rs, text, self.lenient),
         };
         r.map_err(|msg| Error::InvalidFilter(format!("invalid filter '{}': {msg} at position {}", self.src, at + 1)))
     }

@@ -52,6 +52,23 @@ impl AttrPath {
         Ok(AttrPath { schema: schema.id.clone(), extension, attr: def.name.clone(), sub })
     }
 
+    /// `parse`, and when lenient, an unqualified name that is not a core attribute resolves
+    /// to the one extension attribute of that name (Entra sends `manager`, `employeeNumber`).
+    pub fn resolve(rs: &ResourceSchema, text: &str, lenient: bool) -> Result<AttrPath, String> {
+        let strict = AttrPath::parse(rs, text);
+        if strict.is_ok() || !lenient || looks_like_urn(text.trim()) {
+            return strict;
+        }
+        let mut found = rs.extensions.iter().map(|(s, _)| s).filter_map(|s| {
+            let path = format!("{}:{}", s.id, text.trim());
+            AttrPath::parse(rs, &path).ok()
+        });
+        match (found.next(), found.next()) {
+            (Some(p), None) => Ok(p),
+            _ => strict,
+        }
+    }
+
     /// A path to a sub-attribute, relative to `parent` (inside a `valuePath` filter).
     pub fn parse_relative(parent: &AttrPath, def: &AttrDef, text: &str) -> Result<AttrPath, String> {
         let text = text.trim();
@@ -137,6 +154,14 @@ mod tests {
         let p = AttrPath::parse(&s.user, &format!("{ENTERPRISE_USER}:manager.value")).expect("resolves");
         assert!(p.extension);
         assert_eq!(p.full(), format!("{ENTERPRISE_USER}:manager.value"));
+    }
+
+    #[test]
+    fn unqualified_extension_attributes_resolve_only_when_lenient() {
+        let s = Schemas::default_set();
+        let p = AttrPath::resolve(&s.user, "manager.value", true).expect("resolves");
+        assert_eq!(p.full(), format!("{ENTERPRISE_USER}:manager.value"));
+        assert!(AttrPath::resolve(&s.user, "manager", false).is_err());
     }
 
     #[test]

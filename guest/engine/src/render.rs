@@ -146,7 +146,7 @@ fn parse_item(rs: &ResourceSchema, text: &str, lenient: bool, allow_filter: bool
         };
         return Ok(Some(Item::Filtered(pp.path, f, pp.sub)));
     }
-    match AttrPath::parse(rs, text) {
+    match AttrPath::resolve(rs, text, lenient) {
         Ok(p) => Ok(Some(Item::Path(p))),
         // RFC 7644 does not say; clients send names of attributes other servers have, so
         // lenient mode ignores what it does not know.

@@ -95,6 +95,18 @@ impl<'a> Validator<'a> {
                 )));
             }
             let Some(def) = self.rs.core_attr(&key) else {
+                // Entra's legacy bodies put extension attributes (`department`) at the top.
+                if self.lenient
+                    && let Ok(path) = AttrPath::resolve(self.rs, &key, true)
+                    && path.extension
+                    && path.sub.is_none()
+                    && let Some((_, def, _)) = path.defs(self.rs)
+                {
+                    if let Some(v) = self.attribute(def, value, &path.display())? {
+                        set(&mut out.doc, &path, v);
+                    }
+                    continue;
+                }
                 self.unknown(&key)?;
                 continue;
             };
@@ -227,9 +239,14 @@ impl<'a> Validator<'a> {
             }
             return Ok(if out.is_empty() { None } else { Some(Value::Array(out)) });
         }
-        if let Value::Array(_) = value {
-            return Err(Error::InvalidValue(format!("'{at}' is single-valued and does not take an array")));
-        }
+        let value = match value {
+            // Entra's legacy job sends `"manager": [{"value": "…"}]`.
+            Value::Array(mut items) if self.lenient && items.len() == 1 => items.remove(0),
+            Value::Array(_) => {
+                return Err(Error::InvalidValue(format!("'{at}' is single-valued and does not take an array")));
+            }
+            other => other,
+        };
         self.single(def, value, at)
     }
 
