@@ -1,6 +1,7 @@
 //! End-to-end tests of scimd: each module covers one area of RFC 7643/7644 against a real
 //! server over HTTP, with a fresh SQLite file and the real SCIM engine component.
 
+mod admin_api;
 mod auth;
 mod bad_input;
 mod contract;
@@ -8,9 +9,12 @@ mod discovery;
 mod etag;
 mod filter;
 mod groups;
+mod oauth;
 mod pagination;
 mod patch;
 mod projection;
+mod roles;
 mod search;
 mod third_party_client;
+mod token_attacks;
 mod users;

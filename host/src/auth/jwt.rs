@@ -114,7 +114,11 @@ pub fn verify<T: serde::de::DeserializeOwned>(
         v.set_issuer(&[iss]);
     }
     match audience {
-        Some(aud) => v.set_audience(&[aud]),
+        Some(aud) => {
+            v.set_audience(&[aud]);
+            // A configured audience must be there, not merely not contradicted.
+            v.required_spec_claims.insert("aud".to_string());
+        }
         None => v.validate_aud = false,
     }
     jsonwebtoken::decode::<T>(token, &key.key, &v).map(|d| d.claims).map_err(|e| unauthorized(&reason(&e)))

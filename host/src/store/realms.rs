@@ -48,7 +48,8 @@ impl NewRealm {
         NewRealm {
             name: name.to_string(),
             enabled: true,
-            scim_enabled: true,
+            // The master realm holds the server's administrators: no SCIM client provisions it.
+            scim_enabled: name != MASTER,
             compatibility: "entra".into(),
             attributes: Map::new(),
         }
@@ -90,6 +91,15 @@ pub fn realm_by_name(c: &Connection, name: &str) -> Result<Option<Realm>> {
 }
 
 /// Creates a realm with its `realm-management` client, roles and signing key.
+/// The master realm's SCIM API stays off: its users are the server's administrators, and a
+/// SCIM token could otherwise reset their passwords.
+fn check_master_scim(name: &str, scim_enabled: bool) -> Result<()> {
+    if name == MASTER && scim_enabled {
+        return Err(Error::InvalidValue("the master realm holds the administrators; its SCIM API stays off".into()));
+    }
+    Ok(())
+}
+
 pub fn create_realm(c: &Connection, new: NewRealm) -> Result<Realm> {
     if !valid_realm_name(&new.name) {
         return Err(Error::InvalidValue(format!(
@@ -101,6 +111,7 @@ pub fn create_realm(c: &Connection, new: NewRealm) -> Result<Realm> {
     if realm_by_name(c, &new.name)?.is_some() {
         return Err(Error::Uniqueness(format!("realm '{}' already exists", new.name)));
     }
+    check_master_scim(&new.name, new.scim_enabled)?;
     c.execute(
         "INSERT INTO realms (name, enabled, scim_enabled, compatibility, created, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -143,6 +154,7 @@ pub struct RealmChanges {
 }
 
 pub fn update_realm(c: &Connection, realm: &Realm, changes: RealmChanges) -> Result<Realm> {
+    check_master_scim(&realm.name, changes.scim_enabled.unwrap_or(realm.scim_enabled))?;
     if let Some(comp) = &changes.compatibility {
         check_compatibility(comp)?;
     }

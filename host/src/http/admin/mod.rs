@@ -128,4 +128,10 @@ pub fn router() -> Router<AppState> {
         .route("/realms/{realm}/keys", get(keys::list).post(keys::rotate))
         .route("/realms/{realm}/trusted-issuers", get(keys::list_issuers).post(keys::add_issuer))
         .route("/realms/{realm}/trusted-issuers/{id}", axum::routing::delete(keys::remove_issuer))
+        .fallback(|uri: axum::http::Uri| async move {
+            Error::NotFound(format!("no admin endpoint at {}", uri.path())).into_admin_response()
+        })
+        .method_not_allowed_fallback(|| async {
+            Error::MethodNotAllowed("this method is not allowed on this admin endpoint".into()).into_admin_response()
+        })
 }

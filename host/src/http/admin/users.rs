@@ -148,6 +148,12 @@ async fn change_roles(
     };
     let available = app.store.read(|c| clients::roles(c, realm.id, client_pk))?;
     let roles = named_roles(&body, &available, &container)?;
+    // Realm roles (the master realm's `admin` above all) are the server administrators' to
+    // give: a realm administrator maps its realm's client roles, and cannot make itself (or
+    // anyone) a server administrator.
+    if client_uuid.is_none() && !principal.is_server_admin() {
+        return Err(Error::Forbidden("only a server administrator can map realm roles".into()).into());
+    }
     let (actor, realm_id) = (principal.actor(), realm.id);
     let rep = Value::Array(roles.iter().map(|r| role_representation(r, client_uuid.as_deref(), &realm.name)).collect());
     let kind = if client_uuid.is_some() { "CLIENT_ROLE_MAPPING" } else { "REALM_ROLE_MAPPING" };
