@@ -532,3 +532,28 @@ async fn trusted_issuer_without_audience_accepts_any_audience() -> Result<()> {
     assert_eq!(jwt_header(c.token.as_deref().unwrap_or_default())?["kid"], "k");
     Ok(())
 }
+
+/// An issuer's keys can come from a file the server reads (`jwksFile`), as operators keep
+/// Entra's published keys; a token is checked against them like inline keys.
+#[tokio::test]
+async fn trusted_issuer_keys_from_a_jwks_file() -> Result<()> {
+    let f = Fixture::new().await?;
+    let idp = TestIssuer::new("https://sts.windows.net/tenant-file/", "file-key")?;
+    let file = f.server.data_dir().join("entra-keys.json");
+    std::fs::write(&file, idp.jwks().to_string())?;
+    let body = json!({"issuer": idp.issuer, "audience": AUDIENCE, "jwksFile": file.display().to_string(),
+                      "roles": ["manage-users"]});
+    let r = f.admin.post("/realms/r/trusted-issuers", &body).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let entra = scim(&f.server, "r", Some(idp.sign(&idp.claims(AUDIENCE))?));
+    let created = entra.post("/Users", &json!({"schemas": [USER], "userName": "via-file"})).await?;
+    assert_eq!(created.status, 201, "{}", created.text);
+    // Another key of the same issuer is not in the file: refused.
+    let impostor = TestIssuer::new("https://sts.windows.net/tenant-file/", "file-key")?;
+    f.assert_rejected(&impostor.sign(&impostor.claims(AUDIENCE))?, "signature").await?;
+    // Both inline keys and a file at once is a clear 400.
+    let both = json!({"issuer": "https://x/", "jwks": idp.jwks(), "jwksFile": "/tmp/x.json"});
+    let r = f.admin.post("/realms/r/trusted-issuers", &both).await?;
+    assert_eq!(r.status, 400, "{}", r.text);
+    Ok(())
+}

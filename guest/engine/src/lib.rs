@@ -33,6 +33,22 @@ use schema::{ResourceSchema, Schemas};
 /// The version of the `scim:engine` WIT package this engine implements.
 pub const API_VERSION: &str = "0.1.0";
 
+/// Entra's schema discovery fails on attributes it cannot map, though scimd accepts them
+/// (`password`, `emails.display`, …): in `entra` mode `/Schemas` leaves out `password` and the
+/// `display` of the typed multi-valued attributes. Everything left is supported.
+fn advertised_to_entra(mut schema: Value) -> Value {
+    if let Some(Value::Array(attrs)) = schema.get_mut("attributes") {
+        attrs.retain(|a| a["name"] != "password");
+        for a in attrs.iter_mut() {
+            let typed = a["multiValued"] == true && a["name"] != "members" && a["name"] != "groups";
+            if let (true, Some(Value::Array(subs))) = (typed, a.get_mut("subAttributes")) {
+                subs.retain(|s| s["name"] != "display");
+            }
+        }
+    }
+    schema
+}
+
 /// An engine configured for one realm.
 pub struct Engine {
     config: Config,
@@ -67,7 +83,14 @@ impl Engine {
 
     /// The discovery documents.
     pub fn describe(&self) -> EngineInfo {
-        let schemas: Vec<Value> = self.schemas.all().iter().map(|s| s.to_json(None)).collect();
+        let lenient = self.config.lenient();
+        let schemas: Vec<Value> = self
+            .schemas
+            .all()
+            .iter()
+            .map(|s| s.to_json(None))
+            .map(|s| if lenient { advertised_to_entra(s) } else { s })
+            .collect();
         let types: Vec<Value> =
             [&self.schemas.user, &self.schemas.group].iter().map(|rs| rs.resource_type_json(None)).collect();
         EngineInfo {
