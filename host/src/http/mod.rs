@@ -182,6 +182,8 @@ async fn method_not_allowed() -> Response {
 pub fn app(state: AppState) -> Router {
     let scim = Router::new()
         .route("/ServiceProviderConfig", get(discovery::service_provider_config))
+        // The path Microsoft's reference test suite still uses.
+        .route("/serviceConfiguration", get(discovery::service_provider_config))
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
         .route("/ResourceTypes", get(discovery::resource_types))
