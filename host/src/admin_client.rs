@@ -51,6 +51,39 @@ enum Verb {
     AddRoles(Roles),
     /// Take roles from a user (same flags as add-roles).
     RemoveRoles(Roles),
+    /// A realm's SCIM engine component: deploy, list, inspect, roll back.
+    Component {
+        #[command(subcommand)]
+        what: ComponentWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ComponentWhat {
+    /// Deploy a `.wasm` component as the realm's SCIM engine (checked, then swapped in).
+    Deploy {
+        #[arg(short = 'r', long = "target-realm")]
+        realm: Option<String>,
+        file: PathBuf,
+    },
+    /// List the realm's deployments (version 0 is the built-in engine).
+    List {
+        #[arg(short = 'r', long = "target-realm")]
+        realm: Option<String>,
+    },
+    /// Show one deployment.
+    Get {
+        #[arg(short = 'r', long = "target-realm")]
+        realm: Option<String>,
+        version: i64,
+    },
+    /// Go back to the previous deployment, or to `--to VERSION` (0: the built-in engine).
+    Rollback {
+        #[arg(short = 'r', long = "target-realm")]
+        realm: Option<String>,
+        #[arg(long)]
+        to: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -388,8 +421,47 @@ pub fn run(admin: Admin) -> Result<()> {
             send(&s, "DELETE", &url(&s, &t), None)?;
             Ok(())
         }
+        Verb::Component { what } => component(&path, what),
         Verb::AddRoles(r) => roles(&path, r, true),
         Verb::RemoveRoles(r) => roles(&path, r, false),
+    }
+}
+
+fn component(path: &PathBuf, what: ComponentWhat) -> Result<()> {
+    let s = session(path)?;
+    let base =
+        |realm: &Option<String>| format!("{}/admin/realms/{}/scim", s.server_url, realm.as_deref().unwrap_or(&s.realm));
+    let print = |a: &Answer| -> Result<()> {
+        let v: Value = serde_json::from_str(&a.body).context("the server answered something that is not JSON")?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        Ok(())
+    };
+    match what {
+        ComponentWhat::Deploy { realm, file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let url = format!("{}/component", base(&realm));
+            let resp = agent()
+                .put(&url)
+                .header("Authorization", &format!("Bearer {}", s.token))
+                .header("Content-Type", "application/wasm")
+                .send(&bytes[..]);
+            let a = answer(resp, &url)?;
+            if a.status >= 400 {
+                bail!("{} ({} {})", message(&a), a.status, url);
+            }
+            print(&a)
+        }
+        ComponentWhat::List { realm } => print(&send(&s, "GET", &format!("{}/components", base(&realm)), None)?),
+        ComponentWhat::Get { realm, version } => {
+            print(&send(&s, "GET", &format!("{}/components/{version}", base(&realm)), None)?)
+        }
+        ComponentWhat::Rollback { realm, to } => {
+            let url = match to {
+                Some(v) => format!("{}/component/rollback?to={v}", base(&realm)),
+                None => format!("{}/component/rollback", base(&realm)),
+            };
+            print(&send(&s, "POST", &url, None)?)
+        }
     }
 }
 

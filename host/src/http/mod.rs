@@ -23,10 +23,11 @@ use serde_json::json;
 use crate::auth::{Authenticator, Need, Principal};
 use crate::error::{Error, Result, error_response};
 use crate::runtime::bindings::{Context, ResourceKind};
-use crate::runtime::{Limits, RealmEngine, Runtime};
+use crate::runtime::{Limits, Loaded, RealmEngine, Runtime};
 use crate::settings::Settings;
 use crate::store::realms::{self, MASTER};
 use crate::store::{Realm, Store};
+use crate::store::{components, events};
 
 /// How long a realm's settings are trusted without asking the database again (realms can be
 /// changed by the offline commands while the server runs).
@@ -42,6 +43,8 @@ pub struct Inner {
     pub auth: Authenticator,
     pub settings: Settings,
     realms: RwLock<HashMap<String, (Instant, Option<Realm>)>>,
+    /// Bumped by `forget`: a realm read before a change is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::ops::Deref for AppState {
@@ -59,18 +62,32 @@ impl AppState {
             store.write_blocking(|c| realms::create_realm(c, realms::NewRealm::named(MASTER)).map(|_| ()))?;
         }
         let runtime = Runtime::new(Limits { deadline: settings.guest_deadline, memory: settings.guest_memory })?;
+        // A trapping or runaway engine is contained by the runtime and reported here.
+        let reporter = store.clone();
+        runtime.on_failure(Arc::new(move |realm_id, error| {
+            let detail = serde_json::json!({"error": error.to_string()});
+            reporter.write_detached(move |c| {
+                let actor = crate::store::Actor { realm: None, client: None, user: Some("scimd".into()) };
+                events::record(c, realm_id, &actor, "ACTION", "SCIM_ENGINE_FAILURE", "scim/component", Some(&detail))
+            });
+        }));
         Ok(AppState(Arc::new(Inner {
             auth: Authenticator::new(store.clone()),
             store,
             runtime,
             settings,
             realms: RwLock::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })))
     }
 
     /// Forgets cached realm settings and credentials after the admin API changed them.
     pub fn forget(&self) {
-        self.realms.write().clear();
+        use std::sync::atomic::Ordering;
+        let mut realms = self.realms.write();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        realms.clear();
+        drop(realms);
         self.auth.forget();
     }
 
@@ -79,8 +96,13 @@ impl AppState {
         let realm = match cached {
             Some(r) => r,
             None => {
+                use std::sync::atomic::Ordering;
+                let generation = self.generation.load(Ordering::SeqCst);
                 let r = self.store.realm(name)?;
-                self.realms.write().insert(name.to_string(), (Instant::now(), r.clone()));
+                let mut realms = self.realms.write();
+                if self.generation.load(Ordering::SeqCst) == generation {
+                    realms.insert(name.to_string(), (Instant::now(), r.clone()));
+                }
                 r
             }
         };
@@ -93,7 +115,7 @@ impl AppState {
     }
 
     /// The engine configuration of a realm (see `realm-engine.create` in the WIT).
-    fn engine_config(&self, realm: &Realm) -> String {
+    pub(crate) fn engine_config(&self, realm: &Realm) -> String {
         json!({
             "compatibility": realm.compatibility,
             "maxResults": self.settings.max_results,
@@ -105,7 +127,24 @@ impl AppState {
     }
 
     fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
-        self.runtime.realm(realm.id, &realm.compatibility, || self.engine_config(realm))
+        let key = format!("{}:{}", realm.compatibility, realm.component_version);
+        self.runtime.realm(realm.id, &key, || self.engine_config(realm), || self.component(realm))
+    }
+
+    /// The component a realm runs: the built-in engine, or its deployed version.
+    fn component(&self, realm: &Realm) -> Result<Loaded> {
+        if realm.component_version == 0 {
+            return Loaded::default_engine();
+        }
+        let deployment = self
+            .store
+            .read(|c| components::deployment(c, realm.id, realm.component_version))?
+            .ok_or_else(|| Error::Internal(format!("realm '{}' runs a component version that is gone", realm.name)))?;
+        self.runtime.component(&deployment.hash, || {
+            self.store
+                .component_wasm(realm.id, realm.component_version)?
+                .ok_or_else(|| Error::Internal("a deployed component's bytes are gone".into()))
+        })
     }
 }
 
@@ -162,7 +201,7 @@ fn kind_of(segment: &str) -> Result<ResourceKind> {
 /// store's writer thread and are awaited. What can take long (password hashing, re-checking
 /// many candidates) goes through this function, which moves the worker's other tasks
 /// elsewhere first. A misbehaving engine holds one worker at most until its deadline.
-fn heavy<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn heavy<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),

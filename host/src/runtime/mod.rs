@@ -29,6 +29,9 @@ pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
+/// Engines kept per realm: the current one and a few that requests may still ask for.
+const ENGINES_KEPT: usize = 3;
+
 /// Instances kept warm per realm.
 const POOL_SIZE: usize = 64;
 
@@ -78,6 +81,14 @@ fn linker() -> Result<Linker<GuestState>> {
 #[derive(Clone)]
 pub struct Loaded {
     pre: ScimGuestPre<GuestState>,
+    /// SHA-256 of the component's bytes, hex.
+    pub hash: String,
+}
+
+/// SHA-256 of a component, hex.
+pub fn component_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 impl Loaded {
@@ -89,9 +100,12 @@ impl Loaded {
             .instantiate_pre(&component)
             .map_err(|e| Error::InvalidValue(format!("the component cannot be linked: {e:#}")))?;
         let pre = ScimGuestPre::new(pre).map_err(|e| {
-            Error::InvalidValue(format!("the component does not export the scim:engine@0.1 world: {e:#}"))
+            Error::InvalidValue(format!(
+                "the component does not export the `scim:engine/engine` interface of version 0.1 this scimd \
+                 implements (wit/scim-engine.wit): {e:#}"
+            ))
         })?;
-        Ok(Loaded { pre })
+        Ok(Loaded { pre, hash: component_hash(bytes) })
     }
 
     /// The default engine, compiled once per process.
@@ -130,7 +144,12 @@ pub struct RealmEngine {
     /// Validated projections by (kind, attributes, excludedAttributes). The engine is a pure
     /// function of its inputs, so its answers can be reused.
     projections: RwLock<HashMap<ProjectionKey, Projection>>,
+    /// Told of every trap or timeout (the host records them as admin events).
+    on_failure: Option<FailureHook>,
 }
+
+/// What a realm's engine calls when an instance traps or runs out of time.
+pub type FailureHook = Arc<dyn Fn(&Error) + Send + Sync>;
 
 type ProjectionKey = (bool, Option<String>, Option<String>);
 
@@ -143,7 +162,13 @@ fn guest_error(e: ScimError) -> Error {
 
 impl RealmEngine {
     /// Instantiates a component for a realm's configuration and asks it to describe itself.
-    pub fn new(loaded: Loaded, key: String, config: String, limits: Limits) -> Result<RealmEngine> {
+    pub fn new(
+        loaded: Loaded,
+        key: String,
+        config: String,
+        limits: Limits,
+        on_failure: Option<FailureHook>,
+    ) -> Result<RealmEngine> {
         let mut engine = RealmEngine {
             loaded,
             key,
@@ -152,6 +177,7 @@ impl RealmEngine {
             pool: Mutex::new(Vec::new()),
             info: empty_info(),
             projections: RwLock::new(HashMap::new()),
+            on_failure,
         };
         let mut first = engine.instantiate()?;
         let projections = RwLock::new(HashMap::new());
@@ -166,6 +192,11 @@ impl RealmEngine {
 
     pub fn config(&self) -> &str {
         &self.config
+    }
+
+    /// The hash of the component this engine runs.
+    pub fn component_hash(&self) -> &str {
+        &self.loaded.hash
     }
 
     pub fn info(&self) -> &EngineInfo {
@@ -207,6 +238,8 @@ impl RealmEngine {
             if pool.len() < POOL_SIZE {
                 pool.push(inst);
             }
+        } else if let (Err(e), Some(hook)) = (&result, &self.on_failure) {
+            hook(e);
         }
         result
     }
@@ -330,29 +363,159 @@ impl Session<'_> {
     }
 }
 
-/// The engines of all realms, created on first use.
+/// The engines of all realms, created on first use, and the components they run.
 pub struct Runtime {
     limits: Limits,
-    realms: RwLock<HashMap<i64, Arc<RealmEngine>>>,
+    /// Each realm's engines, the current one first; a few older ones stay for requests that
+    /// started before a swap.
+    realms: RwLock<HashMap<i64, Vec<Arc<RealmEngine>>>>,
+    /// Compiled components by hash.
+    components: RwLock<HashMap<String, Loaded>>,
+    on_failure: RwLock<Option<Arc<dyn Fn(i64, &Error) + Send + Sync>>>,
 }
 
 impl Runtime {
     pub fn new(limits: Limits) -> Result<Runtime> {
         // Compile now, so a broken build fails at start-up rather than at the first request.
         Loaded::default_engine()?;
-        Ok(Runtime { limits, realms: RwLock::new(HashMap::new()) })
+        Ok(Runtime {
+            limits,
+            realms: RwLock::new(HashMap::new()),
+            components: RwLock::new(HashMap::new()),
+            on_failure: RwLock::new(None),
+        })
     }
 
-    /// The engine of a realm; rebuilt (with `config()`) when the realm's settings, summed up
-    /// by `key`, changed.
-    pub fn realm(&self, realm_id: i64, key: &str, config: impl FnOnce() -> String) -> Result<Arc<RealmEngine>> {
-        if let Some(e) = self.realms.read().get(&realm_id)
-            && e.key == key
-        {
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Sets what is told of a realm's engine failing (trap, timeout, memory).
+    pub fn on_failure(&self, hook: Arc<dyn Fn(i64, &Error) + Send + Sync>) {
+        *self.on_failure.write() = Some(hook);
+    }
+
+    fn hook_for(&self, realm_id: i64) -> Option<FailureHook> {
+        let hook = self.on_failure.read().clone()?;
+        Some(Arc::new(move |e: &Error| hook(realm_id, e)))
+    }
+
+    /// A component by hash, compiled once (`bytes` is asked for only when it is not cached).
+    pub fn component(&self, hash: &str, bytes: impl FnOnce() -> Result<Vec<u8>>) -> Result<Loaded> {
+        if let Some(l) = self.components.read().get(hash) {
+            return Ok(l.clone());
+        }
+        let loaded = Loaded::compile(&bytes()?)?;
+        self.components.write().insert(loaded.hash.clone(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// A realm's engine for a component and configuration, not yet in use (see `install`).
+    pub fn build(&self, realm_id: i64, loaded: Loaded, key: &str, config: String) -> Result<Arc<RealmEngine>> {
+        self.components.write().entry(loaded.hash.clone()).or_insert_with(|| loaded.clone());
+        Ok(Arc::new(RealmEngine::new(loaded, key.to_string(), config, self.limits, self.hook_for(realm_id))?))
+    }
+
+    /// Makes an engine the realm's: new requests use it, requests under way finish on the one
+    /// they started with.
+    pub fn install(&self, realm_id: i64, engine: Arc<RealmEngine>) {
+        let mut realms = self.realms.write();
+        let engines = realms.entry(realm_id).or_default();
+        engines.retain(|e| e.key != engine.key);
+        engines.insert(0, engine);
+        engines.truncate(ENGINES_KEPT);
+    }
+
+    /// The engine of a realm; rebuilt (with `config()` and `component()`) when the realm's
+    /// settings, summed up by `key`, changed.
+    pub fn realm(
+        &self,
+        realm_id: i64,
+        key: &str,
+        config: impl FnOnce() -> String,
+        component: impl FnOnce() -> Result<Loaded>,
+    ) -> Result<Arc<RealmEngine>> {
+        if let Some(e) = self.realms.read().get(&realm_id).and_then(|v| v.iter().find(|e| e.key == key)) {
             return Ok(e.clone());
         }
-        let engine = Arc::new(RealmEngine::new(Loaded::default_engine()?, key.to_string(), config(), self.limits)?);
-        self.realms.write().insert(realm_id, engine.clone());
+        let engine = self.build(realm_id, component()?, key, config())?;
+        self.install(realm_id, engine.clone());
         Ok(engine)
     }
+}
+
+/// What a component must do before it serves a realm: describe itself sensibly and answer a
+/// fixed set of calls without trapping. Checks shapes, not content, so engines with their own
+/// mappings pass.
+pub fn self_test(engine: &RealmEngine) -> std::result::Result<(), String> {
+    let info = engine.info();
+    if !info.api_version.starts_with("0.1.") && info.api_version != "0.1" {
+        return Err(format!("describe: it implements scim:engine {}, this scimd 0.1", info.api_version));
+    }
+    let list = |text: &str, what: &str| -> std::result::Result<Vec<serde_json::Value>, String> {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Array(items)) => Ok(items),
+            _ => Err(format!("describe: its {what} is not a JSON array")),
+        }
+    };
+    list(&info.schemas, "schemas")?;
+    let types = list(&info.resource_types, "resource types")?;
+    for endpoint in ["/Users", "/Groups"] {
+        if !types.iter().any(|t| t["endpoint"] == endpoint) {
+            return Err(format!("describe: it declares no resource type at {endpoint}"));
+        }
+    }
+    if !serde_json::from_str::<serde_json::Value>(&info.service_provider_config).is_ok_and(|v| v.is_object()) {
+        return Err("describe: its ServiceProviderConfig is not a JSON object".into());
+    }
+    let ctx = Context { realm: "self-test".into(), base_url: "http://self-test/scim/v2".into() };
+    let step = |name: &str, e: Error| format!("{name}: {e}");
+    engine
+        .with(|s| {
+            let user = s.create_resource(
+                &ctx,
+                ResourceKind::User,
+                r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"scimd-self-test","displayName":"Self Test"}"#,
+            )?;
+            let stored = Stored {
+                id: "self-test".into(),
+                model: user.model,
+                meta: bindings::Meta {
+                    created: "2026-01-01T00:00:00.000Z".into(),
+                    last_modified: "2026-01-01T00:00:00.000Z".into(),
+                    version: "W/\"1\"".into(),
+                    location: "http://self-test/scim/v2/Users/self-test".into(),
+                },
+            };
+            let projection = s.projection(ResourceKind::User, None, None)?;
+            let json = s.render(&ctx, &stored, &[], &projection)?;
+            let doc: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|_| Error::GuestTrap("render: the user is not valid JSON".into()))?;
+            if doc["id"] != "self-test" {
+                return Err(Error::GuestTrap("render: the user's id is not the stored id".into()));
+            }
+            s.patch(
+                &ctx,
+                &stored,
+                r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Tested"}]}"#,
+            )?;
+            let plan = s.plan_query(ResourceKind::User, Some(r#"userName eq "scimd-self-test""#), None, None)?;
+            if plan.root as usize >= plan.nodes.len() {
+                return Err(Error::GuestTrap("plan-query: the plan's root is not one of its nodes".into()));
+            }
+            if s.plan_query(ResourceKind::User, Some("userName eq"), None, None).is_ok() {
+                return Err(Error::GuestTrap("plan-query: a malformed filter was accepted".into()));
+            }
+            let group = s.create_resource(
+                &ctx,
+                ResourceKind::Group,
+                r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Self Test"}"#,
+            )?;
+            if !matches!(group.model, bindings::Model::Group(_)) {
+                return Err(Error::GuestTrap("create-resource: a group became something else".into()));
+            }
+            s.parse_search(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}"#)?;
+            Ok(())
+        })
+        .map_err(|e| step("self-test", e))
 }

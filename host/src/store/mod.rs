@@ -6,6 +6,7 @@
 //! operating-system crash or power loss can lose the last transactions.
 
 pub mod clients;
+pub mod components;
 pub mod events;
 pub mod issuers;
 mod keys;
@@ -173,6 +174,18 @@ impl Store {
             let _ = tx.send(r);
         })?;
         rx.await.map_err(|_| Error::Internal("the writer thread has stopped".into()))?
+    }
+
+    /// Queues a write nobody waits for (reports of engine failures).
+    pub fn write_detached(&self, f: impl FnOnce(&Connection) -> Result<()> + Send + 'static) {
+        let queued = self.writer.submit(f, |r| {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "a background write failed");
+            }
+        });
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, "a background write could not be queued");
+        }
     }
 
     /// `write` for callers outside an async runtime (the offline commands, tests).

@@ -23,6 +23,8 @@ pub struct Realm {
     pub compatibility: String,
     /// The rest of the realm's representation, kept as given.
     pub attributes: Map<String, Value>,
+    /// The deployed engine component in use (0: the built-in one).
+    pub component_version: i64,
 }
 
 /// What a secret token grants.
@@ -65,10 +67,11 @@ fn realm_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Realm> {
         scim_enabled: r.get(3)?,
         compatibility: r.get(4)?,
         attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+        component_version: r.get(6)?,
     })
 }
 
-const REALM_COLUMNS: &str = "id, name, enabled, scim_enabled, compatibility, attributes";
+const REALM_COLUMNS: &str = "id, name, enabled, scim_enabled, compatibility, attributes, component_version";
 
 pub fn valid_realm_name(name: &str) -> bool {
     !name.is_empty()

@@ -15,8 +15,25 @@ CREATE TABLE IF NOT EXISTS realms (
     compatibility TEXT NOT NULL DEFAULT 'entra',
     created       INTEGER NOT NULL,
     -- The rest of the realm's representation (displayName, …), kept and given back as is.
-    attributes    TEXT NOT NULL DEFAULT '{}'
+    attributes    TEXT NOT NULL DEFAULT '{}',
+    -- The deployed SCIM engine component in use (0: the built-in one).
+    component_version INTEGER NOT NULL DEFAULT 0
 );
+
+-- SCIM engine components deployed to realms: every version is kept, for rollback.
+CREATE TABLE IF NOT EXISTS components (
+    pk          INTEGER PRIMARY KEY,
+    realm_id    INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    hash        TEXT NOT NULL,
+    api_version TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    wasm        BLOB NOT NULL,
+    deployed_at INTEGER NOT NULL,
+    deployed_by TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS components_by_version ON components(realm_id, version);
 
 -- OAuth clients (Keycloak's). The secret is kept as a salted SHA-256; `secret_generation`
 -- goes up with every new secret, and tokens carry the generation they were issued under.

@@ -5,6 +5,7 @@
 //! transaction.
 
 mod clients;
+mod components;
 mod events;
 mod keys;
 mod realms;
@@ -125,6 +126,13 @@ pub fn router() -> Router<AppState> {
             get(users::realm_role_mappings).post(users::add_realm_roles).delete(users::remove_realm_roles),
         )
         .route("/realms/{realm}/admin-events", get(events::list))
+        .route(
+            "/realms/{realm}/scim/component",
+            axum::routing::put(components::deploy).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
+        .route("/realms/{realm}/scim/component/rollback", axum::routing::post(components::rollback))
+        .route("/realms/{realm}/scim/components", get(components::list))
+        .route("/realms/{realm}/scim/components/{version}", get(components::get_one))
         .route("/realms/{realm}/keys", get(keys::list).post(keys::rotate))
         .route("/realms/{realm}/trusted-issuers", get(keys::list_issuers).post(keys::add_issuer))
         .route("/realms/{realm}/trusted-issuers/{id}", axum::routing::delete(keys::remove_issuer))

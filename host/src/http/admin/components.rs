@@ -1,0 +1,196 @@
+//! `/admin/realms/{realm}/scim/component…`: deploying a realm's own SCIM engine.
+//!
+//! A deployment is compiled, type-checked against the `scim-guest` world, instantiated with
+//! the realm's configuration, asked to `describe()` itself and put through a self-test; only
+//! then is it stored (a new version, kept for rollback) and swapped in. Requests already under
+//! way finish on the engine they started with.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use super::{AdminResult, enter, json, param, query};
+use crate::auth::AdminNeed;
+use crate::error::Error;
+use crate::http::{AppState, heavy};
+use crate::runtime::{self, Loaded};
+use crate::store::components::{self, Deployment};
+use crate::store::{Realm, events, format_ms};
+
+fn representation(d: &Deployment, active: bool) -> Value {
+    json!({
+        "version": d.version,
+        "hash": d.hash,
+        "apiVersion": d.api_version,
+        "name": d.name,
+        "size": d.size,
+        "deployedAt": format_ms(d.deployed_at),
+        "deployedBy": d.deployed_by,
+        "active": active,
+    })
+}
+
+/// Version 0: the engine built into scimd.
+fn builtin(active: bool) -> Value {
+    let hash = runtime::component_hash(runtime::DEFAULT_COMPONENT);
+    json!({"version": 0, "hash": hash, "name": "scimd-default (built in)",
+           "size": runtime::DEFAULT_COMPONENT.len(), "active": active})
+}
+
+fn refused(e: Error) -> Error {
+    let detail = match e {
+        Error::InvalidValue(d) => d,
+        other => other.to_string(),
+    };
+    Error::InvalidValue(format!("the component was refused: {detail}"))
+}
+
+/// Builds, checks and installs a component as the realm's engine.
+fn install(
+    app: &AppState,
+    realm: &Realm,
+    loaded: Loaded,
+    version: i64,
+) -> Result<std::sync::Arc<runtime::RealmEngine>, Error> {
+    let key = format!("{}:{version}", realm.compatibility);
+    let engine = app.runtime.build(realm.id, loaded, &key, app.engine_config(realm)).map_err(refused)?;
+    runtime::self_test(&engine)
+        .map_err(|m| Error::InvalidValue(format!("the component was refused: it failed its self-test ({m})")))?;
+    Ok(engine)
+}
+
+/// `PUT /admin/realms/{realm}/scim/component` with the component's bytes.
+pub async fn deploy(
+    State(app): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AdminResult {
+    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
+    if body.is_empty() {
+        return Err(Error::InvalidValue("the request body must be the component's .wasm bytes".into()).into());
+    }
+    let version = app
+        .store
+        .read(|c| Ok(components::deployments(c, realm.id)?.iter().map(|d| d.version).max().unwrap_or(0) + 1))?;
+    let engine = heavy(|| {
+        let loaded = Loaded::compile(&body).map_err(refused)?;
+        install(&app, &realm, loaded, version)
+    })?;
+    let info = engine.info().clone();
+    let d = Deployment {
+        version,
+        hash: engine.component_hash().to_string(),
+        api_version: info.api_version.clone(),
+        name: info.name.clone(),
+        size: body.len() as i64,
+        deployed_at: crate::store::now_ms(),
+        deployed_by: Some(principal.subject.clone()),
+    };
+    let (actor, realm_id, record) = (principal.actor(), realm.id, d.clone());
+    let rep = representation(&d, true);
+    let event_rep = rep.clone();
+    app.store
+        .write(move |c| {
+            let v = components::deploy(c, realm_id, &body, &record)?;
+            if v != record.version {
+                return Err(Error::Conflict("another component was deployed at the same time; deploy again".into()));
+            }
+            events::record(
+                c,
+                realm_id,
+                &actor,
+                "CREATE",
+                "SCIM_COMPONENT",
+                &format!("scim/components/{v}"),
+                Some(&event_rep),
+            )?;
+            Ok(())
+        })
+        .await?;
+    app.runtime.install(realm.id, engine);
+    app.forget();
+    Ok(json(StatusCode::CREATED, rep))
+}
+
+pub async fn list(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> AdminResult {
+    let (_, realm) = enter(&app, &headers, &realm, AdminNeed::ViewRealm)?;
+    let all = app.store.read(|c| components::deployments(c, realm.id))?;
+    let mut out = vec![builtin(realm.component_version == 0)];
+    out.extend(all.iter().map(|d| representation(d, d.version == realm.component_version)));
+    Ok(json(StatusCode::OK, Value::Array(out)))
+}
+
+pub async fn get_one(
+    State(app): State<AppState>,
+    Path((realm, version)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> AdminResult {
+    let (_, realm) = enter(&app, &headers, &realm, AdminNeed::ViewRealm)?;
+    if version == 0 {
+        return Ok(json(StatusCode::OK, builtin(realm.component_version == 0)));
+    }
+    let d = app
+        .store
+        .read(|c| components::deployment(c, realm.id, version))?
+        .ok_or_else(|| Error::NotFound(format!("there is no component version {version} in realm '{}'", realm.name)))?;
+    Ok(json(StatusCode::OK, representation(&d, version == realm.component_version)))
+}
+
+/// `POST /admin/realms/{realm}/scim/component/rollback[?to=VERSION]`: back to an earlier
+/// version (by default the one before the current; 0 is the built-in engine).
+pub async fn rollback(
+    State(app): State<AppState>,
+    Path(realm): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> AdminResult {
+    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
+    let q = query(raw.as_deref());
+    let versions: Vec<i64> =
+        app.store.read(|c| components::deployments(c, realm.id))?.iter().map(|d| d.version).collect();
+    let target = match param(&q, "to") {
+        Some(v) => {
+            v.parse::<i64>().map_err(|_| Error::InvalidValue(format!("'to' must be a version number, not '{v}'")))?
+        }
+        None => {
+            if realm.component_version == 0 {
+                return Err(Error::InvalidValue(
+                    "the realm already runs the built-in engine; there is nothing to roll back".into(),
+                )
+                .into());
+            }
+            versions.iter().copied().filter(|v| *v < realm.component_version).max().unwrap_or(0)
+        }
+    };
+    if target != 0 && !versions.contains(&target) {
+        return Err(Error::NotFound(format!("there is no component version {target} in realm '{}'", realm.name)).into());
+    }
+    let loaded = if target == 0 {
+        Loaded::default_engine()?
+    } else {
+        let d = app
+            .store
+            .read(|c| components::deployment(c, realm.id, target))?
+            .ok_or_else(|| Error::NotFound("gone".into()))?;
+        heavy(|| {
+            app.runtime.component(&d.hash, || {
+                app.store
+                    .component_wasm(realm.id, target)?
+                    .ok_or_else(|| Error::Internal("a component's bytes are gone".into()))
+            })
+        })?
+    };
+    let engine = heavy(|| install(&app, &realm, loaded, target))?;
+    let (actor, realm_id) = (principal.actor(), realm.id);
+    app.store
+        .write(move |c| {
+            components::activate(c, realm_id, target)?;
+            events::record(c, realm_id, &actor, "ACTION", "SCIM_COMPONENT", &format!("scim/components/{target}"), None)
+        })
+        .await?;
+    app.runtime.install(realm.id, engine);
+    app.forget();
+    Ok(json(StatusCode::OK, json!({"version": target})))
+}
