@@ -151,6 +151,9 @@ pub struct RealmEngine {
 /// What a realm's engine calls when an instance traps or runs out of time.
 pub type FailureHook = Arc<dyn Fn(&Error) + Send + Sync>;
 
+/// What the runtime calls, with the realm's id, when any realm's engine fails.
+pub type RuntimeFailureHook = Arc<dyn Fn(i64, &Error) + Send + Sync>;
+
 type ProjectionKey = (bool, Option<String>, Option<String>);
 
 /// Projections remembered per realm engine.
@@ -371,7 +374,7 @@ pub struct Runtime {
     realms: RwLock<HashMap<i64, Vec<Arc<RealmEngine>>>>,
     /// Compiled components by hash.
     components: RwLock<HashMap<String, Loaded>>,
-    on_failure: RwLock<Option<Arc<dyn Fn(i64, &Error) + Send + Sync>>>,
+    on_failure: RwLock<Option<RuntimeFailureHook>>,
 }
 
 impl Runtime {
@@ -391,7 +394,7 @@ impl Runtime {
     }
 
     /// Sets what is told of a realm's engine failing (trap, timeout, memory).
-    pub fn on_failure(&self, hook: Arc<dyn Fn(i64, &Error) + Send + Sync>) {
+    pub fn on_failure(&self, hook: RuntimeFailureHook) {
         *self.on_failure.write() = Some(hook);
     }
 
