@@ -6,6 +6,8 @@
 //! component by `scimd-guest`, one function per export of `wit/scim-engine.wit`. Other guests
 //! can reuse it and change only what they need, e.g. the mapping.
 
+#[cfg(feature = "component")]
+pub mod component;
 pub mod config;
 pub mod datetime;
 pub mod error;
