@@ -228,6 +228,8 @@ pub fn app(state: AppState) -> Router {
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/{resource}", get(resources::list).post(resources::create))
+        // Microsoft's reference test suite asks for `/Users/?filter=…`.
+        .route("/{resource}/", get(resources::list).post(resources::create))
         .route("/{resource}/.search", post(resources::search))
         .route(
             "/{resource}/{id}",
