@@ -27,6 +27,10 @@ pub struct Config {
     pub max_payload_size: u64,
     /// Whether the host serves ETags.
     pub etag: bool,
+    /// Extension schemas the realm declares (see `profile`).
+    pub extensions: Option<Value>,
+    /// The realm's user profile (see `profile`).
+    pub profile: Option<serde_json::Map<String, Value>>,
 }
 
 impl Default for Config {
@@ -37,6 +41,8 @@ impl Default for Config {
             max_operations: 1000,
             max_payload_size: 1_048_576,
             etag: true,
+            extensions: None,
+            profile: None,
         }
     }
 }
@@ -69,6 +75,17 @@ impl Config {
                 "maxOperations" => config.max_operations = positive(key, v)? as u32,
                 "maxPayloadSize" => config.max_payload_size = positive(key, v)?,
                 "etag" => config.etag = v.as_bool().ok_or_else(|| Error::Config("etag must be a boolean".into()))?,
+                "extensions" => match v {
+                    Value::Null => {}
+                    Value::Array(_) => config.extensions = Some(v.clone()),
+                    _ => return Err(Error::Config("extensions must be an array of schema declarations".into())),
+                },
+                "profile" => match v {
+                    Value::Null => {}
+                    Value::Object(m) => config.profile = Some(m.clone()),
+                    _ => return Err(Error::Config("profile must be an object with 'attributes'".into())),
+                },
+                // Unknown keys are ignored so an older engine runs under a newer host.
                 _ => {}
             }
         }

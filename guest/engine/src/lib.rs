@@ -17,6 +17,7 @@ pub mod model;
 pub mod patch;
 pub mod path;
 pub mod plan;
+pub mod profile;
 pub mod render;
 pub mod resource;
 pub mod schema;
@@ -51,6 +52,18 @@ fn advertised_to_entra(mut schema: Value) -> Value {
     schema
 }
 
+/// An update that leaves `active` unassigned (omitted, `null`, Entra's `""`) keeps the
+/// user's state: only an explicit `active` disables or enables (a new user starts enabled).
+fn keep_enabled(model: model::Model, doc: &Map<String, Value>, current: &Stored) -> model::Model {
+    match (model, &current.model) {
+        (model::Model::User(mut u), model::Model::User(old)) if !doc.contains_key("active") => {
+            u.enabled = old.enabled;
+            model::Model::User(u)
+        }
+        (m, _) => m,
+    }
+}
+
 /// An engine configured for one realm.
 pub struct Engine {
     config: Config,
@@ -64,7 +77,9 @@ fn parse_json(body: &str) -> Result<Value> {
 impl Engine {
     /// Builds an engine from a realm's configuration JSON (see `Config`).
     pub fn new(config: &str) -> Result<Engine> {
-        Ok(Engine { config: Config::parse(config)?, schemas: Schemas::default_set() })
+        let config = Config::parse(config)?;
+        let schemas = profile::schemas(config.extensions.as_ref(), config.profile.as_ref(), config.lenient())?;
+        Ok(Engine { config, schemas })
     }
 
     pub fn config(&self) -> &Config {
@@ -145,7 +160,8 @@ impl Engine {
             Kind::Group => Some(MemberChanges { clear: true, add: n.members.unwrap_or_default(), remove: Vec::new() }),
             Kind::User => None,
         };
-        Ok(Write { model: mapping::to_model(rs, &n.doc), members, password: n.password })
+        let model = keep_enabled(mapping::to_model(rs, &n.doc), &n.doc, current);
+        Ok(Write { model, members, password: n.password })
     }
 
     /// Applies a PatchOp body.
@@ -154,7 +170,8 @@ impl Engine {
         let rs = self.rs(kind);
         let doc = mapping::from_model(rs, &current.model);
         let p = patch::apply(&self.validator(kind), doc, parse_json(body)?, self.config.max_operations)?;
-        Ok(Write { model: mapping::to_model(rs, &p.doc), members: p.members, password: p.password })
+        let model = keep_enabled(mapping::to_model(rs, &p.doc), &p.doc, current);
+        Ok(Write { model, members: p.members, password: p.password })
     }
 
     /// Validates `attributes` / `excludedAttributes`.

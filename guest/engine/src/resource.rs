@@ -208,8 +208,17 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
+    /// Refuses attributes a strict realm's profile does not map.
+    fn check_mapped(&self, def: &AttrDef, value: &Value, at: &str) -> Result<()> {
+        if !def.mapped && !value.is_null() {
+            return Err(Error::InvalidValue(format!("'{at}' is not mapped by this realm's user profile")));
+        }
+        Ok(())
+    }
+
     /// Validates a value for an attribute; `None` means unassigned.
     pub fn attribute(&self, def: &AttrDef, value: Value, at: &str) -> Result<Option<Value>> {
+        self.check_mapped(def, &value, at)?;
         if def.multi_valued {
             let items = match value {
                 Value::Null => return Ok(None),
@@ -284,7 +293,9 @@ impl<'a> Validator<'a> {
             if sub.mutability == Mutability::ReadOnly {
                 continue;
             }
-            if let Some(v) = self.simple(sub, v, &format!("{at}.{}", sub.name))? {
+            let sub_at = format!("{at}.{}", sub.name);
+            self.check_mapped(sub, &v, &sub_at)?;
+            if let Some(v) = self.simple(sub, v, &sub_at)? {
                 out.insert(sub.name.clone(), v);
             }
         }
@@ -297,8 +308,26 @@ impl<'a> Validator<'a> {
         Ok(Some(Value::Object(out)))
     }
 
-    /// Validates a simple value; `None` means unassigned.
+    /// Validates a simple value (type, then the realm profile's checks); `None` means
+    /// unassigned.
     pub fn simple(&self, def: &AttrDef, value: Value, at: &str) -> Result<Option<Value>> {
+        let v = self.typed(def, value, at)?;
+        if let Some(v) = &v {
+            let text = match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            if let Some(t) = text {
+                for check in &def.validations {
+                    check.check(at, &t)?;
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    fn typed(&self, def: &AttrDef, value: Value, at: &str) -> Result<Option<Value>> {
         let wrong =
             |v: &Value, expected: &str| Error::InvalidValue(format!("'{at}' must be {expected}, not {}", kind_of(v)));
         match (&def.ty, value) {

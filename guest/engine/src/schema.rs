@@ -123,12 +123,17 @@ pub struct AttrDef {
     pub reference_types: Vec<String>,
     pub sub_attributes: Vec<AttrDef>,
     /// The realm-model attribute this attribute (or sub-attribute) is stored under by default,
-    /// e.g. `scim.name.middleName` (see `mapping`). Set by `SchemaDef::new`.
+    /// e.g. `scim.name.middleName` (see `mapping`). Set by `SchemaDef::new`, changed by a
+    /// realm's profile.
     pub storage: String,
+    /// Checks a realm's profile adds to values of this attribute.
+    pub validations: Vec<crate::profile::Validation>,
+    /// Whether the realm maps this attribute (always, without a profile; see `profile`).
+    pub mapped: bool,
 }
 
 impl AttrDef {
-    fn new(name: &str, ty: Type, description: &str) -> Self {
+    pub(crate) fn new(name: &str, ty: Type, description: &str) -> Self {
         AttrDef {
             name: name.to_string(),
             ty,
@@ -144,6 +149,8 @@ impl AttrDef {
             reference_types: Vec::new(),
             sub_attributes: Vec::new(),
             storage: String::new(),
+            validations: Vec::new(),
+            mapped: true,
         }
     }
 

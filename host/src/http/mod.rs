@@ -122,17 +122,19 @@ impl AppState {
             "maxOperations": self.settings.max_operations,
             "maxPayloadSize": self.settings.max_body,
             "etag": true,
+            "profile": realm.profile,
+            "extensions": realm.extensions,
         })
         .to_string()
     }
 
     fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
-        let key = format!("{}:{}", realm.compatibility, realm.component_version);
+        let key = engine_key(realm);
         self.runtime.realm(realm.id, &key, || self.engine_config(realm), || self.component(realm))
     }
 
     /// The component a realm runs: the built-in engine, or its deployed version.
-    fn component(&self, realm: &Realm) -> Result<Loaded> {
+    pub(crate) fn component(&self, realm: &Realm) -> Result<Loaded> {
         if realm.component_version == 0 {
             return Loaded::default_engine();
         }
@@ -146,6 +148,11 @@ impl AppState {
                 .ok_or_else(|| Error::Internal("a deployed component's bytes are gone".into()))
         })
     }
+}
+
+/// What a realm's engine is built from, in a few characters: a different key, a new engine.
+pub(crate) fn engine_key(realm: &Realm) -> String {
+    format!("{}:{}:{}", realm.compatibility, realm.component_version, realm.settings_version)
 }
 
 /// An authenticated SCIM request.

@@ -222,7 +222,9 @@ impl RealmEngine {
             .realm_engine()
             .call_create(&mut store, &self.config)
             .map_err(|e| classify(e, self.limits))?
-            .map_err(|e| Error::Internal(format!("the engine refused the realm configuration: {}", e.detail)))?;
+            .map_err(|e| {
+                Error::InvalidValue(format!("the realm's SCIM engine refused its configuration: {}", e.detail))
+            })?;
         Ok(Instance { store, guest, handle })
     }
 

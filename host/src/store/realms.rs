@@ -25,6 +25,12 @@ pub struct Realm {
     pub attributes: Map<String, Value>,
     /// The deployed engine component in use (0: the built-in one).
     pub component_version: i64,
+    /// The realm's user profile (Keycloak's shape, see the engine's `profile`).
+    pub profile: Option<Value>,
+    /// Extension schemas the realm declares.
+    pub extensions: Option<Value>,
+    /// Changes with every change of what the realm's engine is configured with.
+    pub settings_version: i64,
 }
 
 /// What a secret token grants.
@@ -68,10 +74,27 @@ fn realm_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Realm> {
         compatibility: r.get(4)?,
         attributes: serde_json::from_str(&attributes).unwrap_or_default(),
         component_version: r.get(6)?,
+        profile: r.get::<_, Option<String>>(7)?.and_then(|t| serde_json::from_str(&t).ok()),
+        extensions: r.get::<_, Option<String>>(8)?.and_then(|t| serde_json::from_str(&t).ok()),
+        settings_version: r.get(9)?,
     })
 }
 
-const REALM_COLUMNS: &str = "id, name, enabled, scim_enabled, compatibility, attributes, component_version";
+const REALM_COLUMNS: &str = "id, name, enabled, scim_enabled, compatibility, attributes, component_version, profile, extensions, settings_version";
+
+/// Sets the realm's user profile (`None` removes it).
+pub fn set_profile(c: &Connection, realm_id: i64, profile: Option<&Value>) -> Result<()> {
+    c.prepare_cached("UPDATE realms SET profile = ?2, settings_version = settings_version + 1 WHERE id = ?1")?
+        .execute(params![realm_id, profile.map(Value::to_string)])?;
+    Ok(())
+}
+
+/// Sets the realm's extension schemas (`None` removes them).
+pub fn set_extensions(c: &Connection, realm_id: i64, extensions: Option<&Value>) -> Result<()> {
+    c.prepare_cached("UPDATE realms SET extensions = ?2, settings_version = settings_version + 1 WHERE id = ?1")?
+        .execute(params![realm_id, extensions.map(Value::to_string)])?;
+    Ok(())
+}
 
 pub fn valid_realm_name(name: &str) -> bool {
     !name.is_empty()

@@ -17,7 +17,12 @@ CREATE TABLE IF NOT EXISTS realms (
     -- The rest of the realm's representation (displayName, …), kept and given back as is.
     attributes    TEXT NOT NULL DEFAULT '{}',
     -- The deployed SCIM engine component in use (0: the built-in one).
-    component_version INTEGER NOT NULL DEFAULT 0
+    component_version INTEGER NOT NULL DEFAULT 0,
+    -- The realm's user profile and extension schemas (JSON), given to its SCIM engine.
+    profile       TEXT,
+    extensions    TEXT,
+    -- Bumped whenever the engine's configuration changes.
+    settings_version INTEGER NOT NULL DEFAULT 0
 );
 
 -- SCIM engine components deployed to realms: every version is kept, for rollback.

@@ -53,7 +53,7 @@ fn install(
     loaded: Loaded,
     version: i64,
 ) -> Result<std::sync::Arc<runtime::RealmEngine>, Error> {
-    let key = format!("{}:{version}", realm.compatibility);
+    let key = crate::http::engine_key(&Realm { component_version: version, ..realm.clone() });
     let engine = app.runtime.build(realm.id, loaded, &key, app.engine_config(realm)).map_err(refused)?;
     runtime::self_test(&engine)
         .map_err(|m| Error::InvalidValue(format!("the component was refused: it failed its self-test ({m})")))?;

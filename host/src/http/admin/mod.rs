@@ -8,6 +8,7 @@ mod clients;
 mod components;
 mod events;
 mod keys;
+mod profile;
 mod realms;
 mod users;
 
@@ -115,6 +116,8 @@ pub fn router() -> Router<AppState> {
         .route("/realms/{realm}/clients/{id}/roles/{name}", get(clients::role))
         .route("/realms/{realm}/roles", get(users::realm_roles))
         .route("/realms/{realm}/users", get(users::list))
+        .route("/realms/{realm}/users/profile", get(profile::get_profile).put(profile::put_profile))
+        .route("/realms/{realm}/scim/extensions", get(profile::get_extensions).put(profile::put_extensions))
         .route("/realms/{realm}/users/{id}", get(users::get_one))
         .route("/realms/{realm}/users/{id}/role-mappings", get(users::role_mappings))
         .route(
