@@ -313,7 +313,9 @@ impl Patcher<'_> {
                         set_sub(o, sub, new.clone());
                     }
                 }
-                items.retain(|i| i.as_object().is_some_and(|o| !o.is_empty()));
+                // Clearing every element's value clears the elements.
+                let cleared = sub == "value" && new.is_none();
+                items.retain(|i| i.as_object().is_some_and(|o| !o.is_empty() && (!cleared || o.contains_key("value"))));
                 if items.is_empty() {
                     resource::unset(&mut self.doc, path);
                 }
@@ -428,7 +430,11 @@ impl Patcher<'_> {
                 }
             }
         }
-        items.retain(|i| i.as_object().is_some_and(|o| !o.is_empty()));
+        // An element whose value was cleared is gone (Entra's null update of
+        // `emails[type eq "work"].value`), not a valueless entry.
+        // Anything else left without a value is the client's mistake, reported by validation.
+        let cleared = pp.sub.as_deref() == Some("value") && new.is_none();
+        items.retain(|i| i.as_object().is_some_and(|o| !o.is_empty() && (!cleared || o.contains_key("value"))));
         self.put_back(path, def, items);
         Ok(())
     }
@@ -663,6 +669,17 @@ mod tests {
         assert_eq!(p.doc["emails"][2], json!({"type": "other", "value": "o@x"}));
         let ops = json!([{"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}]);
         assert!(matches!(run(false, ops), Err(Error::NoTarget(_))));
+    }
+
+    #[test]
+    fn clearing_the_value_of_a_typed_element_removes_the_element() {
+        for v in [json!(""), Value::Null] {
+            let p = run(true, json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": v}]))
+                .expect("ok");
+            assert_eq!(p.doc["emails"], json!([{"value": "b@home.org", "type": "home"}]));
+        }
+        let p = run(false, json!([{"op": "remove", "path": "emails[type eq \"work\"].value"}])).expect("ok");
+        assert_eq!(p.doc["emails"].as_array().map(Vec::len), Some(1));
     }
 
     #[test]

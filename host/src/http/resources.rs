@@ -305,7 +305,7 @@ pub async fn create(
         .write(move |c| {
             let pk = store::insert(c, realm_id, &id, &model, now, hash.as_deref())?;
             if let Some(m) = &members {
-                store::apply_members(c, realm_id, pk, &id, m)?;
+                store::apply_members(c, realm_id, pk, &id, m, now)?;
             }
             events::record(c, realm_id, &actor, "CREATE", event_type(kind), &event_path(kind, &id), None)?;
             Ok(Row { pk, id, model, created: now, last_modified: now, version: 1, member_of: 0 })
@@ -413,7 +413,7 @@ async fn update(
                 )?;
                 let Some(version) = version else { return Ok(None) };
                 if let Some(m) = &members {
-                    store::apply_members(c, realm_id, current.pk, &current.id, m)?;
+                    store::apply_members(c, realm_id, current.pk, &current.id, m, now)?;
                 }
                 events::record(c, realm_id, &actor, "UPDATE", event_type(kind), &event_path(kind, &current.id), None)?;
                 Ok(Some(Row { model, last_modified: now, version, ..current }))
@@ -454,7 +454,7 @@ pub async fn delete(
                 let Some(current) = store::find(c, realm_id, kind, &target)? else { return Ok(false) };
                 check_if_match(h, current.version)?;
             }
-            let deleted = store::delete(c, realm_id, kind, &target)?;
+            let deleted = store::delete(c, realm_id, kind, &target, now_ms())?;
             if deleted {
                 events::record(c, realm_id, &actor, "DELETE", event_type(kind), &event_path(kind, &target), None)?;
             }

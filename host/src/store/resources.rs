@@ -289,6 +289,7 @@ pub fn update(
     password_hash: Option<&str>,
 ) -> Result<Option<i64>> {
     let mut assignments = vec!["last_modified = ?3".to_string(), "version = version + 1".to_string()];
+    let mut renamed = false;
     let mut values = vec![SqlValue::Integer(pk), SqlValue::Integer(expected_version), SqlValue::Integer(now)];
     let mut set = |column: &str, v: SqlValue| {
         values.push(v);
@@ -326,6 +327,7 @@ pub fn update(
             if o.name != n.name {
                 set("name", SqlValue::Text(n.name.clone()));
                 set("name_ci", SqlValue::Text(n.name.to_lowercase()));
+                renamed = true;
             }
             "groups"
         }
@@ -344,6 +346,16 @@ pub fn update(
         return Ok(None);
     }
     update_attributes(tx, realm_id, kind_of(new), pk, attributes_of(old), attributes_of(new))?;
+    if renamed {
+        // Members show the group's name in their `groups[].display`.
+        for (kind, main) in [(ResourceKind::User, "users"), (ResourceKind::Group, "groups")] {
+            tx.prepare_cached(&format!(
+                "UPDATE {main} SET version = version + 1, last_modified = ?3 WHERE pk IN \
+                 (SELECT member_pk FROM memberships WHERE group_pk = ?1 AND member_kind = ?2)"
+            ))?
+            .execute(params![pk, kind_code(kind), now])?;
+        }
+    }
     Ok(Some(expected_version + 1))
 }
 
@@ -386,7 +398,7 @@ fn update_attributes(
 }
 
 /// Deletes a resource with its attributes and memberships; false when it did not exist.
-pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> Result<bool> {
+pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str, now: i64) -> Result<bool> {
     let (main, attrs) = tables(kind);
     // Service-account users belong to their client, not to SCIM.
     let only = if kind == ResourceKind::User { " AND service_account = 0" } else { "" };
@@ -396,10 +408,16 @@ pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str) -> R
         .optional()?;
     let Some(pk) = pk else { return Ok(false) };
     tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?.execute([pk])?;
+    // The groups it was in lose a member: their representation changes, so does their version.
+    tx.prepare_cached(
+        "UPDATE groups SET version = version + 1, last_modified = ?3 WHERE pk IN \
+         (SELECT group_pk FROM memberships WHERE member_kind = ?1 AND member_pk = ?2)",
+    )?
+    .execute(params![kind_code(kind), pk, now])?;
     tx.prepare_cached("DELETE FROM memberships WHERE member_kind = ?1 AND member_pk = ?2")?
         .execute(params![kind_code(kind), pk])?;
     if kind == ResourceKind::Group {
-        release_members(tx, pk)?;
+        release_members(tx, pk, now)?;
     }
     bump_count(tx, realm_id, kind, -1)?;
     Ok(true)
@@ -437,16 +455,17 @@ pub fn apply_members(
     group_pk: i64,
     group_id: &str,
     changes: &MemberChanges,
+    now: i64,
 ) -> Result<()> {
     if changes.clear {
-        release_members(tx, group_pk)?;
+        release_members(tx, group_pk, now)?;
     }
     for id in &changes.remove {
         if let Some((kind, pk)) = resolve_member(tx, realm_id, id, None)? {
             let removed = tx
                 .prepare_cached("DELETE FROM memberships WHERE group_pk = ?1 AND member_kind = ?2 AND member_pk = ?3")?
                 .execute(params![group_pk, kind_code(kind), pk])?;
-            count_membership(tx, kind, pk, -(removed as i64))?;
+            count_membership(tx, kind, pk, -(removed as i64), now)?;
         }
     }
     for m in &changes.add {
@@ -464,29 +483,32 @@ pub fn apply_members(
         let added = tx
             .prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, ?2, ?3)")?
             .execute(params![group_pk, kind_code(kind), pk])?;
-        count_membership(tx, kind, pk, added as i64)?;
+        count_membership(tx, kind, pk, added as i64, now)?;
     }
     Ok(())
 }
 
-/// Keeps `member_of` of a member in step with its memberships.
-fn count_membership(tx: &Connection, kind: ResourceKind, pk: i64, delta: i64) -> Result<()> {
+/// Keeps `member_of` of a member in step with its memberships. A member's `groups` are part
+/// of its representation, so a change to them is a new version (and ETag) of the member.
+fn count_membership(tx: &Connection, kind: ResourceKind, pk: i64, delta: i64, now: i64) -> Result<()> {
     if delta != 0 {
         let (main, _) = tables(kind);
-        tx.prepare_cached(&format!("UPDATE {main} SET member_of = member_of + ?2 WHERE pk = ?1"))?
-            .execute(params![pk, delta])?;
+        tx.prepare_cached(&format!(
+            "UPDATE {main} SET member_of = member_of + ?2, version = version + 1, last_modified = ?3 WHERE pk = ?1"
+        ))?
+        .execute(params![pk, delta, now])?;
     }
     Ok(())
 }
 
 /// Removes every member of a group.
-fn release_members(tx: &Connection, group_pk: i64) -> Result<()> {
+fn release_members(tx: &Connection, group_pk: i64, now: i64) -> Result<()> {
     for (kind, main) in [(ResourceKind::User, "users"), (ResourceKind::Group, "groups")] {
         tx.prepare_cached(&format!(
-            "UPDATE {main} SET member_of = member_of - 1 WHERE pk IN \
+            "UPDATE {main} SET member_of = member_of - 1, version = version + 1, last_modified = ?3 WHERE pk IN \
              (SELECT member_pk FROM memberships WHERE group_pk = ?1 AND member_kind = ?2)"
         ))?
-        .execute(params![group_pk, kind_code(kind)])?;
+        .execute(params![group_pk, kind_code(kind), now])?;
     }
     tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?.execute([group_pk])?;
     Ok(())
