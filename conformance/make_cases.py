@@ -1,0 +1,146 @@
+# Writes cases.json. Kept only to make the file easy to extend: run `python3 make_cases.py`.
+import json
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+CTX = {"realm": "acme", "base-url": "https://scim.example/realms/acme/scim/v2"}
+ENTRA = json.dumps({"compatibility": "entra", "maxResults": 100, "etag": True})
+STRICT = json.dumps({"compatibility": "strict", "maxResults": 100, "etag": True})
+PROFILE = json.dumps({
+    "compatibility": "entra",
+    "profile": {"attributes": [
+        {"name": "employeeNumber", "validations": {"pattern": {"pattern": "^[0-9]+$", "error-message": "must be digits"}},
+         "annotations": {"kc.scim.schema.attribute": ENT + ":employeeNumber"}}]},
+    "extensions": [{"schema": "urn:acme:params:scim:schemas:extension:hr:1.0:User", "resourceType": "User", "name": "HR",
+                    "attributes": [{"name": "costCenter", "type": "string"},
+                                   {"name": "badges", "type": "integer", "multiValued": True}]}],
+})
+META = {"created": "2026-01-02T03:04:05.678Z", "last-modified": "2026-02-03T04:05:06.789Z",
+        "version": 'W/"3"', "location": "https://scim.example/realms/acme/scim/v2/Users/u-1"}
+
+def attr(name, *values):
+    return {"name": name, "values": list(values)}
+
+BJENSEN = {"tag": "user", "val": {
+    "username": "bjensen", "email": "bjensen@example.com", "first-name": "Barbara", "last-name": "Jensen",
+    "enabled": True,
+    "attributes": [attr("scim.displayName", "Babs Jensen"), attr("scim.title", "Tour Guide"),
+                   attr("scim.emails.value", "bjensen@example.com", "babs@home.example"),
+                   # A multi-valued complex attribute is stored one JSON object per value.
+                   attr("scim.emails", json.dumps({"value": "bjensen@example.com", "type": "work", "primary": True}),
+                        json.dumps({"value": "babs@home.example", "type": "home"}))]}}
+STORED = {"id": "u-1", "model": BJENSEN, "meta": META}
+GROUP_STORED = {"id": "g-1", "model": {"tag": "group", "val": {"name": "Tour Guides", "attributes": []}},
+                "meta": dict(META, location="https://scim.example/realms/acme/scim/v2/Groups/g-1")}
+ALL = {"attributes": [], "excluded-attributes": [], "include-relations": True}
+
+def body(v):
+    return json.dumps(v)
+
+def patch(*ops):
+    return body({"schemas": [PATCH], "Operations": list(ops)})
+
+cases = [
+    {"name": "describe-entra", "config": ENTRA, "calls": [{"method": "describe", "args": []}]},
+    {"name": "describe-strict-with-profile", "config": PROFILE.replace('"entra"', '"strict"'),
+     "calls": [{"method": "describe", "args": []}]},
+    {"name": "create-refuses-a-bad-config", "config": '{"compatibility": "lenient"}', "calls": []},
+    {"name": "create-user-full", "config": ENTRA, "calls": [{"method": "create-resource", "args": [CTX, "user", body({
+        "schemas": [USER, ENT], "userName": "bjensen", "externalId": "701984",
+        "name": {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms. Barbara J Jensen III"},
+        "displayName": "Babs Jensen", "active": "False",
+        "emails": [{"value": "bjensen@example.com", "type": "work", "primary": True}],
+        "phoneNumbers": [{"value": "555-555-8377", "type": "work"}],
+        "password": "t1meMa$heen",
+        ENT: {"employeeNumber": "701984", "manager": "u-2", "department": "Tour Operations"}})]}]},
+    {"name": "create-user-errors", "config": ENTRA, "calls": [
+        {"method": "create-resource", "args": [CTX, "user", body({"schemas": [USER], "displayName": "no userName"})]},
+        {"method": "create-resource", "args": [CTX, "user", '{"schemas": ["' + USER + '"], "userName": "x",']},
+        {"method": "create-resource", "args": [CTX, "user", body({"schemas": [USER], "userName": 42})]},
+        {"method": "create-resource", "args": [CTX, "user", body({"schemas": [USER], "userName": "x", "emails": [{"type": "work"}]})]},
+        {"method": "create-resource", "args": [CTX, "group", body({"schemas": [GROUP]})]},
+    ]},
+    {"name": "strict-refuses-entra-quirks", "config": STRICT, "calls": [
+        {"method": "create-resource", "args": [CTX, "user", body({"schemas": [USER], "userName": "x", "active": "True"})]},
+        {"method": "create-resource", "args": [CTX, "user", body({"schemas": [USER], "userName": "x", "nickname": None, "unknownThing": 1})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "Replace", "path": "title", "value": "x"})]},
+    ]},
+    {"name": "create-group-with-members", "config": ENTRA, "calls": [{"method": "create-resource", "args": [CTX, "group", body({
+        "schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group"],
+        "displayName": "Tour Guides", "externalId": "tg",
+        "members": [{"value": "u-1"}, {"value": "g-2", "type": "Group"}]})]}]},
+    {"name": "patch-user-entra-shapes", "config": ENTRA, "calls": [
+        {"method": "patch", "args": [CTX, STORED, patch(
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "Add", "value": {"title": "Lead Guide", "name.givenName": "Babs", ENT + ":department": "Ops"}},
+            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "barbara@example.com"},
+            {"op": "Replace", "path": 'addresses[type eq "work"].locality', "value": "Hollywood"},
+            {"op": "Add", "path": ENT + ":manager", "value": "u-9"})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": 'emails[type eq "home"]'})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "Replace", "path": 'emails[type eq "work"].value', "value": ""})]},
+    ]},
+    {"name": "patch-errors-change-nothing", "config": ENTRA, "calls": [
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": "userName"})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "replace", "path": "emails[type eq]", "value": "x"})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "replace", "path": "id", "value": "x"})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "move", "path": "title", "value": "x"})]},
+        {"method": "patch", "args": [CTX, STORED, body({"Operations": []})]},
+    ]},
+    {"name": "patch-group-members", "config": ENTRA, "calls": [
+        {"method": "patch", "args": [CTX, GROUP_STORED, patch({"op": "Add", "path": "members", "value": [{"value": "u-1"}, {"value": "u-2"}]})]},
+        {"method": "patch", "args": [CTX, GROUP_STORED, patch({"op": "Remove", "path": "members", "value": [{"value": "u-2"}]})]},
+        {"method": "patch", "args": [CTX, GROUP_STORED, patch({"op": "remove", "path": 'members[value eq "u-3"]'})]},
+        {"method": "patch", "args": [CTX, GROUP_STORED, patch({"op": "replace", "path": "members", "value": [{"value": "u-4"}]},
+                                                          {"op": "replace", "value": {"displayName": "Guides"}})]},
+    ]},
+    {"name": "replace-user", "config": ENTRA, "calls": [{"method": "replace", "args": [CTX, STORED, body({
+        "schemas": [USER], "id": "ignored", "userName": "bjensen", "name": {"givenName": "Barbara"},
+        "meta": {"version": 'W/"99"'}})]}]},
+    {"name": "projection-and-render", "config": ENTRA, "calls": [
+        {"method": "projection", "args": ["user", "userName,emails.value,groups", None]},
+        {"method": "projection", "args": ["user", None, "emails,name.givenName"]},
+        {"method": "projection", "args": ["user", "nosuch..attr", None]},
+        {"method": "render", "args": [CTX, STORED, [{"id": "g-1", "kind": "group", "display": "Tour Guides"}], ALL]},
+        {"method": "render", "args": [CTX, STORED, [], {"attributes": ["userName", "emails.value"], "excluded-attributes": [], "include-relations": False}]},
+        {"method": "render", "args": [CTX, GROUP_STORED, [{"id": "u-1", "kind": "user", "display": "bjensen"}], ALL]},
+    ]},
+    {"name": "plan-query", "config": ENTRA, "calls": [
+        {"method": "plan-query", "args": ["user", 'userName eq "bjensen" and (emails[type eq "work" and value co "@example.com"] or not (title pr))', "meta.lastModified", "descending"]},
+        {"method": "plan-query", "args": ["user", 'meta.lastModified gt "2011-05-13T04:42:34.1234567+02:00"', None, None]},
+        {"method": "plan-query", "args": ["user", 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq 701984', None, None]},
+        {"method": "plan-query", "args": ["group", 'displayName eq "Tour Guides" and members[value eq "u-1"]', None, None]},
+        {"method": "plan-query", "args": ["user", None, None, None]},
+        {"method": "plan-query", "args": ["user", 'userName eq', None, None]},
+        {"method": "plan-query", "args": ["user", 'userName xx "a"', None, None]},
+        {"method": "plan-query", "args": ["user", 'userName eq "a"', "nosuch", None]},
+    ]},
+    {"name": "matches", "config": ENTRA, "calls": [
+        {"method": "matches", "args": ["user", 'emails[type eq "home" and value ew "example"]', [{"stored": STORED, "relations": []}]]},
+        {"method": "matches", "args": ["user", 'groups.value eq "g-1"', [{"stored": STORED, "relations": [{"id": "g-1", "kind": "group", "display": None}]}, {"stored": STORED, "relations": []}]]},
+        {"method": "matches", "args": ["user", 'title co', [{"stored": STORED, "relations": []}]]},
+    ]},
+    {"name": "parse-search", "config": ENTRA, "calls": [
+        {"method": "parse-search", "args": [body({"schemas": [SEARCH], "filter": 'userName sw "b"', "attributes": ["userName", "emails"],
+                                                  "sortBy": "userName", "sortOrder": "ascending", "startIndex": 2, "count": 10})]},
+        {"method": "parse-search", "args": [body({"schemas": [SEARCH], "count": "ten"})]},
+        {"method": "parse-search", "args": ["[]"]},
+    ]},
+    {"name": "profile-and-extension", "config": PROFILE, "calls": [
+        {"method": "create-resource", "args": [CTX, "user", body({
+            "schemas": [USER, ENT, "urn:acme:params:scim:schemas:extension:hr:1.0:User"], "userName": "hr",
+            ENT: {"employeeNumber": "42"},
+            "urn:acme:params:scim:schemas:extension:hr:1.0:User": {"costCenter": "CC-7", "badges": [1, 2]}})]},
+        {"method": "create-resource", "args": [CTX, "user", body({"schemas": [USER, ENT], "userName": "hr", ENT: {"employeeNumber": "4x2"}})]},
+        {"method": "create-resource", "args": [CTX, "user", body({"schemas": [USER], "userName": "hr",
+            "urn:acme:params:scim:schemas:extension:hr:1.0:User": {"badges": ["one"]}})]},
+        {"method": "plan-query", "args": ["user", 'urn:acme:params:scim:schemas:extension:hr:1.0:User:costCenter eq "CC-7"', None, None]},
+        {"method": "plan-query", "args": ["user", 'employeeNumber eq "42"', None, None]},
+    ]},
+]
+
+with open("cases.json", "w") as f:
+    json.dump({"version": "scim:engine@0.1.0", "cases": cases}, f, indent=1)
+    f.write("\n")
