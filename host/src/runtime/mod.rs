@@ -12,8 +12,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::p2::DynOutputStream;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use bindings::{
@@ -71,10 +72,55 @@ pub fn engine() -> &'static Engine {
     })
 }
 
+/// WASI for guests: what Rust's std imports, except that an engine may not print. wasmtime-wasi's
+/// synchronous streams block on a Tokio runtime, which would panic on the request threads, and
+/// an engine has nothing to say to the server's console anyway: `get-stdout`/`get-stderr` trap
+/// with a message that names the cause (a panicking Rust engine writes to stderr first).
 fn linker() -> Result<Linker<GuestState>> {
+    let link = |e: wasmtime::Error| Error::Internal(format!("linking WASI: {e:#}"));
     let mut linker = Linker::new(engine());
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Internal(format!("linking WASI: {e:#}")))?;
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
+    linker.allow_shadowing(true);
+    for (interface, func, stream) in
+        [("wasi:cli/stdout@0.2.12", "get-stdout", "stdout"), ("wasi:cli/stderr@0.2.12", "get-stderr", "stderr")]
+    {
+        linker
+            .instance(interface)
+            .and_then(|mut i| {
+                i.func_wrap(func, move |_, (): ()| -> wasmtime::Result<(Resource<DynOutputStream>,)> {
+                    Err(wasmtime::Error::new(GuestMisuse(format!(
+                        "it tried to write to {stream} (a Rust engine does so when it panics)"
+                    ))))
+                })
+            })
+            .map_err(link)?;
+    }
     Ok(linker)
+}
+
+/// A guest doing what engines may not; the message says what.
+#[derive(Debug)]
+struct GuestMisuse(String);
+
+impl std::fmt::Display for GuestMisuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GuestMisuse {}
+
+/// Runs a call into a guest. Besides its own failures, a guest reaching a WASI function that
+/// blocks on Tokio (polling, sleeping) makes wasmtime-wasi panic on a request thread; that
+/// panic comes back through the guest's frames and is its failure, not the server's.
+fn contained<T>(limits: Limits, call: impl FnOnce() -> wasmtime::Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(classify(e, limits)),
+        Err(_) => Err(Error::GuestTrap(
+            "it called a blocking WASI function (poll, sleep or I/O), which engines may not".into(),
+        )),
+    }
 }
 
 /// A component checked against the `scim-guest` world and ready to instantiate.
@@ -216,15 +262,12 @@ impl RealmEngine {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         store.epoch_deadline_trap();
-        let guest = self.loaded.pre.instantiate(&mut store).map_err(|e| classify(e, self.limits))?;
-        let handle = guest
-            .scim_engine_engine()
-            .realm_engine()
-            .call_create(&mut store, &self.config)
-            .map_err(|e| classify(e, self.limits))?
-            .map_err(|e| {
-                Error::InvalidValue(format!("the realm's SCIM engine refused its configuration: {}", e.detail))
-            })?;
+        let guest = contained(self.limits, || self.loaded.pre.instantiate(&mut store))?;
+        let handle =
+            contained(self.limits, || guest.scim_engine_engine().realm_engine().call_create(&mut store, &self.config))?
+                .map_err(|e| {
+                    Error::InvalidValue(format!("the realm's SCIM engine refused its configuration: {}", e.detail))
+                })?;
         Ok(Instance { store, guest, handle })
     }
 
@@ -266,6 +309,9 @@ fn deadline_ticks(d: Duration) -> u64 {
 
 /// Turns a wasmtime failure into a guest error.
 fn classify(e: wasmtime::Error, limits: Limits) -> Error {
+    if let Some(m) = e.downcast_ref::<GuestMisuse>() {
+        return Error::GuestTrap(m.0.clone());
+    }
     if let Some(trap) = e.downcast_ref::<Trap>() {
         if *trap == Trap::Interrupt {
             return Error::GuestTimeout(limits.deadline.as_millis() as u64);
@@ -292,14 +338,13 @@ macro_rules! guest_call {
         let limits = $self.limits;
         let inst = &mut *$self.inst;
         inst.store.set_epoch_deadline(deadline_ticks(limits.deadline));
-        let r = inst.guest.scim_engine_engine().realm_engine().$method(&mut inst.store, inst.handle $(, $arg)*);
-        match r {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                $self.poisoned = true;
-                Err(classify(e, limits))
-            }
+        let r = contained(limits, || {
+            inst.guest.scim_engine_engine().realm_engine().$method(&mut inst.store, inst.handle $(, $arg)*)
+        });
+        if r.is_err() {
+            $self.poisoned = true;
         }
+        r
     }};
 }
 
