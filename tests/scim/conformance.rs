@@ -37,8 +37,12 @@ fn w<T>(r: wasmtime::Result<T>) -> Result<T> {
 fn to_val(v: &Value, ty: &Type, at: &str) -> Result<Val> {
     Ok(match ty {
         Type::Bool => Val::Bool(v.as_bool().ok_or_else(|| anyhow!("{at}: expected a boolean"))?),
-        Type::U16 => Val::U16(v.as_u64().and_then(|n| n.try_into().ok()).ok_or_else(|| anyhow!("{at}: expected a u16"))?),
-        Type::U32 => Val::U32(v.as_u64().and_then(|n| n.try_into().ok()).ok_or_else(|| anyhow!("{at}: expected a u32"))?),
+        Type::U16 => {
+            Val::U16(v.as_u64().and_then(|n| n.try_into().ok()).ok_or_else(|| anyhow!("{at}: expected a u16"))?)
+        }
+        Type::U32 => {
+            Val::U32(v.as_u64().and_then(|n| n.try_into().ok()).ok_or_else(|| anyhow!("{at}: expected a u32"))?)
+        }
         Type::S64 => Val::S64(v.as_i64().ok_or_else(|| anyhow!("{at}: expected an s64"))?),
         Type::String => Val::String(v.as_str().ok_or_else(|| anyhow!("{at}: expected a string"))?.to_string()),
         Type::List(l) => {

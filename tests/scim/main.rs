@@ -4,6 +4,7 @@
 mod admin_api;
 mod auth;
 mod bad_input;
+mod components;
 mod conformance;
 mod contract;
 mod discovery;

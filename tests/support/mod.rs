@@ -25,7 +25,21 @@ impl Server {
 
     /// Starts a server after `configure` adjusts its settings.
     pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Result<Server> {
-        let dir = tempfile::tempdir()?;
+        Server::start_in(tempfile::tempdir()?, configure).await
+    }
+
+    /// Stops this server and starts a new one on the same data directory, as a restart would.
+    pub async fn restart(mut self) -> Result<Server> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let dir = tempfile::TempDir::new()?;
+        let dir = std::mem::replace(&mut self.dir, dir);
+        drop(self);
+        Server::start_in(dir, |_| {}).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, configure: impl FnOnce(&mut Settings)) -> Result<Server> {
         let mut settings = Settings::new(dir.path().to_path_buf());
         configure(&mut settings);
         let state = tokio::task::spawn_blocking(move || AppState::new(settings)).await??;
@@ -100,6 +114,18 @@ impl Resp {
 
     pub fn detail(&self) -> &str {
         self.json.get("detail").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// Asserts an admin API error: status and Keycloak's `{"error", "errorMessage"}` with a
+    /// message mentioning `message_contains`.
+    pub fn assert_admin_error(&self, status: u16, message_contains: &str) {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        assert!(self.json["error"].is_string(), "error in {}", self.text);
+        let message = self.json["errorMessage"].as_str().unwrap_or_default();
+        assert!(
+            message.to_lowercase().contains(&message_contains.to_lowercase()),
+            "errorMessage {message:?} should mention {message_contains:?}"
+        );
     }
 
     /// Asserts an error response: status, `scimType`, the SCIM error schema and content type,

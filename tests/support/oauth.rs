@@ -147,6 +147,16 @@ impl Admin {
         self.send("GET", path, None).await
     }
 
+    /// PUTs raw bytes (a component) as `application/wasm`.
+    pub async fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<Resp> {
+        let mut req =
+            self.http.put(format!("{}{path}", self.base)).header("content-type", "application/wasm").body(bytes);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        into_resp(req.send().await?).await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Resp> {
         self.send("POST", path, Some(body.to_string())).await
     }
