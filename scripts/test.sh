@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of scimd on a fresh machine: installs what the tests need (the wasm32-wasip2
-# target, a Python virtualenv with the third-party SCIM client), then the whole workspace.
+# target, curl and jq, a Python virtualenv with the third-party SCIM client, Node.js packages
+# for the jco host), then the whole workspace, then the golden cases in Node.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,9 @@ rustup target add wasm32-wasip2
 # The Keycloak walkthrough example is a shell script using curl and jq.
 missing=()
 for tool in curl jq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+# The Node.js host of examples/node-gateway.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get install -y "${missing[@]}" || { $SUDO apt-get update && $SUDO apt-get install -y "${missing[@]}"; }
@@ -21,3 +25,10 @@ fi
 target/pyclient/bin/pip install --quiet --disable-pip-version-check -r tests/clients/python/requirements.txt
 
 cargo test --workspace --locked "$@"
+
+# The same component in another host: Node.js runs it through jco and must give the Rust
+# host's answers to every golden case (conformance/), and the example gateway must work.
+guest=target/guest/wasm32-wasip2/release/scimd_guest.wasm
+npm ci --prefix examples/node-gateway --no-audit --no-fund --loglevel=error
+node examples/node-gateway/golden.mjs "$guest" conformance
+node examples/node-gateway/demo-check.mjs "$guest"
