@@ -408,12 +408,16 @@ pub fn run(admin: Admin) -> Result<()> {
         Verb::Update(w) => {
             let s = session(&path)?;
             let u = url(&s, &w.target);
-            let mut current = get_json(&s, &u)?;
-            let changes = body(&w)?;
-            if let (Some(cur), Value::Object(ch)) = (current.as_object_mut(), changes) {
-                cur.extend(ch);
-            }
-            send(&s, "PUT", &u, Some(&current))?;
+            // An object is merged field by field (kcadm's update); anything else, such as the
+            // list of `scim/extensions`, is replaced.
+            let next = match (get_json(&s, &u)?, body(&w)?) {
+                (Value::Object(mut current), Value::Object(changes)) => {
+                    current.extend(changes);
+                    Value::Object(current)
+                }
+                (_, replacement) => replacement,
+            };
+            send(&s, "PUT", &u, Some(&next))?;
             Ok(())
         }
         Verb::Delete(t) => {

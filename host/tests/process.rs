@@ -293,3 +293,55 @@ fn admin_cli_errors_are_clear() -> Result<()> {
     child.wait()?;
     Ok(())
 }
+
+/// The realm's user profile, extension schemas and engine component, from the command line
+/// (kcadm's `update users/profile -f`, and `component deploy|list|get|rollback`).
+#[test]
+fn admin_cli_sets_the_profile_and_extensions_and_deploys_components() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("kcadm.config");
+    let (mut child, url) = serve_with(dir.path(), &[("SCIMD_ADMIN", "admin"), ("SCIMD_ADMIN_PASSWORD", "admin")])?;
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    let json = |o: &std::process::Output| serde_json::from_slice::<serde_json::Value>(&o.stdout);
+    let login =
+        ["config", "credentials", "--server", &url, "--realm", "master", "--user", "admin", "--password", "admin"];
+    assert!(admin(&config, &login).status.success());
+    assert!(admin(&config, &["create", "realms", "-s", "realm=acme"]).status.success());
+
+    let profile = serde_json::json!({"attributes": [{"name": "employeeNumber", "annotations": {
+        "kc.scim.schema.attribute": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"}}]});
+    let file = dir.path().join("profile.json");
+    std::fs::write(&file, profile.to_string())?;
+    let out = admin(&config, &["update", "users/profile", "-r", "acme", "-f", &file.to_string_lossy()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&admin(&config, &["get", "users/profile", "-r", "acme"]))?, profile);
+
+    let extensions = serde_json::json!([{"schema": "urn:acme:params:scim:schemas:extension:hr:1.0:User",
+        "resourceType": "User", "attributes": [{"name": "costCenter", "type": "string"}]}]);
+    let file = dir.path().join("extensions.json");
+    std::fs::write(&file, extensions.to_string())?;
+    let out = admin(&config, &["update", "scim/extensions", "-r", "acme", "-f", &file.to_string_lossy()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&admin(&config, &["get", "scim/extensions", "-r", "acme"]))?, extensions);
+
+    let wasm = dir.path().join("engine.wasm");
+    std::fs::write(&wasm, scimd::runtime::DEFAULT_COMPONENT)?;
+    let out = admin(&config, &["component", "deploy", "-r", "acme", &wasm.to_string_lossy()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)?["version"], 1);
+    let list = json(&admin(&config, &["component", "list", "-r", "acme"]))?;
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    assert_eq!(json(&admin(&config, &["component", "get", "-r", "acme", "1"]))?["active"], true);
+    let out = admin(&config, &["component", "rollback", "-r", "acme"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)?["version"], 0);
+
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not wasm")?;
+    let out = admin(&config, &["component", "deploy", "-r", "acme", &junk.to_string_lossy()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a valid WebAssembly component"), "{}", stderr(&out));
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
