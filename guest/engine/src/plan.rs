@@ -276,6 +276,28 @@ mod tests {
     }
 
     #[test]
+    fn profile_mapped_and_declared_attributes_are_exact_index_comparisons() {
+        let hr = "urn:acme:params:scim:schemas:extension:hr:1.0:User";
+        let exts = serde_json::json!([{"schema": hr, "attributes": [{"name": "costCenter"}]}]);
+        let profile = serde_json::json!({"attributes": [{"name": "employeeNumber", "annotations":
+            {"scim.schema.attribute": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"}}]});
+        let s = crate::profile::schemas(Some(&exts), profile.as_object(), true).expect("valid");
+        for (f, stored) in [
+            (
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#,
+                "employeeNumber",
+            ),
+            (&format!(r#"{hr}:costCenter eq "CC-7""#), "scim.ext.acme.hr.costCenter"),
+        ] {
+            let parsed = filter::parse(&s.user, f, true).expect("parses");
+            let p = plan(&s.user, Some(&parsed), None);
+            assert!(p.exact, "{f}: no re-check needed");
+            let PlanNode::Compare(l) = &p.nodes[p.root as usize] else { panic!("{f}: a leaf") };
+            assert_eq!(l.field, Field::Attribute(stored.into()), "{f}");
+        }
+    }
+
+    #[test]
     fn external_id_is_case_exact() {
         let p = plan_of(r#"externalId eq "AbC""#);
         assert!(p.exact);

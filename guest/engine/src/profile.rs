@@ -20,11 +20,22 @@ use crate::model::Kind;
 use crate::path::AttrPath;
 use crate::schema::{AttrDef, Mutability, ResourceSchema, Returned, SchemaDef, Schemas, Type, Uniqueness};
 
+/// A regular expression, compiled when the configuration is read so that an invalid one is
+/// the configuration's error, not every later write's.
+#[derive(Debug, Clone)]
+pub struct Pattern(regex_lite::Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
 /// A validation of a profile attribute (Keycloak's validators that apply to SCIM values).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Validation {
     Length { min: Option<usize>, max: Option<usize> },
-    Pattern { pattern: String, message: Option<String> },
+    Pattern { pattern: Pattern, message: Option<String> },
     Email,
     Options(Vec<String>),
     Integer { min: Option<i64>, max: Option<i64> },
@@ -48,10 +59,10 @@ impl Validation {
                 }
             }
             Validation::Pattern { pattern, message } => {
-                let re = regex_lite::Regex::new(pattern)
-                    .map_err(|e| Error::Config(format!("the pattern of '{at}' is not valid: {e}")))?;
-                if !re.is_match(value) {
-                    return fail(message.clone().unwrap_or_else(|| format!("must match the pattern {pattern}")));
+                if !pattern.0.is_match(value) {
+                    return fail(
+                        message.clone().unwrap_or_else(|| format!("must match the pattern {}", pattern.0.as_str())),
+                    );
                 }
             }
             Validation::Email => {
@@ -106,13 +117,18 @@ fn validations(at: &str, v: Option<&Value>) -> Result<Vec<Validation>> {
         let arg = |k: &str| args.get(k);
         out.push(match name.as_str() {
             "length" => Validation::Length { min: arg("min").and_then(number), max: arg("max").and_then(number) },
-            "pattern" => Validation::Pattern {
-                pattern: arg("pattern")
+            "pattern" => {
+                let pattern = arg("pattern")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| Error::Config(format!("the pattern validation of '{at}' has no pattern")))?
-                    .to_string(),
-                message: arg("error-message").and_then(Value::as_str).map(str::to_string),
-            },
+                    .ok_or_else(|| Error::Config(format!("the pattern validation of '{at}' has no pattern")))?;
+                let re = regex_lite::Regex::new(pattern).map_err(|e| {
+                    Error::Config(format!("the pattern of '{at}' is not a valid regular expression: {e}"))
+                })?;
+                Validation::Pattern {
+                    pattern: Pattern(re),
+                    message: arg("error-message").and_then(Value::as_str).map(str::to_string),
+                }
+            }
             "email" => Validation::Email,
             "options" => Validation::Options(
                 arg("options")
@@ -177,10 +193,15 @@ fn attribute(at: &str, v: &Value, nested: bool) -> Result<AttrDef> {
         "never" => Returned::Never,
         other => return Err(Error::Config(format!("'{here}' has an unknown returned '{other}'"))),
     };
+    // scimd enforces uniqueness only where it keeps a unique index (userName, a group's
+    // displayName); advertising it for a declared attribute would be a promise not kept.
     def.uniqueness = match m.get("uniqueness").and_then(Value::as_str).unwrap_or("none") {
         "none" => Uniqueness::None,
-        "server" => Uniqueness::Server,
-        "global" => Uniqueness::Global,
+        "server" | "global" => {
+            return Err(Error::Config(format!(
+                "'{here}': scimd does not enforce uniqueness of declared attributes; declare \"none\""
+            )));
+        }
         other => return Err(Error::Config(format!("'{here}' has an unknown uniqueness '{other}'"))),
     };
     let strings = |k: &str| -> Vec<String> {
@@ -239,7 +260,8 @@ fn extension(v: &Value) -> Result<(Kind, SchemaDef, bool)> {
     let name = m.get("name").and_then(Value::as_str).unwrap_or(&short);
     let description = m.get("description").and_then(Value::as_str).unwrap_or(name);
     let prefix = match m.get("storagePrefix").and_then(Value::as_str) {
-        Some(p) => p.to_string(),
+        Some(p) if !p.trim().is_empty() && !p.contains(char::is_whitespace) => p.to_string(),
+        Some(p) => return Err(Error::Config(format!("the storagePrefix of '{urn}' ('{p}') must be a non-empty word"))),
         None => format!("scim.ext.{short}."),
     };
     Ok((
@@ -261,6 +283,23 @@ fn column_mapped(kind: Kind, path: &AttrPath) -> Option<&'static str> {
         (Kind::User, "emails", _) => Some("email"),
         (Kind::User, "active", None) => Some("enabled"),
         (Kind::Group, "displayName", None) => Some("name"),
+        // Memberships are the realm's own relations, kept by the host.
+        (Kind::User, "groups", _) => Some("groups"),
+        (Kind::Group, "members", _) => Some("members"),
+        _ => None,
+    }
+}
+
+/// The SCIM attribute behind a column's profile name, so that the validations Keycloak's
+/// default profile declares for `username`, `email`, `firstName` and `lastName` apply to
+/// SCIM writes even without a `scim.schema.attribute` annotation.
+fn column_attribute(kind: Kind, name: &str) -> Option<&'static str> {
+    match (kind, name) {
+        (Kind::User, "username") => Some("userName"),
+        (Kind::User, "firstName") => Some("name.givenName"),
+        (Kind::User, "lastName") => Some("name.familyName"),
+        (Kind::User, "email") => Some("emails.value"),
+        (Kind::Group, "name") => Some("displayName"),
         _ => None,
     }
 }
@@ -283,23 +322,26 @@ fn apply(rs: &mut ResourceSchema, attributes: &[Value], lenient: bool) -> Result
             .and_then(Value::as_str)
             .ok_or_else(|| Error::Config("a profile attribute has no name".into()))?;
         let annotations = a.get("annotations");
-        let Some(target) = ["scim.schema.attribute", "kc.scim.schema.attribute"]
+        let checks = validations(name, a.get("validations"))?;
+        let annotated = ["scim.schema.attribute", "kc.scim.schema.attribute"]
             .iter()
-            .find_map(|k| annotations.and_then(|an| an.get(*k)).and_then(Value::as_str))
-        else {
+            .find_map(|k| annotations.and_then(|an| an.get(*k)).and_then(Value::as_str));
+        let Some(target) = annotated.or_else(|| column_attribute(rs.kind, name)) else {
             continue;
         };
         let path =
             AttrPath::parse(rs, target).map_err(|m| Error::Config(format!("profile attribute '{name}': {m}")))?;
         if let Some(column) = column_mapped(rs.kind, &path) {
-            if column == name {
-                continue;
+            if column != name {
+                return Err(Error::Config(format!(
+                    "profile attribute '{name}' cannot take '{target}': it is the realm's '{column}'"
+                )));
             }
-            return Err(Error::Config(format!(
-                "profile attribute '{name}' cannot take '{target}': it is the realm's '{column}'"
-            )));
+            if let Some(def) = target_def(rs, &path) {
+                def.validations = checks;
+            }
+            continue;
         }
-        let checks = validations(name, a.get("validations"))?;
         let multivalued = a.get("multivalued").and_then(Value::as_bool).unwrap_or(false);
         let def = target_def(rs, &path)
             .ok_or_else(|| Error::Config(format!("profile attribute '{name}': '{target}' names nothing")))?;
@@ -394,7 +436,35 @@ pub fn schemas(extensions: Option<&Value>, profile: Option<&Map<String, Value>>,
         apply(&mut schemas.user, &list("attributes")?, lenient)?;
         apply(&mut schemas.group, &list("groupAttributes")?, lenient)?;
     }
+    distinct_storage(&schemas.user)?;
+    distinct_storage(&schemas.group)?;
     Ok(schemas)
+}
+
+/// Refuses a configuration in which two SCIM attributes would be stored under one name (two
+/// versions of an extension, a profile name that is another attribute's default name): they
+/// would silently overwrite each other.
+fn distinct_storage(rs: &ResourceSchema) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let schemas = std::iter::once((&rs.core, false)).chain(rs.extensions.iter().map(|(s, _)| (s, true)));
+    let mut defs: Vec<(String, &AttrDef)> = rs.common.iter().map(|d| (d.name.clone(), d)).collect();
+    for (schema, ext) in schemas {
+        for def in &schema.attributes {
+            let at = if ext { format!("{}:{}", schema.id, def.name) } else { def.name.clone() };
+            defs.extend(def.sub_attributes.iter().map(|sub| (format!("{at}.{}", sub.name), sub)));
+            defs.push((at, def));
+        }
+    }
+    for (at, def) in defs {
+        if let Some(other) = seen.insert(&def.storage, at.clone()) {
+            return Err(Error::Config(format!(
+                "'{other}' and '{at}' would both be stored as '{}'; give one another name (a profile \
+                 attribute, or the extension's storagePrefix)",
+                def.storage
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -466,5 +536,96 @@ mod tests {
         assert!(v[1].check("x", "ab").is_err());
         assert!(Validation::Email.check("x", "a@b.c").is_ok());
         assert!(Validation::Email.check("x", "a@b").is_err());
+    }
+
+    fn engine(config: Value) -> crate::Engine {
+        crate::Engine::new(&config.to_string()).expect("valid configuration")
+    }
+
+    fn ctx() -> crate::model::Context {
+        crate::model::Context { realm: "r".into(), base_url: "http://h/scim/v2".into() }
+    }
+
+    #[test]
+    fn an_invalid_pattern_is_a_configuration_error_not_a_later_write_error() {
+        let profile = json!({"attributes": [{"name": "employeeNumber", "validations": {"pattern": {"pattern": "([0-9"}},
+            "annotations": {"scim.schema.attribute": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"}}]});
+        match schemas(None, profile.as_object(), true) {
+            Err(Error::Config(m)) => assert!(m.contains("not a valid regular expression"), "{m}"),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn column_validations_of_the_profile_apply_to_scim_writes() {
+        // Keycloak's default profile: `username` and `email` carry validations, no annotation.
+        let e = engine(json!({"profile": {"attributes": [
+            {"name": "username", "validations": {"length": {"min": 3, "max": 255}}},
+            {"name": "email", "validations": {"email": {}}}]}}));
+        let user = |body: Value| e.create(&ctx(), Kind::User, &body.to_string());
+        let short = user(json!({"schemas": [crate::schema::CORE_USER], "userName": "ab"}));
+        assert!(matches!(&short, Err(Error::InvalidValue(m)) if m.contains("userName")), "{short:?}");
+        let bad_mail =
+            user(json!({"schemas": [crate::schema::CORE_USER], "userName": "abc", "emails": [{"value": "nope"}]}));
+        assert!(matches!(&bad_mail, Err(Error::InvalidValue(m)) if m.contains("email")), "{bad_mail:?}");
+        assert!(
+            user(json!({"schemas": [crate::schema::CORE_USER], "userName": "abc", "emails": [{"value": "a@b.c"}]}))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn two_attributes_stored_under_one_name_are_refused() {
+        let v2 = HR.replace("1.0", "2.0");
+        let exts = json!([{"schema": HR, "attributes": [{"name": "badge"}]}, {"schema": v2, "attributes": [{"name": "badge"}]}]);
+        assert!(matches!(schemas(Some(&exts), None, true), Err(Error::Config(m)) if m.contains("storagePrefix")));
+        let exts = json!([{"schema": HR, "attributes": [{"name": "badge"}]},
+            {"schema": v2, "storagePrefix": "hr2.", "attributes": [{"name": "badge"}]}]);
+        assert!(schemas(Some(&exts), None, true).is_ok());
+        let profile = json!({"attributes": [
+            {"name": "x", "annotations": {"scim.schema.attribute": "title"}},
+            {"name": "x", "annotations": {"scim.schema.attribute": "nickName"}}]});
+        assert!(matches!(schemas(None, profile.as_object(), true), Err(Error::Config(m)) if m.contains("'x'")));
+    }
+
+    #[test]
+    fn declared_uniqueness_other_than_none_is_refused() {
+        let exts = json!([{"schema": HR, "attributes": [{"name": "badge", "uniqueness": "server"}]}]);
+        assert!(matches!(schemas(Some(&exts), None, true), Err(Error::Config(m)) if m.contains("uniqueness")));
+    }
+
+    #[test]
+    fn a_strict_group_profile_keeps_members_writable() {
+        let e = engine(json!({"compatibility": "strict", "profile": {"attributes": [], "groupAttributes": [
+            {"name": "group_external_id", "annotations": {"scim.schema.attribute": "externalId"}}]}}));
+        let body = json!({"schemas": [crate::schema::CORE_GROUP], "displayName": "Ops", "members": [{"value": "u1"}]});
+        let w = e.create(&ctx(), Kind::Group, &body.to_string()).expect("members are the realm's own relation");
+        assert_eq!(w.members.map(|m| m.add.len()), Some(1));
+    }
+
+    #[test]
+    fn a_strict_profile_leaves_unmapped_attributes_out_of_schemas() {
+        let e = engine(json!({"compatibility": "strict", "profile": {"attributes": [
+            {"name": "employeeNumber", "annotations": {"scim.schema.attribute": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"}}]}}));
+        let user = e.schemas().user.core.to_json(None);
+        let names: Vec<&str> =
+            user["attributes"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
+        assert!(names.contains(&"userName") && names.contains(&"groups") && names.contains(&"emails"), "{names:?}");
+        assert!(!names.contains(&"title") && !names.contains(&"nickName"), "{names:?}");
+        let name = user["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["name"] == "name")
+            .cloned()
+            .unwrap_or_default();
+        let subs: Vec<&str> =
+            name["subAttributes"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
+        assert_eq!(subs, ["familyName", "givenName"]);
+        let enterprise =
+            e.schemas().user.extension(crate::schema::ENTERPRISE_USER).map(|s| s.to_json(None)).unwrap_or_default();
+        let names: Vec<&str> =
+            enterprise["attributes"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
+        assert_eq!(names, ["employeeNumber"]);
     }
 }

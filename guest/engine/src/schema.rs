@@ -225,6 +225,12 @@ impl AttrDef {
         if self.ty == Type::Complex { self.sub("value") } else { None }
     }
 
+    /// Whether `/Schemas` lists the attribute: a realm whose profile leaves it unmapped in
+    /// `strict` mode refuses it in writes, so it is not offered (read-only ones still show).
+    fn advertised(&self) -> bool {
+        self.mapped || self.mutability == Mutability::ReadOnly
+    }
+
     /// The RFC 7643 §7 representation.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -250,7 +256,8 @@ impl AttrDef {
             m.insert("referenceTypes".into(), json!(self.reference_types));
         }
         if !self.sub_attributes.is_empty() {
-            m.insert("subAttributes".into(), Value::Array(self.sub_attributes.iter().map(AttrDef::to_json).collect()));
+            let subs = self.sub_attributes.iter().filter(|a| a.advertised()).map(AttrDef::to_json).collect();
+            m.insert("subAttributes".into(), Value::Array(subs));
         }
         Value::Object(m)
     }
@@ -291,7 +298,8 @@ impl SchemaDef {
         m.insert("id".into(), json!(self.id));
         m.insert("name".into(), json!(self.name));
         m.insert("description".into(), json!(self.description));
-        m.insert("attributes".into(), Value::Array(self.attributes.iter().map(AttrDef::to_json).collect()));
+        let attributes = self.attributes.iter().filter(|a| a.advertised()).map(AttrDef::to_json).collect();
+        m.insert("attributes".into(), Value::Array(attributes));
         let mut meta = Map::new();
         meta.insert("resourceType".into(), json!("Schema"));
         if let Some(base) = base_location {
