@@ -28,7 +28,9 @@ cargo test --workspace --locked "$@"
 
 # The same component in another host: Node.js runs it through jco and must give the Rust
 # host's answers to every golden case (conformance/), and the example gateway must work.
-guest=target/guest/wasm32-wasip2/release/scimd_guest.wasm
+# The component the host embeds: host/build.rs builds it there (and honours the same variable).
+guest=${SCIMD_GUEST_TARGET_DIR:-target/guest}/wasm32-wasip2/release/scimd_guest.wasm
+[ -f "$guest" ] || { echo "no $guest: cargo test should have built it" >&2; exit 1; }
 npm ci --prefix examples/node-gateway --no-audit --no-fund --loglevel=error
 node examples/node-gateway/golden.mjs "$guest" conformance
 node examples/node-gateway/demo-check.mjs "$guest"

@@ -37,6 +37,9 @@ enum Command {
         /// Largest accepted request body, in bytes.
         #[arg(long, env = "SCIMD_MAX_BODY", default_value_t = 1 << 20)]
         max_body: u64,
+        /// Largest SCIM engine component that can be deployed, in MiB.
+        #[arg(long, env = "SCIMD_MAX_COMPONENT_MB", default_value_t = 64)]
+        max_component_mb: u64,
         /// Largest page of results (also the default `count`).
         #[arg(long, env = "SCIMD_MAX_RESULTS", default_value_t = 1000)]
         max_results: u32,
@@ -144,7 +147,16 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, data, max_body, max_results, guest_deadline_ms, guest_memory_mb, public_url } => {
+        Command::Serve {
+            listen,
+            data,
+            max_body,
+            max_component_mb,
+            max_results,
+            guest_deadline_ms,
+            guest_memory_mb,
+            public_url,
+        } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_env("SCIMD_LOG").unwrap_or_else(|_| "info".into()),
@@ -153,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .init();
             let mut settings = Settings::new(data.data_dir);
             settings.max_body = max_body;
+            settings.max_component = max_component_mb.max(1) << 20;
             settings.max_results = max_results.max(1);
             settings.guest_deadline = std::time::Duration::from_millis(guest_deadline_ms.max(1));
             settings.guest_memory = guest_memory_mb.max(1) << 20;

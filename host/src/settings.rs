@@ -11,6 +11,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The largest accepted request body (`SCIMD_MAX_BODY`, default 1 MiB).
     pub max_body: u64,
+    /// The largest SCIM engine component an admin may deploy (`SCIMD_MAX_COMPONENT_MB`,
+    /// default 64 MiB): each upload is compiled, which costs time and memory.
+    pub max_component: u64,
     /// The largest page (`SCIMD_MAX_RESULTS`, default 1000); also the default `count`.
     pub max_results: u32,
     /// The most operations in one PATCH (default 1000).
@@ -29,6 +32,7 @@ impl Settings {
         Settings {
             data_dir,
             max_body: 1 << 20,
+            max_component: 64 << 20,
             max_results: 1000,
             max_operations: 1000,
             guest_deadline: Duration::from_millis(2000),

@@ -174,6 +174,84 @@ async fn bytes_that_are_not_a_component_are_refused() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_steps_back_along_the_realms_history_not_to_the_next_lower_number() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    realm(&server, &admin, "r").await?;
+    let deploy = |wasm: Vec<u8>| {
+        let admin = &admin;
+        async move {
+            let r = admin.put_bytes("/realms/r/scim/component", wasm).await?;
+            assert_eq!(r.status, 201, "{}", r.text);
+            anyhow::Ok(r.json["version"].as_i64())
+        }
+    };
+    let rollback = || async {
+        let r = admin.post("/realms/r/scim/component/rollback", &json!({})).await?;
+        assert_eq!(r.status, 200, "{}", r.text);
+        anyhow::Ok(r.json["version"].as_i64())
+    };
+    let active = || async {
+        let list = admin.get("/realms/r/scim/components").await?.json;
+        anyhow::Ok(
+            list.as_array().into_iter().flatten().find(|d| d["active"] == true).and_then(|d| d["version"].as_i64()),
+        )
+    };
+    assert_eq!(deploy(custom_mapping()?).await?, Some(1));
+    assert_eq!(deploy(misbehaving()?).await?, Some(2), "a version that turns out bad");
+    assert_eq!(rollback().await?, Some(1));
+    assert_eq!(deploy(custom_mapping()?).await?, Some(3));
+    assert_eq!(rollback().await?, Some(1), "back to what ran before 3, not to the bad 2");
+    assert_eq!(active().await?, Some(1));
+    assert_eq!(rollback().await?, Some(0), "and once more, to what ran before 1");
+    assert_eq!(active().await?, Some(0));
+    admin.post("/realms/r/scim/component/rollback", &json!({})).await?.assert_admin_error(400, "nothing to roll back");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_realm_whose_profile_refuses_plain_users_can_still_deploy_and_roll_back() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    let r = admin.post("/realms", &json!({"realm": "r", "scimCompatibility": "strict"})).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let c = Client::new(server.url("/realms/r/scim/v2"), Some(server.token(server.realm_id("r")?, &["manage-users"])?));
+    // Strict, with a profile that does not map displayName, and a required extension: the
+    // self-test's plain user would be refused by this configuration.
+    let r = admin
+        .put(
+            "/realms/r/scim/extensions",
+            &json!([{"schema": "urn:acme:params:scim:schemas:extension:badge:1.0:User", "required": true,
+                     "attributes": [{"name": "badge", "type": "string", "required": true}]}]),
+        )
+        .await?;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = admin.put("/realms/r/users/profile", &json!({"attributes": [{"name": "username"}]})).await?;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = c.post("/Users", &json!({"schemas": [USER], "userName": "plain", "displayName": "Plain"})).await?;
+    assert_eq!(r.status, 400, "the realm refuses what the self-test sends: {}", r.text);
+
+    let r = admin.put_bytes("/realms/r/scim/component", custom_mapping()?).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = admin.post("/realms/r/scim/component/rollback", &json!({})).await?;
+    assert_eq!((r.status, r.json["version"].as_i64()), (200, Some(0)), "{}", r.text);
+    let r = admin.post("/realms/r/scim/component/rollback?to=1", &json!({})).await?;
+    assert_eq!((r.status, r.json["version"].as_i64()), (200, Some(1)), "{}", r.text);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_larger_than_the_limit_is_413_and_nothing_is_stored() -> Result<()> {
+    let server = Server::start_with(|s| s.max_component = 1 << 20).await?;
+    let admin = Admin::master(&server).await?;
+    realm(&server, &admin, "r").await?;
+    let r = admin.put_bytes("/realms/r/scim/component", vec![0u8; (1 << 20) + 1]).await?;
+    r.assert_admin_error(413, "1048576");
+    assert_eq!(admin.get("/realms/r/scim/components").await?.json.as_array().map(Vec::len), Some(1));
+    Ok(())
+}
+
 /// A server with short guest limits, a realm `bad` running the misbehaving guest and a realm
 /// `good` on the built-in engine.
 async fn bad_and_good() -> Result<(Server, Admin, Client, Client)> {
@@ -261,6 +339,30 @@ async fn a_guest_that_loops_forever_is_stopped_at_its_deadline() -> Result<()> {
     still_serving(&admin, &bad, &good, "300 ms").await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_looping_requests_than_workers_do_not_stall_other_realms() -> Result<()> {
+    let (_server, admin, bad, good) = bad_and_good().await?;
+    let looping = json!({"schemas": [USER], "userName": "loop"});
+    // The first time-out makes the realm's engine suspect …
+    bad.post("/Users", &looping).await?.assert_error(503, None, "did not answer within 300 ms");
+    // … so that its calls no longer hold the workers every realm is served by: twice as many
+    // loopers as workers, and the neighbour is answered while they spin.
+    let loopers: Vec<_> = (0..4)
+        .map(|_| {
+            let (bad, looping) = (bad.clone(), looping.clone());
+            tokio::spawn(async move { bad.post("/Users", &looping).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let r = good.get("/Users?count=1").await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(loopers.iter().any(|l| !l.is_finished()), "the neighbour was served while the loopers still ran");
+    for l in loopers {
+        l.await??.assert_error(503, None, "did not answer within 300 ms");
+    }
+    still_serving(&admin, &bad, &good, "300 ms").await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_guest_that_allocates_without_bound_hits_its_memory_cap() -> Result<()> {
     let (_server, admin, bad, good) = bad_and_good().await?;
@@ -317,10 +419,11 @@ async fn a_hot_swap_under_steady_traffic_fails_no_request_and_changes_answers_at
     assert_eq!(r.status, 200, "{}", r.text);
     pause().await;
     stop.store(true, Ordering::Relaxed);
-    let mut seen = Vec::new();
+    let mut per_client = Vec::new();
     for client in clients {
-        seen.extend(client.await?);
+        per_client.push(client.await?);
     }
+    let seen: Vec<&Seen> = per_client.iter().flatten().collect();
 
     let failed: Vec<_> = seen.iter().filter(|s| s.status != 200).map(|s| (s.status, &s.user_name)).collect();
     assert!(failed.is_empty(), "{} of {} requests failed: {failed:?}", failed.len(), seen.len());
@@ -346,5 +449,33 @@ async fn a_hot_swap_under_steady_traffic_fails_no_request_and_changes_answers_at
         old_before > 0 && new_between > 0 && old_after > 0,
         "traffic in every phase: {old_before}/{new_between}/{old_after}"
     );
+
+    // Each client's answers change once per swap, never back and forth.
+    for answers in &per_client {
+        let mut changes: Vec<&str> = answers.iter().map(|s| s.user_name.as_str()).collect();
+        changes.dedup();
+        assert_eq!(changes, ["BJensen", "bjensen", "BJensen"], "one client's answers, in order");
+    }
+    // And the swap is one moment for all: once any request has seen the new engine, every
+    // request started after that sees it (until the rollback), and likewise back.
+    let first_new = seen.iter().filter(|s| s.user_name == "bjensen").map(|s| s.ended).min();
+    let first_new = first_new.ok_or_else(|| anyhow::anyhow!("no request saw the new engine"))?;
+    for s in seen.iter().filter(|s| s.started > first_new && s.ended < rollback_started) {
+        assert_eq!(
+            s.user_name, "bjensen",
+            "a request from {:?} to {:?}, after the swap at {first_new:?}",
+            s.started, s.ended
+        );
+    }
+    let first_old =
+        seen.iter().filter(|s| s.started > rollback_started && s.user_name == "BJensen").map(|s| s.ended).min();
+    let first_old = first_old.ok_or_else(|| anyhow::anyhow!("no request saw the rollback"))?;
+    for s in seen.iter().filter(|s| s.started > first_old) {
+        assert_eq!(
+            s.user_name, "BJensen",
+            "a request from {:?} to {:?}, after the rollback at {first_old:?}",
+            s.started, s.ended
+        );
+    }
     Ok(())
 }

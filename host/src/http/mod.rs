@@ -1,5 +1,5 @@
 //! HTTP: routes, content types, headers and the SCIM error envelope. Handlers authenticate,
-//! then hand the request to the realm's engine and the store (see `heavy` for where the work runs).
+//! then hand the request to the realm's engine and the store (see `runtime::heavy` for where the work runs).
 
 mod admin;
 mod discovery;
@@ -100,7 +100,13 @@ impl AppState {
                 let generation = self.generation.load(Ordering::SeqCst);
                 let r = self.store.realm(name)?;
                 let mut realms = self.realms.write();
-                if self.generation.load(Ordering::SeqCst) == generation {
+                // A read that raced a change must not replace what a later read cached: every
+                // change bumps `settings_version`, so the newer row wins.
+                let newer_cached = match (realms.get(name), &r) {
+                    (Some((_, Some(cached))), Some(read)) => cached.settings_version > read.settings_version,
+                    _ => false,
+                };
+                if self.generation.load(Ordering::SeqCst) == generation && !newer_cached {
                     realms.insert(name.to_string(), (Instant::now(), r.clone()));
                 }
                 r
@@ -116,21 +122,34 @@ impl AppState {
 
     /// The engine configuration of a realm (see `realm-engine.create` in the WIT).
     pub(crate) fn engine_config(&self, realm: &Realm) -> String {
+        let mut config = self.plain_engine_config(realm);
+        config["profile"] = json!(realm.profile);
+        config["extensions"] = json!(realm.extensions);
+        config.to_string()
+    }
+
+    /// A realm's engine configuration without its user profile and extension schemas: what a
+    /// component's self-test runs with (see `runtime::self_test`).
+    pub(crate) fn plain_engine_config(&self, realm: &Realm) -> serde_json::Value {
         json!({
             "compatibility": realm.compatibility,
             "maxResults": self.settings.max_results,
             "maxOperations": self.settings.max_operations,
             "maxPayloadSize": self.settings.max_body,
             "etag": true,
-            "profile": realm.profile,
-            "extensions": realm.extensions,
         })
-        .to_string()
     }
 
     fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
         let key = engine_key(realm);
-        self.runtime.realm(realm.id, &key, || self.engine_config(realm), || self.component(realm))
+        self.runtime.realm(realm.id, &key, || self.engine_config(realm), || self.component(realm)).map_err(
+            |e| match e {
+                // The request is not at fault when the realm's stored component or configuration
+                // no longer starts (both were checked when they were stored).
+                Error::InvalidValue(d) => Error::GuestTrap(format!("it could not be started for this realm: {d}")),
+                other => other,
+            },
+        )
     }
 
     /// The component a realm runs: the built-in engine, or its deployed version.
@@ -200,21 +219,28 @@ fn kind_of(segment: &str) -> Result<ResourceKind> {
     }
 }
 
-/// Runs work that may take milliseconds without holding up the worker's other tasks.
-///
-/// Requests do their synchronous work (SQLite reads, engine calls) inline on the tokio
-/// worker: measured here, handing each request to `spawn_blocking` cost a third of a GET's
-/// throughput on two cores, as the hand-off takes as long as the work. Writes go to the
-/// store's writer thread and are awaited. What can take long (password hashing, re-checking
-/// many candidates) goes through this function, which moves the worker's other tasks
-/// elsewhere first. A misbehaving engine holds one worker at most until its deadline.
-pub(crate) fn heavy<T>(f: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
+/// A request body of at most `limit` bytes; a larger one (declared or sent) is `413`.
+pub(crate) async fn read_bytes(body: axum::body::Body, headers: &HeaderMap, limit: u64) -> Result<axum::body::Bytes> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::PayloadTooLarge(limit));
     }
+    axum::body::to_bytes(body, limit as usize).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            Error::PayloadTooLarge(limit)
+        } else {
+            Error::BadRequest(format!("could not read the request body: {e}"))
+        }
+    })
 }
+
+/// Work that may take milliseconds runs through `runtime::heavy` (where request work runs, and why).
+pub(crate) use crate::runtime::heavy;
 
 async fn not_found(req: Request) -> Response {
     error_response(StatusCode::NOT_FOUND, None, &format!("no endpoint at {}", req.uri().path()))

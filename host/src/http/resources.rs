@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use super::params::Params;
 use super::response::{self, check_if_match, if_none_match};
-use super::{AppState, Scim, heavy, kind_of};
+use super::{AppState, Scim, heavy, kind_of, read_bytes};
 use crate::auth::Need;
 use crate::error::{Error, Result};
 use crate::runtime::Session;
@@ -52,20 +52,7 @@ fn not_found(kind: ResourceKind, id: &str) -> Error {
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String> {
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(Error::PayloadTooLarge(limit));
-    }
-    let bytes = axum::body::to_bytes(body, limit as usize).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        if too_large {
-            Error::PayloadTooLarge(limit)
-        } else {
-            Error::BadRequest(format!("could not read the request body: {e}"))
-        }
-    })?;
+    let bytes = read_bytes(body, headers, limit).await?;
     String::from_utf8(bytes.to_vec()).map_err(|_| Error::Scim {
         status: 400,
         scim_type: Some("invalidSyntax".into()),

@@ -8,12 +8,13 @@
 pub mod bindings;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::DynOutputStream;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -36,11 +37,93 @@ const ENGINES_KEPT: usize = 3;
 /// Instances kept warm per realm.
 const POOL_SIZE: usize = 64;
 
+/// What one instance of an engine may hold besides its memory. A component made by
+/// `wit-bindgen` (Rust) has a few core instances (the engine, shims), each with a memory or a
+/// table; these bounds leave room for that and for other toolchains, not for abuse.
+const MAX_MEMORIES: usize = 8;
+const MAX_TABLES: usize = 16;
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+const MAX_INSTANCES: usize = 32;
+
+/// An instance's resource limits. The memory cap is the total over all of the instance's
+/// linear memories (wasmtime's `StoreLimits` caps each one alone), and going over it traps
+/// with a message naming the cap rather than letting the guest see a failed `memory.grow`.
+pub struct GuestLimits {
+    memory_cap: usize,
+    memory_used: usize,
+}
+
+impl wasmtime::ResourceLimiter for GuestLimits {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|max| desired > max) {
+            return Ok(false);
+        }
+        let used = self.memory_used - current.min(self.memory_used) + desired;
+        if used > self.memory_cap {
+            return Err(wasmtime::Error::new(GuestMisuse(format!(
+                "memory limit of {} MiB exceeded",
+                self.memory_cap >> 20
+            ))));
+        }
+        self.memory_used = used;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|max| desired > max) {
+            return Ok(false);
+        }
+        if desired > MAX_TABLE_ELEMENTS {
+            return Err(wasmtime::Error::new(GuestMisuse(format!(
+                "table limit of {MAX_TABLE_ELEMENTS} elements exceeded"
+            ))));
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+/// How long an engine that ran out of time stays suspect (see `RealmEngine::with`).
+const SUSPECT_FOR: Duration = Duration::from_secs(60);
+
+/// Runs work that may take milliseconds without holding up the worker's other tasks.
+///
+/// Requests do their synchronous work (SQLite reads, engine calls) inline on the tokio
+/// worker: measured here, handing each request to `spawn_blocking` cost a third of a GET's
+/// throughput on two cores, as the hand-off takes as long as the work. Writes go to the
+/// store's writer thread and are awaited. What can take long (password hashing, re-checking
+/// many candidates, compiling a component, calls into an engine that has run out of time
+/// before) goes through this function, which moves the worker's other tasks elsewhere first.
+pub fn heavy<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Milliseconds since the process's first call, never 0.
+fn uptime_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+}
+
 /// The state of one instance's store.
 pub struct GuestState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: GuestLimits,
 }
 
 impl WasiView for GuestState {
@@ -192,6 +275,8 @@ pub struct RealmEngine {
     projections: RwLock<HashMap<ProjectionKey, Projection>>,
     /// Told of every trap or timeout (the host records them as admin events).
     on_failure: Option<FailureHook>,
+    /// Until when (`uptime_ms`) calls run through `heavy`; 0: not suspect.
+    suspect_until: AtomicU64,
 }
 
 /// What a realm's engine calls when an instance traps or runs out of time.
@@ -227,6 +312,7 @@ impl RealmEngine {
             info: empty_info(),
             projections: RwLock::new(HashMap::new()),
             on_failure,
+            suspect_until: AtomicU64::new(0),
         };
         let mut first = engine.instantiate()?;
         let projections = RwLock::new(HashMap::new());
@@ -256,7 +342,7 @@ impl RealmEngine {
         let state = GuestState {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(self.limits.memory).trap_on_grow_failure(true).build(),
+            limits: GuestLimits { memory_cap: self.limits.memory, memory_used: 0 },
         };
         let mut store = Store::new(engine(), state);
         store.limiter(|s| &mut s.limits);
@@ -272,7 +358,25 @@ impl RealmEngine {
     }
 
     /// Runs `f` with an instance; the instance goes back to the pool unless it failed.
+    ///
+    /// Calls run inline on the request's worker (see `heavy`), so an engine that loops holds a
+    /// worker until its deadline. Once an engine has run out of time it is suspect for a while
+    /// and its calls move the worker's other tasks elsewhere first: a realm whose engine keeps
+    /// looping then costs blocking threads, not the workers every other realm is served by.
     pub fn with<T>(&self, f: impl FnOnce(&mut Session<'_>) -> Result<T>) -> Result<T> {
+        if self.is_suspect() {
+            return heavy(|| self.run(f));
+        }
+        self.run(f)
+    }
+
+    /// Whether the engine ran out of time lately.
+    pub fn is_suspect(&self) -> bool {
+        let until = self.suspect_until.load(Ordering::Relaxed);
+        until != 0 && uptime_ms() < until
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&mut Session<'_>) -> Result<T>) -> Result<T> {
         let pooled = self.pool.lock().pop();
         let mut inst = match pooled {
             Some(i) => i,
@@ -286,8 +390,13 @@ impl RealmEngine {
             if pool.len() < POOL_SIZE {
                 pool.push(inst);
             }
-        } else if let (Err(e), Some(hook)) = (&result, &self.on_failure) {
-            hook(e);
+        } else if let Err(e) = &result {
+            if matches!(e, Error::GuestTimeout(_)) {
+                self.suspect_until.store(uptime_ms() + SUSPECT_FOR.as_millis() as u64, Ordering::Relaxed);
+            }
+            if let Some(hook) = &self.on_failure {
+                hook(e);
+            }
         }
         result
     }
@@ -335,6 +444,10 @@ pub struct Session<'a> {
 
 macro_rules! guest_call {
     ($self:ident, $method:ident $(, $arg:expr)*) => {{
+        if $self.poisoned {
+            // A trapped instance is in no state to be called again.
+            return Err(Error::GuestTrap("its instance already failed in this request".into()));
+        }
         let limits = $self.limits;
         let inst = &mut *$self.inst;
         inst.store.set_epoch_deadline(deadline_ticks(limits.deadline));
@@ -421,6 +534,7 @@ pub struct Runtime {
     realms: RwLock<HashMap<i64, Vec<Arc<RealmEngine>>>>,
     /// Compiled components by hash.
     components: RwLock<HashMap<String, Loaded>>,
+    compiling: Mutex<()>,
     on_failure: RwLock<Option<RuntimeFailureHook>>,
 }
 
@@ -432,6 +546,7 @@ impl Runtime {
             limits,
             realms: RwLock::new(HashMap::new()),
             components: RwLock::new(HashMap::new()),
+            compiling: Mutex::new(()),
             on_failure: RwLock::new(None),
         })
     }
@@ -451,29 +566,45 @@ impl Runtime {
     }
 
     /// A component by hash, compiled once (`bytes` is asked for only when it is not cached).
+    /// Compiling takes a while, so it runs through `heavy`, and one compilation at a time, so
+    /// requests arriving together after a restart do not all compile the same component.
     pub fn component(&self, hash: &str, bytes: impl FnOnce() -> Result<Vec<u8>>) -> Result<Loaded> {
         if let Some(l) = self.components.read().get(hash) {
             return Ok(l.clone());
         }
-        let loaded = Loaded::compile(&bytes()?)?;
-        self.components.write().insert(loaded.hash.clone(), loaded.clone());
-        Ok(loaded)
+        heavy(|| {
+            let _one_at_a_time = self.compiling.lock();
+            if let Some(l) = self.components.read().get(hash) {
+                return Ok(l.clone());
+            }
+            let loaded = Loaded::compile(&bytes()?)?;
+            self.components.write().insert(loaded.hash.clone(), loaded.clone());
+            Ok(loaded)
+        })
     }
 
     /// A realm's engine for a component and configuration, not yet in use (see `install`).
     pub fn build(&self, realm_id: i64, loaded: Loaded, key: &str, config: String) -> Result<Arc<RealmEngine>> {
-        self.components.write().entry(loaded.hash.clone()).or_insert_with(|| loaded.clone());
         Ok(Arc::new(RealmEngine::new(loaded, key.to_string(), config, self.limits, self.hook_for(realm_id))?))
     }
 
+    /// An engine for trying a component out before it serves anyone: its failures are the
+    /// deployment's, not the realm's, so nobody is told of them.
+    pub fn probe(&self, loaded: Loaded, config: String) -> Result<RealmEngine> {
+        RealmEngine::new(loaded, String::new(), config, self.limits, None)
+    }
+
     /// Makes an engine the realm's: new requests use it, requests under way finish on the one
-    /// they started with.
+    /// they started with. Compiled components are kept while an engine runs them.
     pub fn install(&self, realm_id: i64, engine: Arc<RealmEngine>) {
         let mut realms = self.realms.write();
         let engines = realms.entry(realm_id).or_default();
         engines.retain(|e| e.key != engine.key);
-        engines.insert(0, engine);
+        engines.insert(0, engine.clone());
         engines.truncate(ENGINES_KEPT);
+        let mut components = self.components.write();
+        components.insert(engine.loaded.hash.clone(), engine.loaded.clone());
+        components.retain(|hash, _| realms.values().flatten().any(|e| e.loaded.hash == *hash));
     }
 
     /// The engine of a realm; rebuilt (with `config()` and `component()`) when the realm's
@@ -494,11 +625,18 @@ impl Runtime {
     }
 }
 
-/// What a component must do before it serves a realm: describe itself sensibly and answer a
-/// fixed set of calls without trapping. Checks shapes, not content, so engines with their own
-/// mappings pass.
-pub fn self_test(engine: &RealmEngine) -> std::result::Result<(), String> {
-    let info = engine.info();
+/// What a component must do before it serves a realm: describe itself sensibly, both as the
+/// realm configures it (`engine`) and as `probe`, and answer a fixed set of calls on `probe`
+/// without trapping. `probe` runs a configuration without the realm's profile and extensions,
+/// so that a realm which (rightly) refuses the test's plain user still gets its engine checked.
+/// Checks shapes, not content, so engines with their own mappings pass.
+pub fn self_test(probe: &RealmEngine, engine: &RealmEngine) -> std::result::Result<(), String> {
+    check_description(engine.info())?;
+    check_description(probe.info())?;
+    exercise(probe)
+}
+
+fn check_description(info: &EngineInfo) -> std::result::Result<(), String> {
     if !info.api_version.starts_with("0.1.") && info.api_version != "0.1" {
         return Err(format!("describe: it implements scim:engine {}, this scimd 0.1", info.api_version));
     }
@@ -518,6 +656,11 @@ pub fn self_test(engine: &RealmEngine) -> std::result::Result<(), String> {
     if !serde_json::from_str::<serde_json::Value>(&info.service_provider_config).is_ok_and(|v| v.is_object()) {
         return Err("describe: its ServiceProviderConfig is not a JSON object".into());
     }
+    Ok(())
+}
+
+/// Calls every function of the engine once with plain, valid input.
+fn exercise(engine: &RealmEngine) -> std::result::Result<(), String> {
     let ctx = Context { realm: "self-test".into(), base_url: "http://self-test/scim/v2".into() };
     let step = |name: &str, e: Error| format!("{name}: {e}");
     engine

@@ -1,10 +1,11 @@
 //! SCIM engine components deployed to realms. Every deployment is a new version, kept with
 //! its bytes, so a restart loads it again and a rollback is a pointer move; version 0 is the
-//! engine built into scimd.
+//! engine built into scimd. The versions a realm was switched to are kept in order, so that
+//! "roll back" means "back to what ran before", not "to the next lower number".
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, now_ms};
+use super::Store;
 use crate::error::{Error, Result};
 
 /// A deployed version, without its bytes.
@@ -50,7 +51,7 @@ pub fn deploy(c: &Connection, realm_id: i64, wasm: &[u8], d: &Deployment) -> Res
         d.name,
         wasm.len() as i64,
         wasm,
-        now_ms(),
+        d.deployed_at,
         d.deployed_by
     ])?;
     activate(c, realm_id, version)?;
@@ -62,8 +63,46 @@ pub fn activate(c: &Connection, realm_id: i64, version: i64) -> Result<()> {
     if version != 0 && deployment(c, realm_id, version)?.is_none() {
         return Err(Error::NotFound(format!("there is no component version {version} in this realm")));
     }
-    c.prepare_cached("UPDATE realms SET component_version = ?2 WHERE id = ?1")?.execute(params![realm_id, version])?;
+    c.prepare_cached("INSERT INTO component_activations (realm_id, version) VALUES (?1, ?2)")?
+        .execute(params![realm_id, version])?;
+    set_current(c, realm_id, version)
+}
+
+fn set_current(c: &Connection, realm_id: i64, version: i64) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE realms SET component_version = ?2, settings_version = settings_version + 1 WHERE id = ?1",
+    )?
+    .execute(params![realm_id, version])?;
     Ok(())
+}
+
+/// The version that ran before the current one, if the realm has a history to step back along.
+/// Realms from before the history was kept fall back to the next lower version.
+pub fn previous(c: &Connection, realm_id: i64, current: i64) -> Result<i64> {
+    let history: Vec<i64> = c
+        .prepare_cached("SELECT version FROM component_activations WHERE realm_id = ?1 ORDER BY pk DESC LIMIT 2")?
+        .query_map([realm_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    match history.as_slice() {
+        [top, before, ..] if *top == current => Ok(*before),
+        [top] if *top == current => Ok(0),
+        _ => Ok(deployments(c, realm_id)?.iter().map(|d| d.version).filter(|v| *v < current).max().unwrap_or(0)),
+    }
+}
+
+/// Steps back: the current version leaves the history and `to` (from `previous`) runs.
+pub fn step_back(c: &Connection, realm_id: i64, current: i64, to: i64) -> Result<()> {
+    let running: i64 =
+        c.prepare_cached("SELECT component_version FROM realms WHERE id = ?1")?.query_row([realm_id], |r| r.get(0))?;
+    if running != current || previous(c, realm_id, current)? != to {
+        return Err(Error::Conflict("the realm's component changed meanwhile; roll back again".into()));
+    }
+    c.prepare_cached(
+        "DELETE FROM component_activations WHERE pk = \
+         (SELECT MAX(pk) FROM component_activations WHERE realm_id = ?1) AND version = ?2",
+    )?
+    .execute(params![realm_id, current])?;
+    set_current(c, realm_id, to)
 }
 
 pub fn deployment(c: &Connection, realm_id: i64, version: i64) -> Result<Option<Deployment>> {

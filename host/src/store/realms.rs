@@ -185,7 +185,8 @@ pub fn update_realm(c: &Connection, realm: &Realm, changes: RealmChanges) -> Res
         check_compatibility(comp)?;
     }
     c.prepare_cached(
-        "UPDATE realms SET enabled = ?2, scim_enabled = ?3, compatibility = ?4, attributes = ?5 WHERE id = ?1",
+        "UPDATE realms SET enabled = ?2, scim_enabled = ?3, compatibility = ?4, attributes = ?5, \
+         settings_version = settings_version + 1 WHERE id = ?1",
     )?
     .execute(params![
         realm.id,
@@ -221,6 +222,8 @@ pub fn delete_realm(c: &Connection, realm: &Realm) -> Result<()> {
         "trusted_issuers",
         "tokens",
         "admin_events",
+        "components",
+        "component_activations",
     ] {
         c.execute(&format!("DELETE FROM {table} WHERE realm_id = ?1"), [id])?;
     }

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS realms (
     -- The realm's user profile and extension schemas (JSON), given to its SCIM engine.
     profile       TEXT,
     extensions    TEXT,
-    -- Bumped whenever the engine's configuration changes.
+    -- Bumped with every change of the row: engines are keyed by it, and a cached realm is
+    -- never replaced by an older read of it.
     settings_version INTEGER NOT NULL DEFAULT 0
 );
 
@@ -39,6 +40,15 @@ CREATE TABLE IF NOT EXISTS components (
     deployed_by TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS components_by_version ON components(realm_id, version);
+
+-- The versions each realm was switched to, in order (0: the built-in engine); a rollback
+-- without a target steps back along it.
+CREATE TABLE IF NOT EXISTS component_activations (
+    pk       INTEGER PRIMARY KEY,
+    realm_id INTEGER NOT NULL,
+    version  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS component_activations_by_realm ON component_activations(realm_id, pk);
 
 -- OAuth clients (Keycloak's). The secret is kept as a salted SHA-256; `secret_generation`
 -- goes up with every new secret, and tokens carry the generation they were issued under.

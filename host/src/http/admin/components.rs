@@ -5,7 +5,7 @@
 //! then is it stored (a new version, kept for rollback) and swapped in. Requests already under
 //! way finish on the engine they started with.
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{AdminResult, enter, json, param, query};
 use crate::auth::AdminNeed;
 use crate::error::Error;
-use crate::http::{AppState, heavy};
+use crate::http::{AppState, heavy, read_bytes};
 use crate::runtime::{self, Loaded};
 use crate::store::components::{self, Deployment};
 use crate::store::{Realm, events, format_ms};
@@ -54,8 +54,9 @@ fn install(
     version: i64,
 ) -> Result<std::sync::Arc<runtime::RealmEngine>, Error> {
     let key = crate::http::engine_key(&Realm { component_version: version, ..realm.clone() });
+    let probe = app.runtime.probe(loaded.clone(), app.plain_engine_config(realm).to_string()).map_err(refused)?;
     let engine = app.runtime.build(realm.id, loaded, &key, app.engine_config(realm)).map_err(refused)?;
-    runtime::self_test(&engine)
+    runtime::self_test(&probe, &engine)
         .map_err(|m| Error::InvalidValue(format!("the component was refused: it failed its self-test ({m})")))?;
     Ok(engine)
 }
@@ -65,9 +66,10 @@ pub async fn deploy(
     State(app): State<AppState>,
     Path(realm): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> AdminResult {
     let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
+    let body = read_bytes(body, &headers, app.settings.max_component).await?;
     if body.is_empty() {
         return Err(Error::InvalidValue("the request body must be the component's .wasm bytes".into()).into());
     }
@@ -138,8 +140,9 @@ pub async fn get_one(
     Ok(json(StatusCode::OK, representation(&d, version == realm.component_version)))
 }
 
-/// `POST /admin/realms/{realm}/scim/component/rollback[?to=VERSION]`: back to an earlier
-/// version (by default the one before the current; 0 is the built-in engine).
+/// `POST /admin/realms/{realm}/scim/component/rollback[?to=VERSION]`: back to the version
+/// that ran before the current one (the realm's history of switches is kept, so rolling back
+/// twice steps back twice), or to a given version (0: the built-in engine).
 pub async fn rollback(
     State(app): State<AppState>,
     Path(realm): Path<String>,
@@ -148,45 +151,43 @@ pub async fn rollback(
 ) -> AdminResult {
     let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
     let q = query(raw.as_deref());
-    let versions: Vec<i64> =
-        app.store.read(|c| components::deployments(c, realm.id))?.iter().map(|d| d.version).collect();
-    let target = match param(&q, "to") {
-        Some(v) => {
-            v.parse::<i64>().map_err(|_| Error::InvalidValue(format!("'to' must be a version number, not '{v}'")))?
+    let current = realm.component_version;
+    let explicit = match param(&q, "to") {
+        Some(v) => Some(
+            v.parse::<i64>().map_err(|_| Error::InvalidValue(format!("'to' must be a version number, not '{v}'")))?,
+        ),
+        None if current == 0 => {
+            return Err(Error::InvalidValue(
+                "the realm already runs the built-in engine; there is nothing to roll back".into(),
+            )
+            .into());
         }
-        None => {
-            if realm.component_version == 0 {
-                return Err(Error::InvalidValue(
-                    "the realm already runs the built-in engine; there is nothing to roll back".into(),
-                )
-                .into());
-            }
-            versions.iter().copied().filter(|v| *v < realm.component_version).max().unwrap_or(0)
-        }
+        None => None,
     };
-    if target != 0 && !versions.contains(&target) {
-        return Err(Error::NotFound(format!("there is no component version {target} in realm '{}'", realm.name)).into());
-    }
+    let target = match explicit {
+        Some(v) => v,
+        None => app.store.read(|c| components::previous(c, realm.id, current))?,
+    };
     let loaded = if target == 0 {
         Loaded::default_engine()?
     } else {
-        let d = app
-            .store
-            .read(|c| components::deployment(c, realm.id, target))?
-            .ok_or_else(|| Error::NotFound("gone".into()))?;
-        heavy(|| {
-            app.runtime.component(&d.hash, || {
-                app.store
-                    .component_wasm(realm.id, target)?
-                    .ok_or_else(|| Error::Internal("a component's bytes are gone".into()))
-            })
+        let d = app.store.read(|c| components::deployment(c, realm.id, target))?.ok_or_else(|| {
+            Error::NotFound(format!("there is no component version {target} in realm '{}'", realm.name))
+        })?;
+        app.runtime.component(&d.hash, || {
+            app.store
+                .component_wasm(realm.id, target)?
+                .ok_or_else(|| Error::Internal("a component's bytes are gone".into()))
         })?
     };
     let engine = heavy(|| install(&app, &realm, loaded, target))?;
     let (actor, realm_id) = (principal.actor(), realm.id);
     app.store
         .write(move |c| {
-            components::activate(c, realm_id, target)?;
+            match explicit {
+                Some(v) => components::activate(c, realm_id, v)?,
+                None => components::step_back(c, realm_id, current, target)?,
+            }
             events::record(c, realm_id, &actor, "ACTION", "SCIM_COMPONENT", &format!("scim/components/{target}"), None)
         })
         .await?;

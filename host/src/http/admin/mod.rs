@@ -129,10 +129,7 @@ pub fn router() -> Router<AppState> {
             get(users::realm_role_mappings).post(users::add_realm_roles).delete(users::remove_realm_roles),
         )
         .route("/realms/{realm}/admin-events", get(events::list))
-        .route(
-            "/realms/{realm}/scim/component",
-            axum::routing::put(components::deploy).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
-        )
+        .route("/realms/{realm}/scim/component", axum::routing::put(components::deploy))
         .route("/realms/{realm}/scim/component/rollback", axum::routing::post(components::rollback))
         .route("/realms/{realm}/scim/components", get(components::list))
         .route("/realms/{realm}/scim/components/{version}", get(components::get_one))
