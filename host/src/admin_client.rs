@@ -77,7 +77,8 @@ enum ComponentWhat {
         realm: Option<String>,
         version: i64,
     },
-    /// Go back to the previous deployment, or to `--to VERSION` (0: the built-in engine).
+    /// Go back to the version that ran before the current one, or to `--to VERSION` (0: the
+    /// built-in engine).
     Rollback {
         #[arg(short = 'r', long = "target-realm")]
         realm: Option<String>,
