@@ -131,6 +131,7 @@ impl Error {
         if let Error::Unauthorized(detail) = &self {
             challenge(&mut resp, detail);
         }
+        close_if_unread(&self, &mut resp);
         resp
     }
 
@@ -169,6 +170,15 @@ impl IntoResponse for Error {
         if let Error::Unauthorized(detail) = &self {
             challenge(&mut resp, detail);
         }
+        close_if_unread(&self, &mut resp);
         resp
+    }
+}
+
+/// A body refused for its size is left unread, so the connection cannot carry another request:
+/// saying so keeps clients from sending the next one down it.
+fn close_if_unread(e: &Error, resp: &mut Response) {
+    if matches!(e, Error::PayloadTooLarge(_)) {
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
 }

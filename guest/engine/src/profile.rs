@@ -194,16 +194,12 @@ fn attribute(at: &str, v: &Value, nested: bool) -> Result<AttrDef> {
         other => return Err(Error::Config(format!("'{here}' has an unknown returned '{other}'"))),
     };
     // scimd enforces uniqueness only where it keeps a unique index (userName, a group's
-    // displayName); advertising it for a declared attribute would be a promise not kept.
-    def.uniqueness = match m.get("uniqueness").and_then(Value::as_str).unwrap_or("none") {
-        "none" => Uniqueness::None,
-        "server" | "global" => {
-            return Err(Error::Config(format!(
-                "'{here}': scimd does not enforce uniqueness of declared attributes; declare \"none\""
-            )));
-        }
+    // displayName): a declared attribute is advertised as `none` whatever it asks for, rather
+    // than with a promise that would not be kept.
+    match m.get("uniqueness").and_then(Value::as_str).unwrap_or("none") {
+        "none" | "server" | "global" => def.uniqueness = Uniqueness::None,
         other => return Err(Error::Config(format!("'{here}' has an unknown uniqueness '{other}'"))),
-    };
+    }
     let strings = |k: &str| -> Vec<String> {
         m.get(k)
             .and_then(Value::as_array)
@@ -283,8 +279,10 @@ fn column_mapped(kind: Kind, path: &AttrPath) -> Option<&'static str> {
         (Kind::User, "emails", _) => Some("email"),
         (Kind::User, "active", None) => Some("enabled"),
         (Kind::Group, "displayName", None) => Some("name"),
-        // Memberships are the realm's own relations, kept by the host.
+        // Memberships are the realm's own relations, kept by the host, and the password its
+        // credential.
         (Kind::User, "groups", _) => Some("groups"),
+        (Kind::User, "password", None) => Some("password"),
         (Kind::Group, "members", _) => Some("members"),
         _ => None,
     }
@@ -322,13 +320,15 @@ fn apply(rs: &mut ResourceSchema, attributes: &[Value], lenient: bool) -> Result
             .and_then(Value::as_str)
             .ok_or_else(|| Error::Config("a profile attribute has no name".into()))?;
         let annotations = a.get("annotations");
-        let checks = validations(name, a.get("validations"))?;
         let annotated = ["scim.schema.attribute", "kc.scim.schema.attribute"]
             .iter()
             .find_map(|k| annotations.and_then(|an| an.get(*k)).and_then(Value::as_str));
+        // Attributes with no SCIM counterpart are Keycloak's business; their validators
+        // (Java regular expressions, say) are not read.
         let Some(target) = annotated.or_else(|| column_attribute(rs.kind, name)) else {
             continue;
         };
+        let checks = validations(name, a.get("validations"))?;
         let path =
             AttrPath::parse(rs, target).map_err(|m| Error::Config(format!("profile attribute '{name}': {m}")))?;
         if let Some(column) = column_mapped(rs.kind, &path) {
@@ -589,9 +589,21 @@ mod tests {
     }
 
     #[test]
-    fn declared_uniqueness_other_than_none_is_refused() {
+    fn declared_uniqueness_is_advertised_as_none_as_scimd_does_not_enforce_it() {
         let exts = json!([{"schema": HR, "attributes": [{"name": "badge", "uniqueness": "server"}]}]);
+        let s = schemas(Some(&exts), None, true).expect("valid");
+        let badge = s.user.extension(HR).and_then(|e| e.attr("badge")).map(|a| a.to_json()).unwrap_or_default();
+        assert_eq!(badge["uniqueness"], "none");
+        let exts = json!([{"schema": HR, "attributes": [{"name": "badge", "uniqueness": "sometimes"}]}]);
         assert!(matches!(schemas(Some(&exts), None, true), Err(Error::Config(m)) if m.contains("uniqueness")));
+    }
+
+    #[test]
+    fn validators_of_attributes_without_a_scim_counterpart_are_not_read() {
+        // Keycloak's Java patterns on attributes SCIM does not map must not stop the profile.
+        let profile =
+            json!({"attributes": [{"name": "phone", "validations": {"pattern": {"pattern": "(?<=x)\\p{L}++"}}}]});
+        assert!(schemas(None, profile.as_object(), true).is_ok());
     }
 
     #[test]
@@ -610,7 +622,9 @@ mod tests {
         let user = e.schemas().user.core.to_json(None);
         let names: Vec<&str> =
             user["attributes"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
-        assert!(names.contains(&"userName") && names.contains(&"groups") && names.contains(&"emails"), "{names:?}");
+        for kept in ["userName", "groups", "emails", "password", "active"] {
+            assert!(names.contains(&kept), "{kept} in {names:?}");
+        }
         assert!(!names.contains(&"title") && !names.contains(&"nickName"), "{names:?}");
         let name = user["attributes"]
             .as_array()

@@ -265,7 +265,6 @@ struct Instance {
 /// A realm's engine: a loaded component, the realm's configuration and warm instances.
 pub struct RealmEngine {
     loaded: Loaded,
-    key: String,
     config: String,
     limits: Limits,
     pool: Mutex<Vec<Instance>>,
@@ -296,16 +295,9 @@ fn guest_error(e: ScimError) -> Error {
 
 impl RealmEngine {
     /// Instantiates a component for a realm's configuration and asks it to describe itself.
-    pub fn new(
-        loaded: Loaded,
-        key: String,
-        config: String,
-        limits: Limits,
-        on_failure: Option<FailureHook>,
-    ) -> Result<RealmEngine> {
+    pub fn new(loaded: Loaded, config: String, limits: Limits, on_failure: Option<FailureHook>) -> Result<RealmEngine> {
         let mut engine = RealmEngine {
             loaded,
-            key,
             config,
             limits,
             pool: Mutex::new(Vec::new()),
@@ -526,12 +518,15 @@ impl Session<'_> {
     }
 }
 
+/// A realm's engines with the keys they were built for, the current one first.
+type RealmEngines = Vec<(String, Arc<RealmEngine>)>;
+
 /// The engines of all realms, created on first use, and the components they run.
 pub struct Runtime {
     limits: Limits,
-    /// Each realm's engines, the current one first; a few older ones stay for requests that
-    /// started before a swap.
-    realms: RwLock<HashMap<i64, Vec<Arc<RealmEngine>>>>,
+    /// Each realm's engines by key (see `realm`), the current one first; a few older ones stay
+    /// for requests that started before a swap.
+    realms: RwLock<HashMap<i64, RealmEngines>>,
     /// Compiled components by hash.
     components: RwLock<HashMap<String, Loaded>>,
     compiling: Mutex<()>,
@@ -584,27 +579,39 @@ impl Runtime {
     }
 
     /// A realm's engine for a component and configuration, not yet in use (see `install`).
-    pub fn build(&self, realm_id: i64, loaded: Loaded, key: &str, config: String) -> Result<Arc<RealmEngine>> {
-        Ok(Arc::new(RealmEngine::new(loaded, key.to_string(), config, self.limits, self.hook_for(realm_id))?))
+    pub fn build(&self, realm_id: i64, loaded: Loaded, config: String) -> Result<Arc<RealmEngine>> {
+        Ok(Arc::new(RealmEngine::new(loaded, config, self.limits, self.hook_for(realm_id))?))
     }
 
     /// An engine for trying a component out before it serves anyone: its failures are the
     /// deployment's, not the realm's, so nobody is told of them.
     pub fn probe(&self, loaded: Loaded, config: String) -> Result<RealmEngine> {
-        RealmEngine::new(loaded, String::new(), config, self.limits, None)
+        RealmEngine::new(loaded, config, self.limits, None)
     }
 
-    /// Makes an engine the realm's: new requests use it, requests under way finish on the one
-    /// they started with. Compiled components are kept while an engine runs them.
-    pub fn install(&self, realm_id: i64, engine: Arc<RealmEngine>) {
+    /// Makes an engine the realm's, for the realm settings summed up by `key`: new requests
+    /// use it, requests under way finish on the one they started with. Compiled components
+    /// are kept while an engine runs them.
+    pub fn install(&self, realm_id: i64, key: &str, engine: Arc<RealmEngine>) {
         let mut realms = self.realms.write();
         let engines = realms.entry(realm_id).or_default();
-        engines.retain(|e| e.key != engine.key);
-        engines.insert(0, engine.clone());
+        engines.retain(|(k, _)| k != key);
+        engines.insert(0, (key.to_string(), engine.clone()));
         engines.truncate(ENGINES_KEPT);
         let mut components = self.components.write();
         components.insert(engine.loaded.hash.clone(), engine.loaded.clone());
-        components.retain(|hash, _| realms.values().flatten().any(|e| e.loaded.hash == *hash));
+        Self::keep_used(&realms, &mut components);
+    }
+
+    /// Drops a deleted realm's engines (and the components only it ran).
+    pub fn forget_realm(&self, realm_id: i64) {
+        let mut realms = self.realms.write();
+        realms.remove(&realm_id);
+        Self::keep_used(&realms, &mut self.components.write());
+    }
+
+    fn keep_used(realms: &HashMap<i64, RealmEngines>, components: &mut HashMap<String, Loaded>) {
+        components.retain(|hash, _| realms.values().flatten().any(|(_, e)| e.loaded.hash == *hash));
     }
 
     /// The engine of a realm; rebuilt (with `config()` and `component()`) when the realm's
@@ -616,11 +623,11 @@ impl Runtime {
         config: impl FnOnce() -> String,
         component: impl FnOnce() -> Result<Loaded>,
     ) -> Result<Arc<RealmEngine>> {
-        if let Some(e) = self.realms.read().get(&realm_id).and_then(|v| v.iter().find(|e| e.key == key)) {
+        if let Some((_, e)) = self.realms.read().get(&realm_id).and_then(|v| v.iter().find(|(k, _)| k == key)) {
             return Ok(e.clone());
         }
-        let engine = self.build(realm_id, component()?, key, config())?;
-        self.install(realm_id, engine.clone());
+        let engine = self.build(realm_id, component()?, config())?;
+        self.install(realm_id, key, engine.clone());
         Ok(engine)
     }
 }

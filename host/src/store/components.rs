@@ -63,9 +63,35 @@ pub fn activate(c: &Connection, realm_id: i64, version: i64) -> Result<()> {
     if version != 0 && deployment(c, realm_id, version)?.is_none() {
         return Err(Error::NotFound(format!("there is no component version {version} in this realm")));
     }
+    let newest = history(c, realm_id, 1)?.first().copied();
+    if newest.is_none() {
+        // A realm from before the history was kept: what it runs now is where it starts.
+        let running = running(c, realm_id)?;
+        if running != 0 && running != version {
+            push(c, realm_id, running)?;
+        }
+    }
+    if newest != Some(version) {
+        push(c, realm_id, version)?;
+    }
+    set_current(c, realm_id, version)
+}
+
+fn push(c: &Connection, realm_id: i64, version: i64) -> Result<()> {
     c.prepare_cached("INSERT INTO component_activations (realm_id, version) VALUES (?1, ?2)")?
         .execute(params![realm_id, version])?;
-    set_current(c, realm_id, version)
+    Ok(())
+}
+
+/// The newest `n` versions of the realm's history, newest first.
+fn history(c: &Connection, realm_id: i64, n: i64) -> Result<Vec<i64>> {
+    Ok(c.prepare_cached("SELECT version FROM component_activations WHERE realm_id = ?1 ORDER BY pk DESC LIMIT ?2")?
+        .query_map(params![realm_id, n], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+fn running(c: &Connection, realm_id: i64) -> Result<i64> {
+    Ok(c.prepare_cached("SELECT component_version FROM realms WHERE id = ?1")?.query_row([realm_id], |r| r.get(0))?)
 }
 
 fn set_current(c: &Connection, realm_id: i64, version: i64) -> Result<()> {
@@ -76,25 +102,21 @@ fn set_current(c: &Connection, realm_id: i64, version: i64) -> Result<()> {
     Ok(())
 }
 
-/// The version that ran before the current one, if the realm has a history to step back along.
-/// Realms from before the history was kept fall back to the next lower version.
-pub fn previous(c: &Connection, realm_id: i64, current: i64) -> Result<i64> {
-    let history: Vec<i64> = c
-        .prepare_cached("SELECT version FROM component_activations WHERE realm_id = ?1 ORDER BY pk DESC LIMIT 2")?
-        .query_map([realm_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    match history.as_slice() {
-        [top, before, ..] if *top == current => Ok(*before),
-        [top] if *top == current => Ok(0),
-        _ => Ok(deployments(c, realm_id)?.iter().map(|d| d.version).filter(|v| *v < current).max().unwrap_or(0)),
-    }
+/// The version that ran before the current one (`None`: there is none to go back to). The
+/// history's first entry was preceded by the built-in engine; realms from before the history
+/// was kept fall back to the next lower version.
+pub fn previous(c: &Connection, realm_id: i64, current: i64) -> Result<Option<i64>> {
+    let before = match history(c, realm_id, 2)?.as_slice() {
+        [top, before, ..] if *top == current => Some(*before),
+        [top] if *top == current => Some(0),
+        _ => deployments(c, realm_id)?.iter().map(|d| d.version).filter(|v| *v < current).max().or(Some(0)),
+    };
+    Ok(before.filter(|v| *v != current))
 }
 
 /// Steps back: the current version leaves the history and `to` (from `previous`) runs.
 pub fn step_back(c: &Connection, realm_id: i64, current: i64, to: i64) -> Result<()> {
-    let running: i64 =
-        c.prepare_cached("SELECT component_version FROM realms WHERE id = ?1")?.query_row([realm_id], |r| r.get(0))?;
-    if running != current || previous(c, realm_id, current)? != to {
+    if running(c, realm_id)? != current || previous(c, realm_id, current)? != Some(to) {
         return Err(Error::Conflict("the realm's component changed meanwhile; roll back again".into()));
     }
     c.prepare_cached(

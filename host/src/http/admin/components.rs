@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::http::{AppState, heavy, read_bytes};
 use crate::runtime::{self, Loaded};
 use crate::store::components::{self, Deployment};
-use crate::store::{Realm, events, format_ms};
+use crate::store::{Realm, events, format_ms, realms};
 
 fn representation(d: &Deployment, active: bool) -> Value {
     json!({
@@ -46,19 +46,19 @@ fn refused(e: Error) -> Error {
     Error::InvalidValue(format!("the component was refused: {detail}"))
 }
 
-/// Builds, checks and installs a component as the realm's engine.
-fn install(
-    app: &AppState,
-    realm: &Realm,
-    loaded: Loaded,
-    version: i64,
-) -> Result<std::sync::Arc<runtime::RealmEngine>, Error> {
-    let key = crate::http::engine_key(&Realm { component_version: version, ..realm.clone() });
+/// Builds and checks a component as the realm's engine; it is installed once stored.
+fn checked(app: &AppState, realm: &Realm, loaded: Loaded) -> Result<std::sync::Arc<runtime::RealmEngine>, Error> {
     let probe = app.runtime.probe(loaded.clone(), app.plain_engine_config(realm).to_string()).map_err(refused)?;
-    let engine = app.runtime.build(realm.id, loaded, &key, app.engine_config(realm)).map_err(refused)?;
+    let engine = app.runtime.build(realm.id, loaded, app.engine_config(realm)).map_err(refused)?;
     runtime::self_test(&probe, &engine)
         .map_err(|m| Error::InvalidValue(format!("the component was refused: it failed its self-test ({m})")))?;
     Ok(engine)
+}
+
+/// The engine key of the realm as just stored: requests look the new engine up by it.
+fn stored_key(c: &rusqlite::Connection, realm: &str) -> Result<String, Error> {
+    let row = realms::realm_by_name(c, realm)?.ok_or_else(|| Error::NotFound(format!("realm '{realm}' is gone")))?;
+    Ok(crate::http::engine_key(&row))
 }
 
 /// `PUT /admin/realms/{realm}/scim/component` with the component's bytes.
@@ -78,7 +78,7 @@ pub async fn deploy(
         .read(|c| Ok(components::deployments(c, realm.id)?.iter().map(|d| d.version).max().unwrap_or(0) + 1))?;
     let engine = heavy(|| {
         let loaded = Loaded::compile(&body).map_err(refused)?;
-        install(&app, &realm, loaded, version)
+        checked(&app, &realm, loaded)
     })?;
     let info = engine.info().clone();
     let d = Deployment {
@@ -90,10 +90,11 @@ pub async fn deploy(
         deployed_at: crate::store::now_ms(),
         deployed_by: Some(principal.subject.clone()),
     };
-    let (actor, realm_id, record) = (principal.actor(), realm.id, d.clone());
+    let (actor, realm_id, realm_name, record) = (principal.actor(), realm.id, realm.name.clone(), d.clone());
     let rep = representation(&d, true);
     let event_rep = rep.clone();
-    app.store
+    let key = app
+        .store
         .write(move |c| {
             let v = components::deploy(c, realm_id, &body, &record)?;
             if v != record.version {
@@ -108,10 +109,10 @@ pub async fn deploy(
                 &format!("scim/components/{v}"),
                 Some(&event_rep),
             )?;
-            Ok(())
+            stored_key(c, &realm_name)
         })
         .await?;
-    app.runtime.install(realm.id, engine);
+    app.runtime.install(realm.id, &key, engine);
     app.forget();
     Ok(json(StatusCode::CREATED, rep))
 }
@@ -156,17 +157,13 @@ pub async fn rollback(
         Some(v) => Some(
             v.parse::<i64>().map_err(|_| Error::InvalidValue(format!("'to' must be a version number, not '{v}'")))?,
         ),
-        None if current == 0 => {
-            return Err(Error::InvalidValue(
-                "the realm already runs the built-in engine; there is nothing to roll back".into(),
-            )
-            .into());
-        }
         None => None,
     };
     let target = match explicit {
         Some(v) => v,
-        None => app.store.read(|c| components::previous(c, realm.id, current))?,
+        None => app.store.read(|c| components::previous(c, realm.id, current))?.ok_or_else(|| {
+            Error::InvalidValue("the realm runs the first engine of its history; there is nothing to roll back".into())
+        })?,
     };
     let loaded = if target == 0 {
         Loaded::default_engine()?
@@ -180,18 +177,28 @@ pub async fn rollback(
                 .ok_or_else(|| Error::Internal("a component's bytes are gone".into()))
         })?
     };
-    let engine = heavy(|| install(&app, &realm, loaded, target))?;
-    let (actor, realm_id) = (principal.actor(), realm.id);
-    app.store
+    let engine = heavy(|| checked(&app, &realm, loaded))?;
+    let (actor, realm_id, realm_name) = (principal.actor(), realm.id, realm.name.clone());
+    let key = app
+        .store
         .write(move |c| {
             match explicit {
                 Some(v) => components::activate(c, realm_id, v)?,
                 None => components::step_back(c, realm_id, current, target)?,
             }
-            events::record(c, realm_id, &actor, "ACTION", "SCIM_COMPONENT", &format!("scim/components/{target}"), None)
+            events::record(
+                c,
+                realm_id,
+                &actor,
+                "ACTION",
+                "SCIM_COMPONENT",
+                &format!("scim/components/{target}"),
+                None,
+            )?;
+            stored_key(c, &realm_name)
         })
         .await?;
-    app.runtime.install(realm.id, engine);
+    app.runtime.install(realm.id, &key, engine);
     app.forget();
     Ok(json(StatusCode::OK, json!({"version": target})))
 }

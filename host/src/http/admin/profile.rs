@@ -22,7 +22,7 @@ fn body(bytes: &[u8]) -> Result<Value, Error> {
 fn try_on_engine(app: &AppState, candidate: &Realm) -> Result<(), Error> {
     heavy(|| {
         let loaded = app.component(candidate)?;
-        app.runtime.build(candidate.id, loaded, "candidate", app.engine_config(candidate)).map(|_| ())
+        app.runtime.probe(loaded, app.engine_config(candidate)).map(|_| ())
     })
 }
 

@@ -107,13 +107,14 @@ pub async fn update(
 pub async fn delete(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> AdminResult {
     let (principal, master) = enter(&app, &headers, MASTER, AdminNeed::Server)?;
     let target = app.store.realm(&realm)?.ok_or_else(|| Error::NotFound(format!("realm '{realm}' does not exist")))?;
-    let actor = principal.actor();
+    let (actor, realm_id) = (principal.actor(), target.id);
     app.store
         .write(move |c| {
             realms::delete_realm(c, &target)?;
             events::record(c, master.id, &actor, "DELETE", "REALM", &format!("realms/{}", target.name), None)
         })
         .await?;
+    app.runtime.forget_realm(realm_id);
     app.forget();
     Ok(no_content())
 }
