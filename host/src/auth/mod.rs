@@ -275,19 +275,13 @@ impl Authenticator {
                 i
             }
         };
+        // Tokens go with their realm, so a token found has a realm (its name came with it).
         let Some(info) = info else {
             return Err(Error::Unauthorized("the bearer token is not valid".into()));
         };
-        let realm = self
-            .store
-            .read(|c| {
-                Ok(c.prepare_cached("SELECT name FROM realms WHERE id = ?1")?
-                    .query_row([info.realm_id], |r| r.get::<_, String>(0))?)
-            })
-            .map_err(|_| Error::Unauthorized("the bearer token's realm no longer exists".into()))?;
         Ok(Principal {
             realm_id: info.realm_id,
-            realm,
+            realm: info.realm,
             subject: format!("token:{}", info.id),
             username: None,
             client_id: None,

@@ -38,6 +38,8 @@ pub struct Realm {
 pub struct TokenInfo {
     pub id: i64,
     pub realm_id: i64,
+    /// The realm's name, read with the token so that a request needs no second query.
+    pub realm: String,
     pub roles: Vec<String>,
 }
 
@@ -277,12 +279,18 @@ impl Store {
     pub fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenInfo>> {
         self.read(|c| {
             let row = c
-                .prepare_cached("SELECT id, realm_id, roles FROM tokens WHERE hash = ?1")?
-                .query_row([hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))
+                .prepare_cached(
+                    "SELECT t.id, t.realm_id, t.roles, r.name FROM tokens t JOIN realms r ON r.id = t.realm_id \
+                     WHERE t.hash = ?1",
+                )?
+                .query_row([hash], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                })
                 .optional()?;
-            Ok(row.map(|(id, realm_id, roles)| TokenInfo {
+            Ok(row.map(|(id, realm_id, roles, realm)| TokenInfo {
                 id,
                 realm_id,
+                realm,
                 roles: roles.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
             }))
         })
