@@ -33,6 +33,10 @@ use crate::store::{components, events};
 /// changed by the offline commands while the server runs).
 const REALM_TTL: Duration = Duration::from_secs(1);
 
+/// A realm (or its absence) as read at an instant; shared, not copied, by requests, as a realm
+/// carries its profile and extension schemas.
+type CachedRealm = (Instant, Option<Arc<Realm>>);
+
 /// Everything a request needs, shared by all handlers.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -42,7 +46,7 @@ pub struct Inner {
     pub runtime: Runtime,
     pub auth: Authenticator,
     pub settings: Settings,
-    realms: RwLock<HashMap<String, (Instant, Option<Realm>)>>,
+    realms: RwLock<HashMap<String, CachedRealm>>,
     /// Bumped by `forget`: a realm read before a change is not cached after it.
     generation: std::sync::atomic::AtomicU64,
 }
@@ -91,14 +95,14 @@ impl AppState {
         self.auth.forget();
     }
 
-    fn realm(&self, name: &str) -> Result<Realm> {
+    fn realm(&self, name: &str) -> Result<Arc<Realm>> {
         let cached = self.realms.read().get(name).filter(|(at, _)| at.elapsed() < REALM_TTL).map(|(_, r)| r.clone());
         let realm = match cached {
             Some(r) => r,
             None => {
                 use std::sync::atomic::Ordering;
                 let generation = self.generation.load(Ordering::SeqCst);
-                let r = self.store.realm(name)?;
+                let r = self.store.realm(name)?.map(Arc::new);
                 let mut realms = self.realms.write();
                 // A read that raced a change must not replace what a later read cached: every
                 // change bumps `settings_version`, so the newer row wins.
@@ -177,7 +181,7 @@ pub(crate) fn engine_key(realm: &Realm) -> String {
 /// An authenticated SCIM request.
 pub struct Scim {
     pub app: AppState,
-    pub realm: Realm,
+    pub realm: Arc<Realm>,
     pub principal: Principal,
     pub ctx: Context,
 }
