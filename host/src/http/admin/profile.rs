@@ -14,16 +14,59 @@ use crate::error::Error;
 use crate::http::{AppState, heavy};
 use crate::store::{Realm, events, realms};
 
-fn body(bytes: &[u8]) -> Result<Value, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::BadRequest(format!("the request body is not valid JSON: {e}")))
+/// One of the two settings this module serves.
+struct Setting {
+    /// What the body must be, for the refusal of anything else.
+    shape: fn(&Value) -> bool,
+    shape_error: &'static str,
+    /// The realm with the setting changed, to try on its engine.
+    changed: fn(&Realm, Value) -> Realm,
+    store: fn(&rusqlite::Connection, i64, Option<&Value>) -> crate::error::Result<()>,
+    event_type: &'static str,
+    event_path: &'static str,
 }
 
-/// Builds the realm's engine with the changed settings; its refusal is the client's error.
-fn try_on_engine(app: &AppState, candidate: &Realm) -> Result<(), Error> {
+const PROFILE: Setting = Setting {
+    shape: Value::is_object,
+    shape_error: "the user profile must be a JSON object with 'attributes'",
+    changed: |r, v| Realm { profile: Some(v), ..r.clone() },
+    store: realms::set_profile,
+    event_type: "USER_PROFILE",
+    event_path: "users/profile",
+};
+
+const EXTENSIONS: Setting = Setting {
+    shape: Value::is_array,
+    shape_error: "the extensions must be a JSON array of schema declarations",
+    changed: |r, v| Realm { extensions: Some(v), ..r.clone() },
+    store: realms::set_extensions,
+    event_type: "SCIM_EXTENSIONS",
+    event_path: "scim/extensions",
+};
+
+/// Checks a new value of a setting, builds the realm's engine with it (its refusal is the
+/// client's error), then stores it with an admin event.
+async fn put(app: AppState, realm: String, headers: HeaderMap, bytes: Bytes, setting: &'static Setting) -> AdminResult {
+    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    if !(setting.shape)(&value) {
+        return Err(Error::InvalidValue(setting.shape_error.into()).into());
+    }
+    let candidate = (setting.changed)(&realm, value.clone());
     heavy(|| {
-        let loaded = app.component(candidate)?;
-        app.runtime.probe(loaded, app.engine_config(candidate)).map(|_| ())
-    })
+        let loaded = app.component(&candidate)?;
+        app.runtime.probe(loaded, app.engine_config(&candidate)).map(|_| ())
+    })?;
+    let (actor, realm_id) = (principal.actor(), realm.id);
+    app.store
+        .write(move |c| {
+            (setting.store)(c, realm_id, Some(&value))?;
+            events::record(c, realm_id, &actor, "UPDATE", setting.event_type, setting.event_path, Some(&value))
+        })
+        .await?;
+    app.forget();
+    Ok(no_content())
 }
 
 pub async fn get_profile(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> AdminResult {
@@ -37,21 +80,7 @@ pub async fn put_profile(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> AdminResult {
-    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
-    let profile = body(&bytes)?;
-    if !profile.is_object() {
-        return Err(Error::InvalidValue("the user profile must be a JSON object with 'attributes'".into()).into());
-    }
-    try_on_engine(&app, &Realm { profile: Some(profile.clone()), ..realm.clone() })?;
-    let (actor, realm_id) = (principal.actor(), realm.id);
-    app.store
-        .write(move |c| {
-            realms::set_profile(c, realm_id, Some(&profile))?;
-            events::record(c, realm_id, &actor, "UPDATE", "USER_PROFILE", "users/profile", Some(&profile))
-        })
-        .await?;
-    app.forget();
-    Ok(no_content())
+    put(app, realm, headers, bytes, &PROFILE).await
 }
 
 pub async fn get_extensions(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> AdminResult {
@@ -65,19 +94,5 @@ pub async fn put_extensions(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> AdminResult {
-    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
-    let extensions = body(&bytes)?;
-    if !extensions.is_array() {
-        return Err(Error::InvalidValue("the extensions must be a JSON array of schema declarations".into()).into());
-    }
-    try_on_engine(&app, &Realm { extensions: Some(extensions.clone()), ..realm.clone() })?;
-    let (actor, realm_id) = (principal.actor(), realm.id);
-    app.store
-        .write(move |c| {
-            realms::set_extensions(c, realm_id, Some(&extensions))?;
-            events::record(c, realm_id, &actor, "UPDATE", "SCIM_EXTENSIONS", "scim/extensions", Some(&extensions))
-        })
-        .await?;
-    app.forget();
-    Ok(no_content())
+    put(app, realm, headers, bytes, &EXTENSIONS).await
 }
