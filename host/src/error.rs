@@ -45,6 +45,10 @@ pub enum Error {
     /// The SCIM engine ran past its deadline.
     #[error("the SCIM engine did not answer within {0} ms")]
     GuestTimeout(u64),
+    /// A bounded queue is full (password hashing, component compiles): `503` with
+    /// `Retry-After`, so a flood is refused rather than let grow without bound.
+    #[error("{detail}")]
+    Busy { retry_after: u64, detail: String },
     /// An OAuth 2.0 error of the token endpoint (RFC 6749 §5.2).
     #[error("{description}")]
     OAuth { status: u16, error: &'static str, description: String },
@@ -73,7 +77,7 @@ impl Error {
             Error::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
             Error::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None),
             Error::GuestTrap(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
-            Error::GuestTimeout(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+            Error::GuestTimeout(_) | Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, None),
             Error::OAuth { status, .. } => (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), None),
             Error::Store(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         }
@@ -123,6 +127,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Uniqueness(_) | Error::Conflict(_) => "conflict",
             Error::Store(_) | Error::Internal(_) => "internal_error",
+            Error::Busy { .. } => "temporarily_unavailable",
             _ => scim_type.unwrap_or("invalid_request"),
         };
         let body = json!({"error": kind, "errorMessage": self.public_detail()});
@@ -175,10 +180,17 @@ impl IntoResponse for Error {
     }
 }
 
-/// A body refused for its size is left unread, so the connection cannot carry another request:
-/// saying so keeps clients from sending the next one down it.
+/// Headers an error adds: a body refused for its size is left unread, so the connection cannot
+/// carry another request (saying so keeps clients from sending the next one down it); a full
+/// queue says when to come back.
 fn close_if_unread(e: &Error, resp: &mut Response) {
-    if matches!(e, Error::PayloadTooLarge(_)) {
-        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    match e {
+        Error::PayloadTooLarge(_) => {
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        Error::Busy { retry_after, .. } => {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        _ => {}
     }
 }

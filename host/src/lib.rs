@@ -12,8 +12,6 @@ pub mod runtime;
 pub mod settings;
 pub mod store;
 
-use std::net::SocketAddr;
-
 pub use error::{Error, Result};
 pub use http::{AppState, app};
 pub use settings::Settings;
@@ -24,13 +22,12 @@ pub fn bootstrap_admin(state: &AppState, username: &str, password: &str) -> Resu
     state.store.bootstrap_admin(username, auth::password::hash(password)?)
 }
 
-/// Serves the application on a bound listener until `shutdown` resolves.
+/// Serves the application on a bound listener until `shutdown` resolves, then drains the
+/// requests under way (see `http::wire`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    http::wire::serve(listener, state, shutdown).await
 }

@@ -52,6 +52,32 @@ enum Command {
         /// The public base URL (token issuers, resource locations); default: the request's Host.
         #[arg(long, env = "SCIMD_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Honour a reverse proxy's forwarding headers: `forwarded` (RFC 7239) or `xforwarded`
+        /// (X-Forwarded-Host/-Proto). Unset, they are ignored.
+        #[arg(long, env = "SCIMD_PROXY_HEADERS")]
+        proxy_headers: Option<scimd::settings::ProxyHeaders>,
+        /// The only directory trusted issuers' `jwksFile`s may be in; unset, none is read.
+        #[arg(long, env = "SCIMD_TRUSTED_JWKS_DIR")]
+        trusted_jwks_dir: Option<PathBuf>,
+        /// Seconds a client may take to send a request's headers.
+        #[arg(long, env = "SCIMD_HEADER_READ_TIMEOUT", default_value_t = 10)]
+        header_read_timeout: u64,
+        /// Seconds a request may take, body included.
+        #[arg(long, env = "SCIMD_REQUEST_TIMEOUT", default_value_t = 60)]
+        request_timeout: u64,
+    },
+    /// Recover a server whose administrators are lost, offline (as Keycloak's
+    /// `bootstrap-admin`): makes (or re-enables, with a new password) a master-realm user with
+    /// the admin role. The password is read from the environment variable `--password-env`
+    /// names, or from standard input.
+    BootstrapAdmin {
+        #[arg(long)]
+        username: String,
+        /// The environment variable holding the password (default: read standard input).
+        #[arg(long)]
+        password_env: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Manage realms.
     Realm {
@@ -134,6 +160,22 @@ fn bootstrap(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Resolves on Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
 fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -156,6 +198,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             guest_deadline_ms,
             guest_memory_mb,
             public_url,
+            proxy_headers,
+            trusted_jwks_dir,
+            header_read_timeout,
+            request_timeout,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -170,6 +216,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             settings.guest_deadline = std::time::Duration::from_millis(guest_deadline_ms.max(1));
             settings.guest_memory = guest_memory_mb.max(1) << 20;
             settings.public_url = public_url;
+            settings.proxy_headers = proxy_headers.unwrap_or_default();
+            settings.trusted_jwks_dir = trusted_jwks_dir;
+            settings.header_read_timeout = std::time::Duration::from_secs(header_read_timeout.max(1));
+            settings.request_timeout = std::time::Duration::from_secs(request_timeout.max(1));
             let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
             runtime.block_on(async move {
                 let state = AppState::new(settings).context("starting scimd")?;
@@ -180,11 +230,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(address = %addr, "scimd listening");
                 // A stable line for scripts and tests that start scimd on port 0.
                 eprintln!("scimd listening on http://{addr}");
-                scimd::serve(listener, state, async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
-                .context("serving")
+                scimd::serve(listener, state, shutdown_signal()).await.context("serving")
             })
         }
         Command::Realm { command } => match command {
@@ -206,6 +252,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Admin(admin) => admin_client::run(admin),
+        Command::BootstrapAdmin { username, password_env, data } => {
+            let password = match password_env {
+                Some(var) => std::env::var(&var).with_context(|| format!("reading the password from ${var}"))?,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if password.is_empty() {
+                bail!("the password is empty");
+            }
+            let hash = scimd::auth::password::hash(&password)?;
+            let created = open(&data)?.recover_admin(&username, hash)?;
+            eprintln!(
+                "{} '{username}' in the master realm with the admin role; log in with admin-cli",
+                if created { "created" } else { "re-enabled" }
+            );
+            Ok(())
+        }
         Command::Token { command: TokenCommand::Create { realm, roles, description, data } } => {
             for r in &roles {
                 if !ROLES.contains(&r.as_str()) {

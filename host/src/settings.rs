@@ -25,6 +25,41 @@ pub struct Settings {
     /// The server's public base URL (`SCIMD_PUBLIC_URL`), e.g. `https://id.example.com`: token
     /// issuers and resource locations use it. Unset, they follow the request's `Host`.
     pub public_url: Option<String>,
+    /// Which forwarding headers a reverse proxy in front of scimd sets (`--proxy-headers`,
+    /// Keycloak's option); unset, all of them are ignored, so no client chooses the issuer
+    /// of tokens or the location of resources.
+    pub proxy_headers: ProxyHeaders,
+    /// The directory trusted issuers' JWKS files must be in (`--trusted-jwks-dir`); unset, no
+    /// file is read.
+    pub trusted_jwks_dir: Option<PathBuf>,
+    /// How long a client may take to send a request's headers (slowloris).
+    pub header_read_timeout: Duration,
+    /// How long a request may take, body included.
+    pub request_timeout: Duration,
+}
+
+/// Forwarding headers honoured from a reverse proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProxyHeaders {
+    /// None: the request's own `Host`, plain HTTP.
+    #[default]
+    Ignored,
+    /// RFC 7239 `Forwarded: host=…;proto=…`.
+    Forwarded,
+    /// `X-Forwarded-Host` and `X-Forwarded-Proto`.
+    XForwarded,
+}
+
+impl std::str::FromStr for ProxyHeaders {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "forwarded" => Ok(ProxyHeaders::Forwarded),
+            "xforwarded" => Ok(ProxyHeaders::XForwarded),
+            "none" | "" => Ok(ProxyHeaders::Ignored),
+            other => Err(format!("'{other}': use forwarded or xforwarded")),
+        }
+    }
 }
 
 impl Settings {
@@ -38,6 +73,10 @@ impl Settings {
             guest_deadline: Duration::from_millis(2000),
             guest_memory: 64 << 20,
             public_url: None,
+            proxy_headers: ProxyHeaders::Ignored,
+            trusted_jwks_dir: None,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
         }
     }
 

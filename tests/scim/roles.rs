@@ -296,7 +296,11 @@ async fn view_realm_token_reads_its_realm_but_cannot_write() -> Result<()> {
         .await?;
     assert_admin_error(&escalate, 403, "forbidden", needs);
     assert_admin_error(
-        &v.post("/realms/a/trusted-issuers", &json!({"issuer": "https://evil", "jwks": {"keys": []}})).await?,
+        &v.post(
+            "/realms/a/trusted-issuers",
+            &json!({"issuer": "https://evil", "audience": "api://x", "jwks": {"keys": []}}),
+        )
+        .await?,
         403,
         "forbidden",
         needs,
@@ -356,7 +360,10 @@ async fn master_admin_may_do_everything() -> Result<()> {
     assert_eq!(admin.post(&format!("/realms/a/clients/{}/client-secret", sa.uuid), &json!({})).await?.status, 200);
     assert_eq!(admin.post("/realms/a/keys", &json!({})).await?.status, 200);
     let issuer = admin
-        .post("/realms/a/trusted-issuers", &json!({"issuer": "https://idp.example", "jwks": {"keys": []}}))
+        .post(
+            "/realms/a/trusted-issuers",
+            &json!({"issuer": "https://idp.example", "audience": "api://x", "jwks": {"keys": []}}),
+        )
         .await?;
     assert_eq!(issuer.status, 201, "{}", issuer.text);
     let issuer_path = issuer.header("location").unwrap_or_default().trim_start_matches("/admin").to_string();

@@ -21,8 +21,11 @@ use crate::schema::{AttrDef, ResourceSchema, Type};
 /// A parsed filter. Every path is resolved and canonical.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
-    And(Box<Filter>, Box<Filter>),
-    Or(Box<Filter>, Box<Filter>),
+    /// Every part holds. Chains are kept flat (`a and b and c` is one node of three parts), so
+    /// a long chain costs no depth: evaluating, planning or dropping it never recurses per term.
+    And(Vec<Filter>),
+    /// Some part holds; flat like `And`.
+    Or(Vec<Filter>),
     Not(Box<Filter>),
     /// `path op value`. Inside a `ValuePath`, `path` is the parent's path with `sub` set and is
     /// evaluated per element.
@@ -58,9 +61,18 @@ pub enum Literal {
     DateTime(datetime::Instant, String),
 }
 
+/// How deeply parentheses, `not` and `[...]` may nest. Real filters nest two or three levels;
+/// the bound keeps every recursive walk of a filter (parsing, planning, evaluating) far from
+/// the engine's stack limit whatever a client sends.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many comparisons one filter may hold: enough for any real `or` of ids, small enough
+/// that the plan and the SQL the host builds from it stay bounded.
+pub const MAX_TERMS: usize = 1000;
+
 /// Parses a filter for a resource type.
 pub fn parse(rs: &ResourceSchema, text: &str, lenient: bool) -> Result<Filter> {
-    let mut p = Parser { src: text, pos: 0, rs, lenient };
+    let mut p = Parser::new(text, 0, rs, lenient);
     let f = p.or_expr(None)?;
     p.skip_ws();
     if p.pos < p.src.len() {
@@ -95,7 +107,7 @@ pub fn parse_patch_path(rs: &ResourceSchema, text: &str, lenient: bool) -> Resul
     if def.ty != Type::Complex {
         return Err(invalid(format!("'{}' is not a complex attribute", def.name)));
     }
-    let mut p = Parser { src: text, pos: open + 1, rs, lenient };
+    let mut p = Parser::new(text, open + 1, rs, lenient);
     let filter = p.or_expr(Some((&path, def))).map_err(|e| invalid(e.detail()))?;
     p.skip_ws();
     if !p.eat(']') {
@@ -118,13 +130,44 @@ struct Parser<'a> {
     pos: usize,
     rs: &'a ResourceSchema,
     lenient: bool,
+    /// Open parentheses, `not`s and `[`s around the current position.
+    depth: usize,
+    /// Comparisons read so far.
+    terms: usize,
 }
 
 type Scope<'s> = Option<(&'s AttrPath, &'s AttrDef)>;
 
+/// The filter as quoted in an error: whole when short, its start otherwise (a client may send
+/// a megabyte of filter; the answer need not repeat it).
+fn quoted(src: &str) -> String {
+    const SHOWN: usize = 200;
+    if src.len() <= SHOWN {
+        return src.to_string();
+    }
+    let mut end = SHOWN;
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &src[..end])
+}
+
 impl<'a> Parser<'a> {
+    fn new(src: &'a str, pos: usize, rs: &'a ResourceSchema, lenient: bool) -> Parser<'a> {
+        Parser { src, pos, rs, lenient, depth: 0, terms: 0 }
+    }
+
     fn error(&self, msg: &str) -> Error {
-        Error::InvalidFilter(format!("invalid filter '{}': {msg} at position {}", self.src, self.pos + 1))
+        Error::InvalidFilter(format!("invalid filter '{}': {msg} at position {}", quoted(self.src), self.pos + 1))
+    }
+
+    /// Enters one more level of nesting, refusing past `MAX_DEPTH`.
+    fn deeper(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!("the filter nests more than {MAX_DEPTH} levels deep")));
+        }
+        Ok(())
     }
 
     fn rest_snippet(&self) -> String {
@@ -181,45 +224,47 @@ impl<'a> Parser<'a> {
         false
     }
 
+    /// `a or b or …`, one flat node.
     fn or_expr(&mut self, scope: Scope<'_>) -> Result<Filter> {
-        let mut left = self.and_expr(scope)?;
+        let mut parts = vec![self.and_expr(scope)?];
         while self.keyword("or") {
-            let right = self.and_expr(scope)?;
-            left = Filter::Or(Box::new(left), Box::new(right));
+            parts.push(self.and_expr(scope)?);
         }
-        Ok(left)
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Filter::Or(parts) })
     }
 
+    /// `a and b and …`, one flat node.
     fn and_expr(&mut self, scope: Scope<'_>) -> Result<Filter> {
-        let mut left = self.unary(scope)?;
+        let mut parts = vec![self.unary(scope)?];
         while self.keyword("and") {
-            let right = self.unary(scope)?;
-            left = Filter::And(Box::new(left), Box::new(right));
+            parts.push(self.unary(scope)?);
         }
-        Ok(left)
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Filter::And(parts) })
+    }
+
+    /// `( filter )`, after the `(`.
+    fn parenthesized(&mut self, scope: Scope<'_>) -> Result<Filter> {
+        self.deeper()?;
+        let f = self.or_expr(scope)?;
+        self.skip_ws();
+        if !self.eat(')') {
+            return Err(self.error("expected ')'"));
+        }
+        self.depth -= 1;
+        Ok(f)
     }
 
     fn unary(&mut self, scope: Scope<'_>) -> Result<Filter> {
         self.skip_ws();
         if self.eat('(') {
-            let f = self.or_expr(scope)?;
-            self.skip_ws();
-            if !self.eat(')') {
-                return Err(self.error("expected ')'"));
-            }
-            return Ok(f);
+            return self.parenthesized(scope);
         }
         let save = self.pos;
         let w = self.word();
         if w.eq_ignore_ascii_case("not") {
             self.skip_ws();
             if self.eat('(') {
-                let f = self.or_expr(scope)?;
-                self.skip_ws();
-                if !self.eat(')') {
-                    return Err(self.error("expected ')'"));
-                }
-                return Ok(Filter::Not(Box::new(f)));
+                return Ok(Filter::Not(Box::new(self.parenthesized(scope)?)));
             }
             return Err(self.error("'not' must be followed by '('"));
         }
@@ -250,17 +295,19 @@ impl<'a> Parser<'a> {
                 return Err(self.error(&format!("'{}' is not a complex attribute", def.name)));
             }
             self.pos += 1;
+            self.deeper()?;
             let inner = self.or_expr(Some((&path, def)))?;
             self.skip_ws();
             if !self.eat(']') {
                 return Err(self.error("expected ']'"));
             }
+            self.depth -= 1;
             let filter = if self.eat('.') {
                 let sub_start = self.pos;
                 let sub = self.word();
                 let sub_path = self.resolve(sub, Some((&path, def)), sub_start)?;
                 let cmp = self.operator_and_value(sub_path)?;
-                Filter::And(Box::new(inner), Box::new(cmp))
+                Filter::And(vec![inner, cmp])
             } else {
                 inner
             };
@@ -275,10 +322,16 @@ impl<'a> Parser<'a> {
             Some((parent, def)) => AttrPath::parse_relative(parent, def, text),
             None => AttrPath::resolve(self.rs, text, self.lenient),
         };
-        r.map_err(|msg| Error::InvalidFilter(format!("invalid filter '{}': {msg} at position {}", self.src, at + 1)))
+        r.map_err(|msg| {
+            Error::InvalidFilter(format!("invalid filter '{}': {msg} at position {}", quoted(self.src), at + 1))
+        })
     }
 
     fn operator_and_value(&mut self, mut path: AttrPath) -> Result<Filter> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(self.error(&format!("the filter has more than {MAX_TERMS} comparisons")));
+        }
         if !self.skip_ws() {
             return Err(self.error("expected an operator after the attribute path"));
         }
@@ -465,8 +518,8 @@ pub fn matches_element(filter: &Filter, element: &Value) -> bool {
 
 fn eval(filter: &Filter, doc: &Map<String, Value>, element: Option<&Value>) -> bool {
     match filter {
-        Filter::And(a, b) => eval(a, doc, element) && eval(b, doc, element),
-        Filter::Or(a, b) => eval(a, doc, element) || eval(b, doc, element),
+        Filter::And(parts) => parts.iter().all(|f| eval(f, doc, element)),
+        Filter::Or(parts) => parts.iter().any(|f| eval(f, doc, element)),
         Filter::Not(a) => !eval(a, doc, element),
         Filter::Compare(c) => {
             let values = match element {
@@ -731,6 +784,36 @@ mod tests {
         ] {
             let d = rejects(f);
             assert!(d.contains("invalid filter"), "{f}: {d}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_invalid_filter_not_a_crash() {
+        let s = Schemas::default_set();
+        let term = r#"userName eq "x""#;
+        let deep_parens = format!("{}{term}{}", "(".repeat(1000), ")".repeat(1000));
+        let deep_nots = format!("{}{term}{}", "not (".repeat(1000), ")".repeat(1000));
+        let unclosed = "(".repeat(1000);
+        for f in [deep_parens, deep_nots, unclosed] {
+            let e = parse(&s.user, &f, false).expect_err("refused");
+            assert!(matches!(e, Error::InvalidFilter(_)), "{e:?}");
+            assert!(e.detail().len() < 600, "the detail quotes the filter's start only: {}", e.detail().len());
+        }
+        let ok = format!("{}{term}{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse(&s.user, &ok, false).is_ok(), "{MAX_DEPTH} levels are allowed");
+    }
+
+    #[test]
+    fn long_and_or_chains_parse_flat() {
+        let s = Schemas::default_set();
+        let chain = |n: usize, joiner: &str| vec![r#"userName eq "x""#; n].join(joiner);
+        let f = parse(&s.user, &chain(MAX_TERMS, " or "), false).expect("parses");
+        assert!(matches!(&f, Filter::Or(parts) if parts.len() == MAX_TERMS));
+        let f = parse(&s.user, &chain(MAX_TERMS, " and "), false).expect("parses");
+        assert!(matches!(&f, Filter::And(parts) if parts.len() == MAX_TERMS));
+        for joiner in [" or ", " and "] {
+            let e = parse(&s.user, &chain(10_000, joiner), false).expect_err("too many terms");
+            assert!(e.detail().contains("comparisons"), "{}", e.detail());
         }
     }
 

@@ -529,9 +529,11 @@ fn remove_member(c: &mut MemberChanges, id: String) {
 /// The ids a members filter selects, when it is `value eq "…"` joined by `or`.
 fn member_ids(f: &Filter) -> Option<Vec<String>> {
     match f {
-        Filter::Or(a, b) => {
-            let mut ids = member_ids(a)?;
-            ids.extend(member_ids(b)?);
+        Filter::Or(parts) => {
+            let mut ids = Vec::new();
+            for p in parts {
+                ids.extend(member_ids(p)?);
+            }
             Some(ids)
         }
         Filter::Compare(c) if c.op == CompareOp::Eq && c.path.sub.as_deref() == Some("value") => match &c.value {
@@ -545,9 +547,11 @@ fn member_ids(f: &Filter) -> Option<Vec<String>> {
 /// The `sub eq value` conditions of a filter made only of them and `and`, as a new element.
 fn equalities(f: &Filter) -> Option<Map<String, Value>> {
     match f {
-        Filter::And(a, b) => {
-            let mut m = equalities(a)?;
-            m.extend(equalities(b)?);
+        Filter::And(parts) => {
+            let mut m = Map::new();
+            for p in parts {
+                m.extend(equalities(p)?);
+            }
             Some(m)
         }
         Filter::Compare(c) if c.op == CompareOp::Eq => {

@@ -50,15 +50,13 @@ impl Builder<'_> {
     /// one element and `and` / `not` cannot be pushed down exactly.
     fn filter(&mut self, f: &Filter, multi: bool) -> Planned {
         match f {
-            Filter::And(a, b) => {
-                let (x, ex) = self.filter(a, multi);
-                let (y, ey) = self.filter(b, multi);
-                (self.push(PlanNode::And(vec![x, y])), ex && ey && !multi)
+            Filter::And(parts) => {
+                let (children, exact) = self.parts(parts, multi);
+                (self.push(PlanNode::And(children)), exact && !multi)
             }
-            Filter::Or(a, b) => {
-                let (x, ex) = self.filter(a, multi);
-                let (y, ey) = self.filter(b, multi);
-                (self.push(PlanNode::Or(vec![x, y])), ex && ey)
+            Filter::Or(parts) => {
+                let (children, exact) = self.parts(parts, multi);
+                (self.push(PlanNode::Or(children)), exact)
             }
             Filter::Not(a) => {
                 if multi {
@@ -79,6 +77,20 @@ impl Builder<'_> {
                 self.compare(c)
             }
         }
+    }
+
+    /// The parts of an `and` / `or`, and whether all of them are exact.
+    fn parts(&mut self, parts: &[Filter], multi: bool) -> (Vec<u32>, bool) {
+        let mut exact = true;
+        let children = parts
+            .iter()
+            .map(|p| {
+                let (n, e) = self.filter(p, multi);
+                exact &= e;
+                n
+            })
+            .collect();
+        (children, exact)
     }
 
     fn compare(&mut self, c: &Comparison) -> Planned {
@@ -192,7 +204,7 @@ impl Builder<'_> {
 
 fn mentions(f: &Filter, attr: &str) -> bool {
     match f {
-        Filter::And(a, b) | Filter::Or(a, b) => mentions(a, attr) || mentions(b, attr),
+        Filter::And(parts) | Filter::Or(parts) => parts.iter().any(|p| mentions(p, attr)),
         Filter::Not(a) => mentions(a, attr),
         Filter::Compare(c) => c.path.is(attr, c.path.sub.as_deref()),
         Filter::ValuePath { path, .. } => path.is(attr, None),

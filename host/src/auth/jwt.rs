@@ -13,8 +13,6 @@ use crate::store::SigningKey;
 
 /// How long an access token lives (Keycloak's default).
 pub const ACCESS_TTL: i64 = 300;
-/// How long a refresh token lives.
-pub const REFRESH_TTL: i64 = 1800;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY: u64 = 5;
 
@@ -50,6 +48,12 @@ pub struct Claims {
     /// the tokens of the old one.
     #[serde(default, rename = "scimd_cg", skip_serializing_if = "Option::is_none")]
     pub secret_generation: Option<i64>,
+    /// The session the token belongs to (`store::sessions`); when it ends, the token does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// A refresh token's place in its session's rotation: only the latest is accepted.
+    #[serde(default, rename = "scimd_rs", skip_serializing_if = "Option::is_none")]
+    pub refresh_seq: Option<i64>,
 }
 
 /// Signs claims with a realm's active key.

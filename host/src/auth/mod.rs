@@ -6,9 +6,17 @@
 //! tokens issued by the realm's token endpoint (ES256 JWTs), and JWTs of an external issuer
 //! the realm trusts (an Entra ID tenant). Whatever the kind, an invalid token is `401` and a
 //! valid one without the role an operation needs is `403`.
+//!
+//! Verdicts are cached briefly, and never past a change that could make them wrong: each
+//! cached entry remembers the store's authentication epoch (`store::Epoch`), which the store
+//! moves in the transaction of every such change (a session ended, a user disabled, a role
+//! mapped, a client disabled, a realm disabled, a key added, …).
 
+pub mod brute_force;
+pub mod jwks_file;
 pub mod jwt;
 pub mod password;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,8 +34,9 @@ use crate::runtime::bindings::ResourceKind;
 use crate::store::clients::{self, ADMIN_ROLE, REALM_MANAGEMENT};
 use crate::store::issuers::TrustedIssuer;
 use crate::store::realms::{MASTER, realm_by_name};
-use crate::store::{Actor, Realm, Store, TokenInfo};
-use jwt::{Claims, VerifyingKey};
+use crate::store::roles::{self, Holder};
+use crate::store::{Actor, Realm, Store, TokenInfo, accounts, now_ms, sessions};
+use jwt::{Access, Claims, VerifyingKey};
 
 /// Roles of the `realm-management` client that scimd understands.
 pub const MANAGE_USERS: &str = "manage-users";
@@ -38,9 +47,12 @@ pub const VIEW_REALM: &str = "view-realm";
 pub const MANAGE_REALM: &str = "manage-realm";
 pub const ROLES: &[&str] = &[MANAGE_USERS, VIEW_USERS, QUERY_USERS, QUERY_GROUPS, VIEW_REALM, MANAGE_REALM];
 
-/// How long a looked-up token, key set or client state is trusted without asking the
-/// database again (the offline commands can change them while the server runs).
+/// How long a cached verdict is trusted at most, even with no change seen (trusted issuers'
+/// JWKS files can change on disk).
 const CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Entries a cache holds before it starts over.
+const CACHE_ENTRIES: usize = 10_000;
 
 /// Who is calling, in which realm, with which roles.
 #[derive(Debug, Clone)]
@@ -153,6 +165,24 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The roles a user holds (directly and through its groups), as token claims: realm roles,
+/// and client roles by clientId.
+pub fn roles_claims(
+    c: &rusqlite::Connection,
+    realm_id: i64,
+    user_pk: i64,
+) -> Result<(Vec<String>, HashMap<String, Access>)> {
+    let mut realm_roles = Vec::new();
+    let mut resource_access: HashMap<String, Access> = HashMap::new();
+    for (client_id, role) in roles::held_roles(c, realm_id, Holder::User(user_pk), true)? {
+        match client_id {
+            None => realm_roles.push(role.name),
+            Some(cid) => resource_access.entry(cid).or_default().roles.push(role.name),
+        }
+    }
+    Ok((realm_roles, resource_access))
+}
+
 /// A realm's own verifying key.
 #[derive(Clone)]
 struct RealmKey {
@@ -167,23 +197,53 @@ struct Trusted {
     keys: jsonwebtoken::jwk::JwkSet,
 }
 
-/// Token hashes already looked up, with when.
-type TokenCache = HashMap<[u8; 32], (Instant, Option<TokenInfo>)>;
-/// Whether a token's client and user are still there and enabled, by (realm, client, user,
-/// secret generation).
-type LiveCache = HashMap<(i64, String, String, Option<i64>), (Instant, std::result::Result<(), String>)>;
+/// A cached value, with the epoch and instant it was read at.
+struct Cached<T> {
+    epoch: u64,
+    at: Instant,
+    value: T,
+}
 
-/// The issuers each realm trusts, with when they were read.
-type TrustedCache = HashMap<i64, (Instant, Arc<Vec<Trusted>>)>;
+/// A small map of cached verdicts: an entry is good while the epoch it was read under is the
+/// store's and it is younger than `CACHE_TTL`.
+struct Cache<K, V>(RwLock<HashMap<K, Cached<V>>>);
+
+impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
+    fn new() -> Self {
+        Cache(RwLock::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &K, epoch: u64) -> Option<V> {
+        self.0.read().get(key).filter(|c| c.epoch == epoch && c.at.elapsed() < CACHE_TTL).map(|c| c.value.clone())
+    }
+
+    /// Remembers a value read under `epoch` (read before the value was).
+    fn put(&self, key: K, epoch: u64, value: V) {
+        let mut map = self.0.write();
+        if map.len() >= CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, Cached { epoch, at: Instant::now(), value });
+    }
+}
+
+/// Whether a token's client, user, session and realm still stand; `Ok` holds until when (ms).
+type Liveness = std::result::Result<i64, String>;
+
+/// What a token's liveness is cached by: realm, client, subject, secret generation, session.
+type LiveKey = (i64, String, String, Option<i64>, Option<String>);
 
 /// Checks bearer tokens, with short-lived caches.
 pub struct Authenticator {
     store: Arc<Store>,
-    tokens: RwLock<TokenCache>,
-    keys: RwLock<HashMap<String, RealmKey>>,
-    keys_loaded: Mutex<Option<Instant>>,
-    live: RwLock<LiveCache>,
-    trusted: RwLock<TrustedCache>,
+    /// Where trusted issuers' JWKS files may be (`--trusted-jwks-dir`).
+    jwks_dir: Option<std::path::PathBuf>,
+    tokens: Cache<[u8; 32], Option<TokenInfo>>,
+    keys: Cache<(), Arc<HashMap<String, RealmKey>>>,
+    live: Cache<LiveKey, Liveness>,
+    trusted: Cache<i64, Arc<Vec<Trusted>>>,
+    /// Serialises reloading the realm keys after an unknown `kid`.
+    keys_loading: Mutex<()>,
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str> {
@@ -204,23 +264,21 @@ fn roles_of(claims: &Claims) -> (Vec<String>, Vec<String>) {
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<Store>) -> Self {
+    pub fn new(store: Arc<Store>, jwks_dir: Option<std::path::PathBuf>) -> Self {
         Authenticator {
             store,
-            tokens: RwLock::new(HashMap::new()),
-            keys: RwLock::new(HashMap::new()),
-            keys_loaded: Mutex::new(None),
-            live: RwLock::new(HashMap::new()),
-            trusted: RwLock::new(HashMap::new()),
+            jwks_dir,
+            tokens: Cache::new(),
+            keys: Cache::new(),
+            live: Cache::new(),
+            trusted: Cache::new(),
+            keys_loading: Mutex::new(()),
         }
     }
 
-    /// Forgets what is cached about a realm after the admin API changed it.
-    pub fn forget(&self) {
-        self.tokens.write().clear();
-        self.live.write().clear();
-        self.trusted.write().clear();
-        *self.keys_loaded.lock() = None;
+    /// Where trusted issuers' JWKS files may be.
+    pub fn jwks_dir(&self) -> Option<&std::path::Path> {
+        self.jwks_dir.as_deref()
     }
 
     /// The principal of a SCIM request on `realm`: the token must belong to that realm.
@@ -262,16 +320,12 @@ impl Authenticator {
 
     fn secret_token(&self, token: &str) -> Result<Principal> {
         let hash = hash_token(token);
-        let cached = self.tokens.read().get(&hash).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, i)| i.clone());
-        let info = match cached {
+        let epoch = self.store.auth_epoch();
+        let info = match self.tokens.get(&hash, epoch) {
             Some(i) => i,
             None => {
                 let i = self.store.token_by_hash(&hash)?;
-                let mut cache = self.tokens.write();
-                if cache.len() > 10_000 {
-                    cache.clear();
-                }
-                cache.insert(hash, (Instant::now(), i.clone()));
+                self.tokens.put(hash, epoch, i.clone());
                 i
             }
         };
@@ -279,6 +333,12 @@ impl Authenticator {
         let Some(info) = info else {
             return Err(Error::Unauthorized("the bearer token is not valid".into()));
         };
+        if !info.realm_enabled {
+            return Err(Error::Unauthorized(format!(
+                "the bearer token is not valid: realm '{}' is disabled",
+                info.realm
+            )));
+        }
         Ok(Principal {
             realm_id: info.realm_id,
             realm: info.realm,
@@ -290,17 +350,15 @@ impl Authenticator {
         })
     }
 
-    /// A realm key by `kid`, reloading the keys (at most once per TTL) when unknown.
+    /// A realm key by `kid`, reloading the keys (at most once per epoch and TTL) when unknown.
     fn realm_key(&self, kid: &str) -> Result<Option<RealmKey>> {
-        if let Some(k) = self.keys.read().get(kid) {
-            return Ok(Some(k.clone()));
+        let epoch = self.store.auth_epoch();
+        if let Some(keys) = self.keys.get(&(), epoch) {
+            return Ok(keys.get(kid).cloned());
         }
-        {
-            let mut loaded = self.keys_loaded.lock();
-            if loaded.is_some_and(|at| at.elapsed() < CACHE_TTL) {
-                return Ok(None);
-            }
-            *loaded = Some(Instant::now());
+        let _one_at_a_time = self.keys_loading.lock();
+        if let Some(keys) = self.keys.get(&(), epoch) {
+            return Ok(keys.get(kid).cloned());
         }
         let mut all = HashMap::new();
         for realm in self.store.realms()? {
@@ -312,12 +370,12 @@ impl Authenticator {
             }
         }
         let found = all.get(kid).cloned();
-        *self.keys.write() = all;
+        self.keys.put((), epoch, Arc::new(all));
         Ok(found)
     }
 
-    /// Verifies a token of one of our realms and checks that its client and user are still
-    /// there, enabled, and (for client credentials) that the client's secret has not changed.
+    /// Verifies a token of one of our realms and checks that its realm, client, user and
+    /// session are still there and in force.
     fn own_token(&self, token: &str, key: &RealmKey) -> Result<Principal> {
         let claims: Claims = jwt::verify(token, &key.key, None, None)?;
         let expected = format!("/realms/{}", key.realm);
@@ -341,49 +399,34 @@ impl Authenticator {
     }
 
     fn still_live(&self, realm_id: i64, claims: &Claims) -> Result<()> {
-        let key = (realm_id, claims.azp.clone(), claims.sub.clone(), claims.secret_generation);
-        let cached = self.live.read().get(&key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, r)| r.clone());
-        let verdict = match cached {
+        let key = (realm_id, claims.azp.clone(), claims.sub.clone(), claims.secret_generation, claims.sid.clone());
+        let epoch = self.store.auth_epoch();
+        let verdict = match self.live.get(&key, epoch) {
             Some(v) => v,
             None => {
-                let v = self.store.read(|c| {
-                    let Some(client) = clients::client_by_client_id(c, realm_id, &claims.azp)? else {
-                        return Ok(Err("its client no longer exists".to_string()));
-                    };
-                    if !client.enabled {
-                        return Ok(Err("its client is disabled".into()));
-                    }
-                    if claims.secret_generation.is_some_and(|g| g != client.secret_generation) {
-                        return Ok(Err("its client's secret has been changed".into()));
-                    }
-                    match clients::account_by_id(c, realm_id, &claims.sub)? {
-                        None => Ok(Err("its user no longer exists".into())),
-                        Some(a) if !a.enabled => Ok(Err("its user is disabled".into())),
-                        Some(_) => Ok(Ok(())),
-                    }
-                })?;
-                let mut cache = self.live.write();
-                if cache.len() > 10_000 {
-                    cache.clear();
-                }
-                cache.insert(key, (Instant::now(), v.clone()));
+                let v = self.store.read(|c| liveness(c, realm_id, claims))?;
+                self.live.put(key, epoch, v.clone());
                 v
             }
         };
-        verdict.map_err(|why| Error::Unauthorized(format!("the bearer token is not valid: {why}")))
+        match verdict {
+            Ok(until) if now_ms() < until => Ok(()),
+            Ok(_) => Err(Error::Unauthorized("the bearer token is not valid: its session has ended".into())),
+            Err(why) => Err(Error::Unauthorized(format!("the bearer token is not valid: {why}"))),
+        }
     }
 
     fn trusted_issuers(&self, realm_id: i64) -> Result<Arc<Vec<Trusted>>> {
-        if let Some((at, t)) = self.trusted.read().get(&realm_id)
-            && at.elapsed() < CACHE_TTL
-        {
-            return Ok(t.clone());
+        let epoch = self.store.auth_epoch();
+        if let Some(t) = self.trusted.get(&realm_id, epoch) {
+            return Ok(t);
         }
         let mut out = Vec::new();
         for issuer in self.store.trusted_issuers(realm_id)? {
             let text = match (&issuer.jwks, &issuer.jwks_file) {
                 (Some(j), _) => j.clone(),
-                (None, Some(f)) => match std::fs::read_to_string(f) {
+                // A file is read off the worker's other tasks, bounded and only if allowed.
+                (None, Some(f)) => match crate::runtime::heavy(|| jwks_file::read(self.jwks_dir(), f)) {
                     Ok(t) => t,
                     Err(e) => {
                         tracing::warn!(issuer = %issuer.issuer, file = %f, error = %e, "cannot read a trusted issuer's JWKS");
@@ -398,7 +441,7 @@ impl Authenticator {
             }
         }
         let out = Arc::new(out);
-        self.trusted.write().insert(realm_id, (Instant::now(), out.clone()));
+        self.trusted.put(realm_id, epoch, out.clone());
         Ok(out)
     }
 
@@ -442,5 +485,37 @@ impl Authenticator {
     /// The realm a name denotes, for the token endpoint.
     pub fn realm(&self, name: &str) -> Result<Option<Realm>> {
         self.store.read(|c| realm_by_name(c, name))
+    }
+}
+
+/// Whether the realm, client, user and session of one of our tokens still stand, and until
+/// when (the session's end); the reason when not.
+fn liveness(c: &rusqlite::Connection, realm_id: i64, claims: &Claims) -> Result<Liveness> {
+    let realm = crate::store::realms::realm_by_id(c, realm_id)?;
+    if !realm.is_some_and(|r| r.enabled) {
+        return Ok(Err("its realm is disabled".into()));
+    }
+    let Some(client) = clients::client_by_client_id(c, realm_id, &claims.azp)? else {
+        return Ok(Err("its client no longer exists".into()));
+    };
+    if !client.enabled {
+        return Ok(Err("its client is disabled".into()));
+    }
+    if claims.secret_generation.is_some_and(|g| g != client.secret_generation) {
+        return Ok(Err("its client's secret has been changed".into()));
+    }
+    let Some(account) = accounts::account_by_id(c, realm_id, &claims.sub)? else {
+        return Ok(Err("its user no longer exists".into()));
+    };
+    if !account.enabled {
+        return Ok(Err("its user is disabled".into()));
+    }
+    let Some(sid) = &claims.sid else {
+        return Ok(Err("it belongs to no session (get a new token)".into()));
+    };
+    match sessions::find(c, realm_id, sid)? {
+        Some(s) if s.user_pk == account.pk && s.client_pk == client.pk => Ok(Ok(s.idle_until.min(s.expires))),
+        Some(_) => Ok(Err("its session belongs to another user or client".into())),
+        None => Ok(Err("its session has ended".into())),
     }
 }

@@ -1,4 +1,15 @@
-//! Passwords, kept only as argon2 hashes.
+//! Passwords, kept only as argon2 hashes, and the bound on hashing them.
+//!
+//! An argon2id hash costs tens of milliseconds and ~19 MiB, by design. Unbounded, a flood of
+//! guesses takes every core and gigabytes of memory (each on a blocking thread of its own);
+//! so every hash and check of a request runs through `Passwords`: at most `concurrency` at
+//! once on blocking threads (half the cores: the other half keeps serving SCIM), at most
+//! `queue` more waiting, and past that `503` with `Retry-After`. A check for a user that does
+//! not exist (or has no password) runs against a hash of nothing anyone knows, so it costs and
+//! answers what a wrong password does.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
@@ -6,6 +17,7 @@ use rand::RngCore;
 use crate::error::{Error, Result};
 
 /// An argon2id hash (PHC string) of a password. Deliberately slow: tens of milliseconds.
+/// Request paths go through `Passwords::hash`; this is for the offline commands.
 pub fn hash(password: &str) -> Result<String> {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
@@ -19,4 +31,76 @@ pub fn hash(password: &str) -> Result<String> {
 /// Whether a password matches a stored hash.
 pub fn verify(stored: &str, password: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// The hash unknown users are checked against.
+fn nobody() -> &'static str {
+    static NOBODY: OnceLock<String> = OnceLock::new();
+    NOBODY.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        hash(&hex::encode(secret)).unwrap_or_default()
+    })
+}
+
+/// The bounded hasher of request paths.
+pub struct Passwords {
+    running: tokio::sync::Semaphore,
+    /// Hashes running or waiting.
+    in_line: AtomicUsize,
+    limit: usize,
+}
+
+impl Passwords {
+    /// `concurrency` hashes at once, `queue` more waiting.
+    pub fn new(concurrency: usize, queue: usize) -> Passwords {
+        let concurrency = concurrency.max(1);
+        Passwords {
+            running: tokio::sync::Semaphore::new(concurrency),
+            in_line: AtomicUsize::new(0),
+            limit: concurrency + queue,
+        }
+    }
+
+    /// The bound for this machine: half its cores at once, twice its cores waiting.
+    pub fn for_this_machine() -> Passwords {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Passwords::new(cores / 2, cores * 2)
+    }
+
+    /// Hashes a password for storing.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        self.run(move || hash(&password)).await?
+    }
+
+    /// Checks a password against a stored hash, or (`None`) against nobody's, as slowly.
+    pub async fn verify(&self, stored: Option<String>, password: String) -> Result<bool> {
+        self.run(move || match stored {
+            Some(h) => verify(&h, &password),
+            None => {
+                verify(nobody(), &password);
+                false
+            }
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        struct InLine<'a>(&'a AtomicUsize);
+        impl Drop for InLine<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let place = InLine(&self.in_line);
+        if place.0.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            return Err(Error::Busy {
+                retry_after: 1,
+                detail: "too many password checks are under way; try again shortly".into(),
+            });
+        }
+        let _permit =
+            self.running.acquire().await.map_err(|_| Error::Internal("the password hasher has stopped".into()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    }
 }

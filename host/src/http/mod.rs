@@ -3,10 +3,12 @@
 
 mod admin;
 mod discovery;
+mod envelope;
 mod oidc;
 mod params;
 mod resources;
 mod response;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,11 +22,12 @@ use axum::routing::{get, post};
 use parking_lot::RwLock;
 use serde_json::json;
 
+use crate::auth::password::Passwords;
 use crate::auth::{Authenticator, Need, Principal};
 use crate::error::{Error, Result, error_response};
 use crate::runtime::bindings::{Context, ResourceKind};
 use crate::runtime::{Limits, Loaded, RealmEngine, Runtime};
-use crate::settings::Settings;
+use crate::settings::{ProxyHeaders, Settings};
 use crate::store::realms::{self, MASTER};
 use crate::store::{Realm, Store};
 use crate::store::{components, events};
@@ -45,6 +48,8 @@ pub struct Inner {
     pub store: Arc<Store>,
     pub runtime: Runtime,
     pub auth: Authenticator,
+    /// Every password hash and check of a request goes through its bound.
+    pub passwords: Passwords,
     pub settings: Settings,
     realms: RwLock<HashMap<String, CachedRealm>>,
     /// Bumped by `forget`: a realm read before a change is not cached after it.
@@ -76,7 +81,8 @@ impl AppState {
             });
         }));
         Ok(AppState(Arc::new(Inner {
-            auth: Authenticator::new(store.clone()),
+            auth: Authenticator::new(store.clone(), settings.trusted_jwks_dir.clone()),
+            passwords: Passwords::for_this_machine(),
             store,
             runtime,
             settings,
@@ -85,14 +91,13 @@ impl AppState {
         })))
     }
 
-    /// Forgets cached realm settings and credentials after the admin API changed them.
+    /// Forgets cached realm settings after the admin API changed them. (Cached credentials
+    /// need no such call: the store's authentication epoch retires them, see `auth`.)
     pub fn forget(&self) {
         use std::sync::atomic::Ordering;
         let mut realms = self.realms.write();
         self.generation.fetch_add(1, Ordering::SeqCst);
         realms.clear();
-        drop(realms);
-        self.auth.forget();
     }
 
     fn realm(&self, name: &str) -> Result<Arc<Realm>> {
@@ -203,16 +208,49 @@ impl Scim {
     }
 }
 
-/// The absolute SCIM base URL of a realm as the client reached it.
-/// The server's base URL: `SCIMD_PUBLIC_URL` when set, otherwise as the client reached it.
+/// The server's base URL: `SCIMD_PUBLIC_URL` when set; otherwise as the client reached it,
+/// through a reverse proxy's forwarding headers only when the operator said which ones it sets
+/// (`--proxy-headers`). A host that is not a plain host name is not echoed.
 pub(crate) fn public_base(headers: &HeaderMap, app: &AppState) -> String {
     if let Some(url) = &app.settings.public_url {
         return url.trim_end_matches('/').to_string();
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
-    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
-    format!("{scheme}://{host}")
+    let first = |v: &str| v.split(',').next().unwrap_or_default().trim().to_string();
+    let (proto, host) = match app.settings.proxy_headers {
+        ProxyHeaders::Ignored => (None, None),
+        ProxyHeaders::XForwarded => (header("x-forwarded-proto").map(first), header("x-forwarded-host").map(first)),
+        ProxyHeaders::Forwarded => forwarded(header("forwarded").unwrap_or_default()),
+    };
+    let scheme = match proto.as_deref() {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = host.or_else(|| header("host").map(str::to_string)).filter(|h| plain_host(h));
+    format!("{scheme}://{}", host.as_deref().unwrap_or("localhost"))
+}
+
+/// `proto` and `host` of the first element of an RFC 7239 `Forwarded` header.
+fn forwarded(value: &str) -> (Option<String>, Option<String>) {
+    let (mut proto, mut host) = (None, None);
+    for pair in value.split(',').next().unwrap_or_default().split(';') {
+        if let Some((k, v)) = pair.split_once('=') {
+            let v = v.trim().trim_matches('"').to_string();
+            match k.trim().to_ascii_lowercase().as_str() {
+                "proto" => proto = Some(v.to_ascii_lowercase()),
+                "host" => host = Some(v),
+                _ => {}
+            }
+        }
+    }
+    (proto, host)
+}
+
+/// A host name or address with an optional port, nothing that could change a URL's meaning.
+fn plain_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 fn kind_of(segment: &str) -> Result<ResourceKind> {
@@ -276,10 +314,13 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/realms/{realm}/scim/v2", scim)
         .route("/realms/{realm}/protocol/openid-connect/token", post(oidc::token))
+        .route("/realms/{realm}/protocol/openid-connect/logout", post(oidc::logout))
+        .route("/realms/{realm}/protocol/openid-connect/revoke", post(oidc::revoke))
         .route("/realms/{realm}/protocol/openid-connect/certs", get(oidc::certs))
         .route("/realms/{realm}/.well-known/openid-configuration", get(oidc::discovery))
         .nest("/admin", admin::router())
         .route("/health", get(|| async { "ok" }))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), envelope::envelope))
         .with_state(state)
 }

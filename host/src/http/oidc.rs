@@ -1,5 +1,12 @@
 //! The OpenID Connect pieces of a realm, as Keycloak serves them: the token endpoint
-//! (`client_credentials`, `password`, `refresh_token`), the JWKS and the discovery document.
+//! (`client_credentials`, `password`, `refresh_token`), logout, revocation (RFC 7009), the
+//! JWKS and the discovery document.
+//!
+//! Every token belongs to a session (`store::sessions`). Refresh tokens rotate: each refresh
+//! answers a new one and the old one stops working; presenting an old one again means a copy
+//! is in someone else's hands, so the whole session ends. Client secrets and user passwords
+//! are checked under brute-force detection (`auth::brute_force`), and an unknown client or
+//! user costs and answers exactly what a wrong secret or password does.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -8,15 +15,59 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{AppState, heavy, public_base};
-use crate::auth::jwt::{self, ACCESS_TTL, Access, Claims, REFRESH_TTL, VerifyingKey};
-use crate::auth::password;
+use super::{AppState, public_base};
+use crate::auth::jwt::{self, ACCESS_TTL, Access, Claims, VerifyingKey};
+use crate::auth::policy::Policy;
+use crate::auth::{brute_force, roles_claims};
 use crate::error::{Error, Result};
-use crate::store::clients::{self, Account, Client, REALM_MANAGEMENT};
+use crate::store::accounts::{self, Account};
+use crate::store::clients::{self, Client};
+use crate::store::login_failures::{self, Subject};
+use crate::store::sessions::{self, Refresh, Session};
 use crate::store::{Realm, now_ms};
+
+/// An error of the OAuth endpoints, answered in RFC 6749's shape whatever its kind.
+pub struct OAuthError(Error);
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> Self {
+        OAuthError(e)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            e @ Error::OAuth { .. } => e.into_response(),
+            Error::Busy { retry_after, detail } => {
+                let mut resp = oauth(503, "temporarily_unavailable", detail).into_response();
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                resp
+            }
+            e @ (Error::Store(_) | Error::Internal(_)) => {
+                tracing::error!(error = %e, "internal error at the token endpoint");
+                oauth(500, "server_error", "internal server error").into_response()
+            }
+            other => oauth(400, "invalid_request", other.to_string()).into_response(),
+        }
+    }
+}
+
+type OAuthResult = std::result::Result<Response, OAuthError>;
 
 fn oauth(status: u16, error: &'static str, description: impl Into<String>) -> Error {
     Error::OAuth { status, error, description: description.into() }
+}
+
+/// What a failed client authentication answers, whatever failed: the client unknown, its
+/// secret wrong or missing, it disabled, or its name locked out.
+fn bad_client() -> Error {
+    oauth(401, "invalid_client", "invalid client credentials")
+}
+
+/// What a failed password login answers, whatever failed.
+fn bad_user() -> Error {
+    oauth(401, "invalid_grant", "invalid user credentials")
 }
 
 fn realm_of(app: &AppState, name: &str) -> Result<Realm> {
@@ -38,22 +89,25 @@ fn json_response(body: Value) -> Response {
 }
 
 /// `GET /realms/{realm}/protocol/openid-connect/certs`
-pub async fn certs(State(app): State<AppState>, Path(realm): Path<String>) -> Result<Response> {
+pub async fn certs(State(app): State<AppState>, Path(realm): Path<String>) -> OAuthResult {
     let realm = realm_of(&app, &realm)?;
     let keys: Vec<Value> = app.store.signing_keys(realm.id)?.into_iter().map(|k| k.public_jwk).collect();
     Ok(json_response(json!({"keys": keys})))
 }
 
 /// `GET /realms/{realm}/.well-known/openid-configuration`
-pub async fn discovery(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> Result<Response> {
+pub async fn discovery(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> OAuthResult {
     let realm = realm_of(&app, &realm)?;
     let iss = issuer(&headers, &app, &realm.name);
     Ok(json_response(json!({
         "issuer": iss,
         "token_endpoint": format!("{iss}/protocol/openid-connect/token"),
+        "end_session_endpoint": format!("{iss}/protocol/openid-connect/logout"),
+        "revocation_endpoint": format!("{iss}/protocol/openid-connect/revoke"),
         "jwks_uri": format!("{iss}/protocol/openid-connect/certs"),
         "grant_types_supported": ["client_credentials", "password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
@@ -61,9 +115,32 @@ pub async fn discovery(State(app): State<AppState>, Path(realm): Path<String>, h
     })))
 }
 
-/// The client a token request authenticates as: HTTP Basic (RFC 6749 §2.3.1) or form fields.
-fn client_credentials(headers: &HeaderMap, form: &[(String, String)]) -> Result<(String, Option<String>)> {
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+/// A form request body of the OAuth endpoints.
+struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    async fn read(body: Body) -> Result<Form> {
+        let bytes = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .map_err(|_| oauth(400, "invalid_request", "the request body cannot be read (at most 64 KiB)"))?;
+        let pairs = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| oauth(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))?;
+        Ok(Form { pairs })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn require(&self, name: &str) -> Result<&str> {
+        self.get(name).ok_or_else(|| oauth(400, "invalid_request", format!("{name} is required")))
+    }
+}
+
+/// The client a request authenticates as: HTTP Basic (RFC 6749 §2.3.1) or form fields.
+fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<(String, Option<String>)> {
     if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
         && let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))
     {
@@ -83,8 +160,78 @@ fn client_credentials(headers: &HeaderMap, form: &[(String, String)]) -> Result<
         return Ok((unescape(id), Some(unescape(secret))));
     }
     let id =
-        field("client_id").ok_or_else(|| oauth(400, "invalid_client", "the request names no client (client_id)"))?;
-    Ok((id, field("client_secret")))
+        form.get("client_id").ok_or_else(|| oauth(400, "invalid_client", "the request names no client (client_id)"))?;
+    Ok((id.to_string(), form.get("client_secret").map(str::to_string)))
+}
+
+/// Records a failed login of `name` under the realm's brute-force policy; with
+/// `permanentLockout` reached, disables the user `disable` names.
+async fn record_failure(
+    app: &AppState,
+    realm: &Realm,
+    policy: &Policy,
+    subject: Subject,
+    name: &str,
+    disable: Option<i64>,
+) -> Result<()> {
+    if !policy.brute_force.enabled {
+        return Ok(());
+    }
+    let (realm_id, name, bf) = (realm.id, name.to_string(), policy.brute_force);
+    app.store
+        .write(move |c| {
+            let now = now_ms();
+            let previous = login_failures::get(c, realm_id, subject, &name)?;
+            let after = brute_force::after_failure(&bf, previous, now);
+            login_failures::put(c, realm_id, subject, &name, after.failures)?;
+            if let (true, Some(pk)) = (after.disable, disable) {
+                accounts::set_enabled(c, realm_id, pk, false)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Whether `name` is locked out now, and whether it has failures to forget on success.
+fn lockout(app: &AppState, realm: &Realm, policy: &Policy, subject: Subject, name: &str) -> Result<(bool, bool)> {
+    if !policy.brute_force.enabled {
+        return Ok((false, false));
+    }
+    let f = app.store.read(|c| login_failures::get(c, realm.id, subject, name))?;
+    Ok((brute_force::is_locked(f.as_ref(), now_ms()), f.is_some()))
+}
+
+/// Authenticates the calling client: a confidential client by its secret (under brute-force
+/// detection), a public one by its id. Every failure answers `bad_client()`.
+async fn authenticate_client(
+    app: &AppState,
+    realm: &Realm,
+    policy: &Policy,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Client> {
+    let (client_id, secret) = client_credentials(headers, form)?;
+    let client = app.store.read(|c| clients::client_by_client_id(c, realm.id, &client_id))?;
+    if let Some(c) = &client
+        && c.public_client
+    {
+        return if c.enabled { Ok(c.clone()) } else { Err(bad_client()) };
+    }
+    let (locked, had_failures) = lockout(app, realm, policy, Subject::Client, &client_id)?;
+    if locked {
+        return Err(bad_client());
+    }
+    let secret = secret.unwrap_or_default();
+    let valid = app.store.read(|c| clients::check_secret(c, client.as_ref(), &secret))?;
+    let Some(client) = client.filter(|c| valid && c.enabled) else {
+        record_failure(app, realm, policy, Subject::Client, &client_id, None).await?;
+        return Err(bad_client());
+    };
+    if had_failures {
+        let (realm_id, name) = (realm.id, client_id.clone());
+        app.store.write(move |c| login_failures::clear(c, realm_id, Subject::Client, &name).map(|_| ())).await?;
+    }
+    Ok(client)
 }
 
 /// `POST /realms/{realm}/protocol/openid-connect/token`
@@ -93,34 +240,18 @@ pub async fn token(
     Path(realm): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response> {
+) -> OAuthResult {
     let realm = realm_of(&app, &realm)?;
-    let bytes = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map_err(|_| oauth(400, "invalid_request", "the request body cannot be read"))?;
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-        .map_err(|_| oauth(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))?;
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let grant = field("grant_type").ok_or_else(|| oauth(400, "invalid_request", "grant_type is required"))?.to_string();
-    let (client_id, secret) = client_credentials(&headers, &form)?;
-    let client = app
-        .store
-        .read(|c| clients::client_by_client_id(c, realm.id, &client_id))?
-        .ok_or_else(|| oauth(401, "invalid_client", format!("client '{client_id}' does not exist")))?;
-    if !client.enabled {
-        return Err(oauth(401, "invalid_client", format!("client '{client_id}' is disabled")));
-    }
-    if !client.public_client {
-        let secret = secret.ok_or_else(|| oauth(401, "invalid_client", "the client secret is missing"))?;
-        if !app.store.read(|c| clients::check_secret(c, &client, &secret))? {
-            return Err(oauth(401, "invalid_client", "the client secret is not valid"));
-        }
-    }
+    let policy = Policy::of_or_default(&realm.attributes);
+    let form = Form::read(body).await?;
+    let grant = form.require("grant_type")?.to_string();
+    let client = authenticate_client(&app, &realm, &policy, &headers, &form).await?;
     let iss = issuer(&headers, &app, &realm.name);
-    let (account, with_refresh) = match grant.as_str() {
+    let now = now_ms();
+    let (account, session, with_refresh) = match grant.as_str() {
         "client_credentials" => {
             if client.public_client {
-                return Err(oauth(400, "unauthorized_client", "a public client cannot use client credentials"));
+                return Err(oauth(400, "unauthorized_client", "a public client cannot use client credentials").into());
             }
             let user_pk =
                 client.service_account_user_pk.filter(|_| client.service_accounts_enabled).ok_or_else(|| {
@@ -128,69 +259,157 @@ pub async fn token(
                 })?;
             let account = app
                 .store
-                .read(|c| clients::account_by_pk(c, user_pk))?
+                .read(|c| accounts::account_by_pk(c, realm.id, user_pk))?
                 .ok_or_else(|| oauth(400, "unauthorized_client", "the client's service account is missing"))?;
-            (account, false)
+            if !account.enabled {
+                return Err(oauth(400, "invalid_grant", "the account is disabled").into());
+            }
+            // A session that lives as long as its one access token: revocable, and ended
+            // with its client.
+            let ttl = ACCESS_TTL * 1000;
+            let (realm_id, client_pk) = (realm.id, client.pk);
+            let session =
+                app.store.write(move |c| sessions::start(c, realm_id, user_pk, client_pk, now, ttl, ttl)).await?;
+            (account, session, false)
         }
         "password" => {
-            let (Some(username), Some(pw)) = (field("username"), field("password")) else {
-                return Err(oauth(400, "invalid_request", "username and password are required"));
-            };
-            let account = app.store.read(|c| clients::account_by_username(c, realm.id, username))?;
-            let valid =
-                account.as_ref().and_then(|a| a.password_hash.as_deref()).map(|h| heavy(|| password::verify(h, pw)));
-            let Some(account) = account.filter(|_| valid == Some(true)) else {
-                return Err(oauth(401, "invalid_grant", "invalid user credentials"));
-            };
-            (account, true)
+            if !client.direct_access_grants() {
+                return Err(oauth(
+                    400,
+                    "unauthorized_client",
+                    "the client may not use the password grant (directAccessGrantsEnabled is off)",
+                )
+                .into());
+            }
+            let (username, password) = (form.require("username")?.to_string(), form.require("password")?.to_string());
+            let (account, session) = password_login(&app, &realm, &policy, &client, &username, password).await?;
+            (account, session, true)
         }
         "refresh_token" => {
-            let refresh =
-                field("refresh_token").ok_or_else(|| oauth(400, "invalid_request", "refresh_token is required"))?;
-            let account = refreshed_account(&app, &realm, &client, refresh)?;
-            (account, true)
+            let (account, session) = refresh(&app, &realm, &policy, &client, form.require("refresh_token")?).await?;
+            (account, session, true)
         }
-        other => return Err(oauth(400, "unsupported_grant_type", format!("grant_type '{other}' is not supported"))),
+        other => {
+            return Err(oauth(400, "unsupported_grant_type", format!("grant_type '{other}' is not supported")).into());
+        }
+    };
+    let body = issue(&app, &realm, &client, &account, &session, &iss, with_refresh)?;
+    Ok(json_response(body))
+}
+
+/// The `password` grant: the user's password, under brute-force detection, then a new session.
+async fn password_login(
+    app: &AppState,
+    realm: &Realm,
+    policy: &Policy,
+    client: &Client,
+    username: &str,
+    password: String,
+) -> Result<(Account, Session)> {
+    let (locked, had_failures) = lockout(app, realm, policy, Subject::User, username)?;
+    if locked {
+        return Err(bad_user());
+    }
+    let account = app.store.read(|c| accounts::account_by_username(c, realm.id, username))?;
+    // Service accounts have no password; an unknown user is checked against nobody's hash.
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    let valid = app.passwords.verify(stored, password).await?;
+    let pk = account.as_ref().map(|a| a.pk);
+    let Some(account) = account.filter(|_| valid) else {
+        record_failure(app, realm, policy, Subject::User, username, pk).await?;
+        return Err(bad_user());
     };
     if !account.enabled {
         return Err(oauth(400, "invalid_grant", "the account is disabled"));
     }
-    let body = issue(&app, &realm, &client, &account, &iss, with_refresh)?;
-    let mut resp = json_response(body);
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    let (realm_id, user_pk, client_pk, name) = (realm.id, account.pk, client.pk, username.to_string());
+    let (idle, max) = (policy.sessions.idle * 1000, policy.sessions.max * 1000);
+    let session = app
+        .store
+        .write(move |c| {
+            if had_failures {
+                login_failures::clear(c, realm_id, Subject::User, &name)?;
+            }
+            sessions::start(c, realm_id, user_pk, client_pk, now_ms(), idle, max)
+        })
+        .await?;
+    Ok((account, session))
 }
 
-/// The account a refresh token was issued to, if the token is still good for this client.
-fn refreshed_account(app: &AppState, realm: &Realm, client: &Client, token: &str) -> Result<Account> {
+/// A refresh token of this realm, verified: signature, expiry, kind, realm and client.
+fn verified_refresh_token(app: &AppState, realm: &Realm, client: &Client, token: &str) -> Result<Claims> {
     let invalid = |why: &str| oauth(400, "invalid_grant", format!("the refresh token is not valid: {why}"));
-    let header = jwt::header(token).map_err(|_| invalid("it is not a JWT"))?;
-    let kid = header.kid.ok_or_else(|| invalid("it has no key id"))?;
-    let key = app
-        .store
-        .signing_keys(realm.id)?
-        .into_iter()
-        .find(|k| k.kid == kid)
-        .ok_or_else(|| invalid("it is signed with an unknown key"))?;
-    let claims: Claims =
-        jwt::verify(token, &VerifyingKey::of(&key)?, None, None).map_err(|e| invalid(&e.to_string()))?;
-    if claims.typ != "Refresh" || !claims.iss.ends_with(&format!("/realms/{}", realm.name)) {
-        return Err(invalid("it is not a refresh token of this realm"));
+    let claims = own_claims(app, realm, token).map_err(|e| invalid(&e))?;
+    if claims.typ != "Refresh" {
+        return Err(invalid("it is not a refresh token"));
     }
     if claims.azp != client.client_id {
         return Err(invalid("it was issued to another client"));
     }
-    app.store
-        .read(|c| clients::account_by_id(c, realm.id, &claims.sub))?
-        .ok_or_else(|| invalid("its user no longer exists"))
+    Ok(claims)
 }
 
-/// Signs an access token (and a refresh token when asked) for an account.
+/// The claims of a token signed with one of the realm's keys and issued for the realm.
+fn own_claims(app: &AppState, realm: &Realm, token: &str) -> std::result::Result<Claims, String> {
+    let header = jwt::header(token).map_err(|_| "it is not a JWT".to_string())?;
+    let kid = header.kid.ok_or("it has no key id")?;
+    let key = app
+        .store
+        .signing_keys(realm.id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|k| k.kid == kid)
+        .ok_or("it is signed with an unknown key")?;
+    let key = VerifyingKey::of(&key).map_err(|e| e.to_string())?;
+    let claims: Claims = jwt::verify(token, &key, None, None).map_err(|e| e.to_string())?;
+    if !claims.iss.ends_with(&format!("/realms/{}", realm.name)) {
+        return Err("it was issued by another realm".into());
+    }
+    Ok(claims)
+}
+
+/// The `refresh_token` grant: the session's refresh token is rotated; an already rotated one
+/// ends the session.
+async fn refresh(
+    app: &AppState,
+    realm: &Realm,
+    policy: &Policy,
+    client: &Client,
+    token: &str,
+) -> Result<(Account, Session)> {
+    let claims = verified_refresh_token(app, realm, client, token)?;
+    let (Some(sid), Some(seq)) = (claims.sid.clone(), claims.refresh_seq) else {
+        return Err(oauth(400, "invalid_grant", "the refresh token is not valid: it belongs to no session"));
+    };
+    let (realm_id, idle) = (realm.id, policy.sessions.idle * 1000);
+    let outcome = app.store.write(move |c| sessions::refresh(c, realm_id, &sid, seq, now_ms(), idle)).await?;
+    let session = match outcome {
+        Refresh::Rotated(s) => s,
+        Refresh::Reused => {
+            tracing::warn!(realm = %realm.name, client = %client.client_id, "a rotated refresh token was presented again; its session is ended");
+            return Err(oauth(
+                400,
+                "invalid_grant",
+                "the refresh token was already used; its session has ended (log in again)",
+            ));
+        }
+        Refresh::Ended => return Err(oauth(400, "invalid_grant", "the session has ended (log in again)")),
+    };
+    let account = app
+        .store
+        .read(|c| accounts::account_by_pk(c, realm.id, session.user_pk))?
+        .filter(|a| a.enabled)
+        .ok_or_else(|| oauth(400, "invalid_grant", "the account is disabled or gone"))?;
+    Ok((account, session))
+}
+
+/// Signs an access token (and a refresh token when asked) of a session.
 fn issue(
     app: &AppState,
     realm: &Realm,
     client: &Client,
     account: &Account,
+    session: &Session,
     iss: &str,
     with_refresh: bool,
 ) -> Result<Value> {
@@ -200,19 +419,10 @@ fn issue(
         .into_iter()
         .find(|k| k.active)
         .ok_or_else(|| Error::Internal(format!("realm '{}' has no signing key", realm.name)))?;
-    let mapped = app.store.read(|c| clients::user_roles(c, account.pk))?;
-    let mut realm_roles = Vec::new();
-    let mut resource_access: std::collections::HashMap<String, Access> = Default::default();
-    for (client_id, role) in mapped {
-        match client_id {
-            None => realm_roles.push(role.name),
-            Some(cid) => resource_access.entry(cid).or_default().roles.push(role.name),
-        }
-    }
-    resource_access.entry(REALM_MANAGEMENT.into()).or_default();
-    resource_access.retain(|_, a| !a.roles.is_empty());
+    let (realm_roles, resource_access) = app.store.read(|c| roles_claims(c, realm.id, account.pk))?;
     let now = now_ms() / 1000;
-    let claims = |typ: &str, ttl: i64| Claims {
+    let refresh_ttl = ((session.idle_until / 1000) - now).max(1);
+    let claims = |typ: &str, ttl: i64, seq: Option<i64>| Claims {
         exp: now + ttl,
         iat: now,
         nbf: None,
@@ -226,19 +436,71 @@ fn issue(
         resource_access: resource_access.clone(),
         scope: Some("profile email".into()),
         secret_generation: (!client.public_client).then_some(client.secret_generation),
+        sid: Some(session.id.clone()),
+        refresh_seq: seq,
     };
-    let access = jwt::sign(&key, &claims("Bearer", ACCESS_TTL))?;
+    let access_ttl = ACCESS_TTL.min(((session.expires / 1000) - now).max(1));
+    let access = jwt::sign(&key, &claims("Bearer", access_ttl, None))?;
     let mut body = json!({
         "access_token": access,
-        "expires_in": ACCESS_TTL,
+        "expires_in": access_ttl,
         "refresh_expires_in": 0,
         "token_type": "Bearer",
         "not-before-policy": 0,
+        "session_state": session.id,
         "scope": "profile email",
     });
     if with_refresh {
-        body["refresh_token"] = json!(jwt::sign(&key, &claims("Refresh", REFRESH_TTL))?);
-        body["refresh_expires_in"] = json!(REFRESH_TTL);
+        body["refresh_token"] = json!(jwt::sign(&key, &claims("Refresh", refresh_ttl, Some(session.refresh_seq)))?);
+        body["refresh_expires_in"] = json!(refresh_ttl);
     }
     Ok(body)
+}
+
+/// `POST /realms/{realm}/protocol/openid-connect/logout` with `client_id` (and its secret, for
+/// a confidential client) and `refresh_token`: ends the token's session. `204`.
+pub async fn logout(
+    State(app): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> OAuthResult {
+    let realm = realm_of(&app, &realm)?;
+    let policy = Policy::of_or_default(&realm.attributes);
+    let form = Form::read(body).await?;
+    let client = authenticate_client(&app, &realm, &policy, &headers, &form).await?;
+    let claims = verified_refresh_token(&app, &realm, &client, form.require("refresh_token")?)?;
+    if let Some(sid) = claims.sid {
+        let realm_id = realm.id;
+        app.store.write(move |c| sessions::end(c, realm_id, &sid)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /realms/{realm}/protocol/openid-connect/revoke` (RFC 7009) with `token`: ends the
+/// session of a refresh or access token issued to the calling client. A token that is not
+/// valid is answered `200` like a revoked one (§2.2); one issued to another client is refused.
+pub async fn revoke(
+    State(app): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> OAuthResult {
+    let realm = realm_of(&app, &realm)?;
+    let policy = Policy::of_or_default(&realm.attributes);
+    let form = Form::read(body).await?;
+    let client = authenticate_client(&app, &realm, &policy, &headers, &form).await?;
+    let token = form.require("token")?;
+    if let Ok(claims) = own_claims(&app, &realm, token) {
+        if claims.azp != client.client_id {
+            return Err(oauth(400, "unauthorized_client", "the token was issued to another client").into());
+        }
+        if let Some(sid) = claims.sid {
+            let realm_id = realm.id;
+            app.store.write(move |c| sessions::end(c, realm_id, &sid)).await?;
+        }
+    }
+    let mut resp = StatusCode::OK.into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }

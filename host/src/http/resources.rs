@@ -64,8 +64,25 @@ fn relations_of(scim: &Scim, kind: ResourceKind, pk: i64) -> Result<Vec<Relation
     scim.app.store.read(|c| store::relations(c, kind, pk))
 }
 
+/// What a protected resource (one holding an administrative role, see `store::protection`) is
+/// shown with, whatever was asked: its id, name and meta, nothing a provisioning client could
+/// use against it.
+fn minimal(s: &mut Session<'_>, kind: ResourceKind) -> Result<Projection> {
+    let name = match kind {
+        ResourceKind::User => "userName",
+        ResourceKind::Group => "displayName",
+    };
+    s.projection(kind, Some(name), None)
+}
+
+/// The projection a row is rendered with: the one asked for, or `minimal` for a protected row.
+fn projection_for(s: &mut Session<'_>, kind: ResourceKind, row: &Row, asked: &Projection) -> Result<Projection> {
+    if row.protected { minimal(s, kind) } else { Ok(asked.clone()) }
+}
+
 /// Renders one row under a projection.
 fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: Row, projection: &Projection) -> Result<String> {
+    let projection = &projection_for(s, kind, &row, projection)?;
     let relations = if projection.include_relations && row.may_have_relations() {
         relations_of(scim, kind, row.pk)?
     } else {
@@ -102,7 +119,7 @@ pub async fn get_one(
         let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         let (row, relations) = scim.app.store.read(|c| {
             let row = store::find(c, scim.realm.id, kind, &id)?.ok_or_else(|| not_found(kind, &id))?;
-            let relations = if projection.include_relations && row.may_have_relations() {
+            let relations = if projection.include_relations && row.may_have_relations() && !row.protected {
                 store::relations(c, kind, row.pk)?
             } else {
                 Vec::new()
@@ -113,6 +130,7 @@ pub async fn get_one(
             return Ok(response::not_modified(row.version));
         }
         let (version, location) = (row.version, location(&scim, kind, &row.id));
+        let projection = projection_for(s, kind, &row, &projection)?;
         let body = s.render(&scim.ctx, &stored(&scim, kind, row), &relations, &projection)?;
         Ok(response::resource(StatusCode::OK, body, version, &location))
     })
@@ -177,7 +195,7 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
             let pks: Vec<i64> = page
                 .rows
                 .iter()
-                .filter(|r| projection.include_relations && r.may_have_relations())
+                .filter(|r| projection.include_relations && r.may_have_relations() && !r.protected)
                 .map(|r| r.pk)
                 .collect();
             let relations = store::relations_many(c, kind, &pks)?;
@@ -194,6 +212,7 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
         let mut rendered = Vec::with_capacity(page.rows.len());
         for row in page.rows {
             let rel = relations.remove(&row.pk).unwrap_or_default();
+            let projection = projection_for(s, kind, &row, &projection)?;
             rendered.push(s.render(&scim.ctx, &stored(scim, kind, row), &rel, &projection)?);
         }
         Ok(response::list(page.total, page_req.start_index, &rendered))
@@ -295,7 +314,7 @@ pub async fn create(
                 store::apply_members(c, realm_id, pk, &id, m, now)?;
             }
             events::record(c, realm_id, &actor, "CREATE", event_type(kind), &event_path(kind, &id), None)?;
-            Ok(Row { pk, id, model, created: now, last_modified: now, version: 1, member_of: 0 })
+            Ok(Row { pk, id, model, created: now, last_modified: now, version: 1, member_of: 0, protected: false })
         })
         .await?;
     let location = location(&scim, kind, &row.id);
@@ -369,6 +388,9 @@ async fn update(
     let engine = scim.engine()?;
     for _ in 0..WRITE_ATTEMPTS {
         let current = find(&scim, kind, &id)?;
+        if current.protected {
+            return Err(store::protected_error(kind, &id));
+        }
         check_if_match(&headers, current.version)?;
         let (projection, write) = engine.with(|s| {
             let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;

@@ -6,6 +6,7 @@
 //! instance that trapped or ran out of time is dropped, never reused, and the host goes on.
 
 pub mod bindings;
+pub mod plan_check;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Engines kept per realm: the current one and a few that requests may still ask for.
 const ENGINES_KEPT: usize = 3;
+
+/// Compiles waiting or running at once (see `Runtime::queued`).
+const COMPILE_QUEUE: usize = 4;
 
 /// Instances kept warm per realm.
 const POOL_SIZE: usize = 64;
@@ -221,8 +225,9 @@ pub fn component_hash(bytes: &[u8]) -> String {
 }
 
 impl Loaded {
-    /// Compiles and type-checks a component.
-    pub fn compile(bytes: &[u8]) -> Result<Loaded> {
+    /// Compiles and type-checks a component. Only `Runtime::compile` calls it for uploaded
+    /// bytes, so that every such compile goes through its queue.
+    fn compile(bytes: &[u8]) -> Result<Loaded> {
         let component = Component::new(engine(), bytes)
             .map_err(|e| Error::InvalidValue(format!("not a valid WebAssembly component: {e:#}")))?;
         let pre = linker()?
@@ -376,13 +381,17 @@ impl RealmEngine {
         };
         let mut session =
             Session { inst: &mut inst, limits: self.limits, poisoned: false, projections: &self.projections };
-        let result = f(&mut session);
+        let mut result = f(&mut session);
         if !session.poisoned {
             let mut pool = self.pool.lock();
             if pool.len() < POOL_SIZE {
                 pool.push(inst);
             }
-        } else if let Err(e) = &result {
+        } else if let Err(e) = &mut result {
+            // Say which engine failed: a realm may run a deployed one.
+            if let Error::GuestTrap(detail) = e {
+                *detail = format!("{detail} (engine '{}')", self.info.name);
+            }
             if matches!(e, Error::GuestTimeout(_)) {
                 self.suspect_until.store(uptime_ms() + SUSPECT_FOR.as_millis() as u64, Ordering::Relaxed);
             }
@@ -506,7 +515,13 @@ impl Session<'_> {
         sort_by: Option<&str>,
         sort_order: Option<&str>,
     ) -> Result<QueryPlan> {
-        guest_call!(self, call_plan_query, kind, filter, sort_by, sort_order)?.map_err(guest_error)
+        let plan = guest_call!(self, call_plan_query, kind, filter, sort_by, sort_order)?.map_err(guest_error)?;
+        if let Err(why) = plan_check::check(&plan) {
+            // The engine's fault: its instance goes, and the failure is reported like a trap.
+            self.poisoned = true;
+            return Err(Error::GuestTrap(format!("it returned an invalid query plan: {why}")));
+        }
+        Ok(plan)
     }
 
     pub fn matches(&mut self, kind: ResourceKind, filter: &str, candidates: &[Candidate]) -> Result<Vec<bool>> {
@@ -529,7 +544,10 @@ pub struct Runtime {
     realms: RwLock<HashMap<i64, RealmEngines>>,
     /// Compiled components by hash.
     components: RwLock<HashMap<String, Loaded>>,
+    /// One compile at a time…
     compiling: Mutex<()>,
+    /// …and at most `COMPILE_QUEUE` waiting or running.
+    compiles_queued: std::sync::atomic::AtomicUsize,
     on_failure: RwLock<Option<RuntimeFailureHook>>,
 }
 
@@ -542,6 +560,7 @@ impl Runtime {
             realms: RwLock::new(HashMap::new()),
             components: RwLock::new(HashMap::new()),
             compiling: Mutex::new(()),
+            compiles_queued: std::sync::atomic::AtomicUsize::new(0),
             on_failure: RwLock::new(None),
         })
     }
@@ -567,14 +586,41 @@ impl Runtime {
         if let Some(l) = self.components.read().get(hash) {
             return Ok(l.clone());
         }
-        heavy(|| {
-            let _one_at_a_time = self.compiling.lock();
+        self.queued(|| {
             if let Some(l) = self.components.read().get(hash) {
                 return Ok(l.clone());
             }
             let loaded = Loaded::compile(&bytes()?)?;
             self.components.write().insert(loaded.hash.clone(), loaded.clone());
             Ok(loaded)
+        })
+    }
+
+    /// Compiles uploaded bytes (a deployment) through the same queue as every other compile.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Loaded> {
+        self.queued(|| Loaded::compile(bytes))
+    }
+
+    /// Runs a compile: one at a time, off the workers (see `heavy`), with at most
+    /// `COMPILE_QUEUE` compiles waiting or running. A compile costs seconds of CPU and a lot of
+    /// memory, so past the queue the answer is `503`, not another thread.
+    fn queued<T>(&self, compile: impl FnOnce() -> Result<T>) -> Result<T> {
+        struct Slot<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Slot<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let slot = Slot(&self.compiles_queued);
+        if slot.0.fetch_add(1, Ordering::SeqCst) >= COMPILE_QUEUE {
+            return Err(Error::Busy {
+                retry_after: 5,
+                detail: "scimd is compiling other engine components; try again shortly".into(),
+            });
+        }
+        heavy(|| {
+            let _one_at_a_time = self.compiling.lock();
+            compile()
         })
     }
 

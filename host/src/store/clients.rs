@@ -1,13 +1,14 @@
-//! OAuth clients, roles and role mappings, shaped like Keycloak's: every realm has a
-//! `realm-management` client whose roles (`manage-users`, `view-users`, …) grant access to
-//! the realm's SCIM and admin APIs; a client with service accounts has a realm user,
-//! `service-account-<clientId>`, that roles are mapped to.
+//! OAuth clients, shaped like Keycloak's: every realm has a `realm-management` client whose
+//! roles (`manage-users`, `view-users`, …, see `roles`) grant access to the realm's SCIM and
+//! admin APIs; a client with service accounts has a realm user, `service-account-<clientId>`,
+//! that roles are mapped to.
 
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::roles;
 use super::{Store, now_ms};
 use crate::error::{Error, Result};
 
@@ -44,30 +45,17 @@ pub struct Client {
     pub attributes: Map<String, Value>,
 }
 
-/// A role: a realm role (`client_pk` 0) or a client role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    pub pk: i64,
-    pub id: String,
-    pub name: String,
-    pub client_pk: i64,
-    pub description: Option<String>,
+impl Client {
+    /// Whether the client may use the `password` grant (Keycloak's `directAccessGrantsEnabled`,
+    /// off unless set; `admin-cli` has it).
+    pub fn direct_access_grants(&self) -> bool {
+        matches!(self.attributes.get(DIRECT_ACCESS_GRANTS), Some(Value::Bool(true)))
+            || matches!(self.attributes.get(DIRECT_ACCESS_GRANTS), Some(Value::String(s)) if s == "true")
+    }
 }
 
-/// A realm user as the admin API and token endpoint see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub pk: i64,
-    pub id: String,
-    pub username: String,
-    pub enabled: bool,
-    pub service_account: bool,
-    pub password_hash: Option<String>,
-    pub email: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub created: i64,
-}
+/// The representation field that lets a client use the `password` grant.
+pub const DIRECT_ACCESS_GRANTS: &str = "directAccessGrantsEnabled";
 
 /// What a new client is made of.
 #[derive(Debug, Clone, Default)]
@@ -131,28 +119,6 @@ fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
 
 const CLIENT_COLUMNS: &str = "pk, realm_id, id, client_id, enabled, public_client, service_accounts_enabled, \
      secret_hash, secret_generation, service_account_user_pk, attributes";
-
-fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
-    Ok(Role { pk: r.get(0)?, id: r.get(1)?, name: r.get(2)?, client_pk: r.get(3)?, description: r.get(4)? })
-}
-
-fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
-    Ok(Account {
-        pk: r.get(0)?,
-        id: r.get(1)?,
-        username: r.get(2)?,
-        enabled: r.get(3)?,
-        service_account: r.get(4)?,
-        password_hash: r.get(5)?,
-        email: r.get(6)?,
-        first_name: r.get(7)?,
-        last_name: r.get(8)?,
-        created: r.get(9)?,
-    })
-}
-
-const ACCOUNT_COLUMNS: &str =
-    "pk, id, username, enabled, service_account, password_hash, email, first_name, last_name, created";
 
 pub fn client_by_client_id(c: &Connection, realm_id: i64, client_id: &str) -> Result<Option<Client>> {
     Ok(c.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE realm_id = ?1 AND client_id = ?2"))?
@@ -283,148 +249,28 @@ pub fn set_secret(c: &Connection, client_pk: i64, secret: &str) -> Result<()> {
 
 /// Deletes a client with its roles, their mappings and its service-account user.
 pub fn delete_client(c: &Connection, client: &Client) -> Result<()> {
-    c.prepare_cached("DELETE FROM role_mappings WHERE role_pk IN (SELECT pk FROM roles WHERE client_pk = ?1)")?
-        .execute([client.pk])?;
-    c.prepare_cached("DELETE FROM roles WHERE client_pk = ?1")?.execute([client.pk])?;
+    roles::delete_client_roles(c, client.realm_id, client.pk)?;
     if let Some(user_pk) = client.service_account_user_pk {
-        c.prepare_cached("DELETE FROM role_mappings WHERE user_pk = ?1")?.execute([user_pk])?;
-        c.prepare_cached("DELETE FROM users WHERE pk = ?1 AND service_account = 1")?.execute([user_pk])?;
+        // Its role mappings and sessions go with it (schema triggers).
+        c.prepare_cached("DELETE FROM users WHERE pk = ?1 AND realm_id = ?2 AND service_account = 1")?
+            .execute(params![user_pk, client.realm_id])?;
     }
     c.prepare_cached("DELETE FROM clients WHERE pk = ?1")?.execute([client.pk])?;
     Ok(())
 }
 
-/// Checks a client's secret.
-pub fn check_secret(c: &Connection, client: &Client, secret: &str) -> Result<bool> {
+/// Checks a client's secret; `None` (an unknown client) is checked against a stored form of
+/// no secret at the same cost, so an unknown client answers like a wrong secret, as slowly.
+pub fn check_secret(c: &Connection, client: Option<&Client>, secret: &str) -> Result<bool> {
+    static NOBODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let Some(client) = client else {
+        let nobody = NOBODY.get_or_init(|| hash_secret(&generate_secret()));
+        secret_matches(nobody, secret);
+        return Ok(false);
+    };
     let stored: Option<String> =
         c.prepare_cached("SELECT secret_hash FROM clients WHERE pk = ?1")?.query_row([client.pk], |r| r.get(0))?;
     Ok(stored.is_some_and(|s| secret_matches(&s, secret)))
-}
-
-pub fn create_role(
-    c: &Connection,
-    realm_id: i64,
-    client_pk: i64,
-    name: &str,
-    description: Option<&str>,
-) -> Result<Role> {
-    let existing = role_by_name(c, realm_id, client_pk, name)?;
-    if existing.is_some() {
-        return Err(Error::Uniqueness(format!("role '{name}' already exists")));
-    }
-    let id = uuid();
-    c.prepare_cached("INSERT INTO roles (realm_id, id, client_pk, name, description) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![realm_id, id, client_pk, name, description])?;
-    Ok(Role {
-        pk: c.last_insert_rowid(),
-        id,
-        name: name.to_string(),
-        client_pk,
-        description: description.map(str::to_string),
-    })
-}
-
-pub fn role_by_name(c: &Connection, realm_id: i64, client_pk: i64, name: &str) -> Result<Option<Role>> {
-    Ok(c.prepare_cached(
-        "SELECT pk, id, name, client_pk, description FROM roles WHERE realm_id = ?1 AND client_pk = ?2 AND name = ?3",
-    )?
-    .query_row(params![realm_id, client_pk, name], role_row)
-    .optional()?)
-}
-
-/// The roles of a client (or, with `client_pk` 0, the realm roles).
-pub fn roles(c: &Connection, realm_id: i64, client_pk: i64) -> Result<Vec<Role>> {
-    let mut st = c.prepare_cached(
-        "SELECT pk, id, name, client_pk, description FROM roles WHERE realm_id = ?1 AND client_pk = ?2 ORDER BY name",
-    )?;
-    let rows = st.query_map(params![realm_id, client_pk], role_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// Grants roles to a user; returns how many were new.
-pub fn map_roles(c: &Connection, user_pk: i64, roles: &[Role]) -> Result<usize> {
-    let mut added = 0;
-    for r in roles {
-        added += c
-            .prepare_cached("INSERT OR IGNORE INTO role_mappings (user_pk, role_pk) VALUES (?1, ?2)")?
-            .execute([user_pk, r.pk])?;
-    }
-    Ok(added)
-}
-
-pub fn unmap_roles(c: &Connection, user_pk: i64, roles: &[Role]) -> Result<usize> {
-    let mut removed = 0;
-    for r in roles {
-        removed += c
-            .prepare_cached("DELETE FROM role_mappings WHERE user_pk = ?1 AND role_pk = ?2")?
-            .execute([user_pk, r.pk])?;
-    }
-    Ok(removed)
-}
-
-/// The roles mapped to a user, with the clientId of client roles.
-pub fn user_roles(c: &Connection, user_pk: i64) -> Result<Vec<(Option<String>, Role)>> {
-    let mut st = c.prepare_cached(
-        "SELECT r.pk, r.id, r.name, r.client_pk, r.description, cl.client_id FROM role_mappings m \
-         JOIN roles r ON r.pk = m.role_pk LEFT JOIN clients cl ON cl.pk = r.client_pk \
-         WHERE m.user_pk = ?1 ORDER BY cl.client_id, r.name",
-    )?;
-    let rows = st
-        .query_map([user_pk], |r| Ok((r.get::<_, Option<String>>(5)?, role_row(r)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-pub fn account_by_username(c: &Connection, realm_id: i64, username: &str) -> Result<Option<Account>> {
-    Ok(c.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE realm_id = ?1 AND username_ci = ?2"))?
-        .query_row(params![realm_id, username.to_lowercase()], account_row)
-        .optional()?)
-}
-
-pub fn account_by_id(c: &Connection, realm_id: i64, id: &str) -> Result<Option<Account>> {
-    Ok(c.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE realm_id = ?1 AND id = ?2"))?
-        .query_row(params![realm_id, id], account_row)
-        .optional()?)
-}
-
-pub fn account_by_pk(c: &Connection, pk: i64) -> Result<Option<Account>> {
-    Ok(c.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE pk = ?1"))?
-        .query_row([pk], account_row)
-        .optional()?)
-}
-
-/// Realm users for the admin API, service accounts included, by username prefix.
-pub fn accounts(
-    c: &Connection,
-    realm_id: i64,
-    username: Option<&str>,
-    exact: bool,
-    first: i64,
-    max: i64,
-) -> Result<Vec<Account>> {
-    let (cond, value) = match username {
-        Some(u) if exact => ("AND username_ci = ?2", u.to_lowercase()),
-        Some(u) => ("AND instr(username_ci, ?2) > 0", u.to_lowercase()),
-        None => ("AND ?2 = ?2", String::new()),
-    };
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM users WHERE realm_id = ?1 {cond} ORDER BY username_ci LIMIT ?3 OFFSET ?4"
-    ))?;
-    let rows =
-        st.query_map(params![realm_id, value, max, first], account_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// Makes a realm user that logs in with a password (the bootstrap admin).
-pub fn create_account(c: &Connection, realm_id: i64, username: &str, password_hash: &str) -> Result<Account> {
-    let now = now_ms();
-    let id = uuid();
-    c.prepare_cached(
-        "INSERT INTO users (realm_id, id, username, username_ci, enabled, created, last_modified, version, \
-         password_hash) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, 1, ?6)",
-    )?
-    .execute(params![realm_id, id, username, username.to_lowercase(), now, password_hash])?;
-    account_by_id(c, realm_id, &id)?.ok_or_else(|| Error::Internal("a user vanished".into()))
 }
 
 impl Store {

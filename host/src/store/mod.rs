@@ -5,15 +5,21 @@
 //! process (`kill -9`): the commit is in the WAL file before the client is answered; only an
 //! operating-system crash or power loss can lose the last transactions.
 
+pub mod accounts;
 pub mod clients;
 pub mod components;
+mod epoch;
 pub mod events;
 pub mod issuers;
 mod keys;
+pub mod login_failures;
+pub mod protection;
 mod query;
 pub mod realms;
 mod resources;
+pub mod roles;
 mod schema;
+pub mod sessions;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -24,13 +30,14 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
+pub use epoch::Epoch;
 pub use events::Actor;
 pub use keys::SigningKey;
 pub use query::{Page, PageRequest, candidates, run_exact};
 pub use realms::{Realm, TokenInfo, valid_realm_name};
 pub use resources::{
-    Row, apply_members, delete, find, insert, kind_code, kind_of as kind_of_model, load, relations, relations_many,
-    touch, update,
+    GroupRef, Row, admin_membership, apply_members, delete, delete_user_row, find, group_ref, group_refs, insert,
+    kind_code, kind_of as kind_of_model, load, protected_error, relations, relations_many, update,
 };
 
 use crate::error::{Error, Result};
@@ -40,7 +47,9 @@ pub struct Store {
     path: PathBuf,
     writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
+    epoch: Epoch,
     _checkpointer: Checkpointer,
+    _epoch_watcher: epoch::Watcher,
 }
 
 /// Checkpoints the WAL on a thread of its own, so no request pays for a checkpoint's fsync
@@ -99,20 +108,16 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Internal(format!("cannot create data directory {}: {e}", dir.display())))?;
-        }
+        private_files(path)?;
         let writer = Connection::open(path)?;
         configure(&writer)?;
         let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if (1..schema::SCHEMA_VERSION).contains(&version) {
+        if (1..schema::OLDEST_MIGRATED).contains(&version) {
             return Err(Error::Internal(format!(
                 "the database {} was made by a development build of scimd (schema {version}); start with a new data directory",
                 path.display()
             )));
         }
-        writer.execute_batch(schema::DDL)?;
         if version > schema::SCHEMA_VERSION {
             return Err(Error::Internal(format!(
                 "the database {} has schema version {version}, newer than this scimd ({})",
@@ -120,19 +125,50 @@ impl Store {
                 schema::SCHEMA_VERSION
             )));
         }
-        writer.execute_batch(&format!("PRAGMA user_version = {}", schema::SCHEMA_VERSION))?;
+        // A new database gets the schema; an older one is migrated, all in one transaction.
+        writer.execute_batch("BEGIN IMMEDIATE")?;
+        let migrated = (|| -> Result<()> {
+            if version == 0 {
+                writer.execute_batch(schema::DDL)?;
+            } else if version < schema::SCHEMA_VERSION {
+                tracing::info!(from = version, to = schema::SCHEMA_VERSION, "migrating the database schema");
+                schema::migrate_3_to_4(&writer)?;
+                protection::refresh_all(&writer)?;
+            } else {
+                // Same version: tables, indexes and triggers a build may add stay present.
+                writer.execute_batch(schema::DDL)?;
+            }
+            writer.execute_batch(&format!("PRAGMA user_version = {}", schema::SCHEMA_VERSION))?;
+            Ok(())
+        })();
+        match migrated {
+            Ok(()) => writer.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = writer.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
         // The checkpoint thread does this work; a commit never runs a checkpoint itself.
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        let epoch = Epoch::default();
+        epoch.publish_from(&writer)?;
         Ok(Store {
             path: path.to_path_buf(),
-            writer: writer::Writer::start(writer)?,
+            writer: writer::Writer::start(writer, epoch.clone())?,
             readers: Mutex::new(Vec::new()),
             _checkpointer: Checkpointer::start(path)?,
+            _epoch_watcher: epoch::Watcher::start(path, epoch.clone())?,
+            epoch,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The authentication epoch (see `epoch`): cached verdicts filled under another are stale.
+    pub fn auth_epoch(&self) -> u64 {
+        self.epoch.get()
     }
 
     /// Runs `f` on a reader connection. Each query sees the latest commit; queries that must
@@ -199,6 +235,36 @@ impl Store {
         })?;
         rx.recv().map_err(|_| Error::Internal("the writer thread has stopped".into()))?
     }
+}
+
+/// The database holds the realms' private signing keys and password hashes: its directory is
+/// `0700` and its files `0600`, made so before SQLite creates them (SQLite gives the `-wal`
+/// and `-shm` files the database file's mode) and put right when an older build left them
+/// readable by others.
+fn private_files(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let io = |what: &Path, e: std::io::Error| Error::Internal(format!("cannot secure {}: {e}", what.display()));
+    let restrict = |p: &Path, mode: u32| -> Result<()> {
+        match std::fs::metadata(p) {
+            Ok(m) if m.permissions().mode() & 0o777 != mode => {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(|e| io(p, e))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(p, e)),
+        }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| io(dir, e))?;
+        restrict(dir, 0o700)?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(|e| io(path, e))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        restrict(Path::new(&name), 0o600)?;
+    }
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch: the host's clock.

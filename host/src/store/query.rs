@@ -1,7 +1,8 @@
 //! Runs an engine's query plan (DESIGN §3) as SQL over the store's indexes.
 //!
-//! The plan comes from a guest, so it is treated as untrusted input: node indices are
-//! bounds-checked, depth is limited, and every value is a bound parameter.
+//! The plan comes from a guest, so it is treated as untrusted input: the runtime admits only
+//! trees within a node budget (`runtime::plan_check`); here node indices are bounds-checked
+//! again, depth is limited, every value is a bound parameter, and the SQL built is bounded.
 
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
@@ -10,7 +11,12 @@ use super::resources::{self, Row, tables};
 use crate::error::{Error, Result};
 use crate::runtime::bindings::{CompareOp, Comparison, Field, PlanNode, QueryPlan, ResourceKind, Scalar, SortKey};
 
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = crate::runtime::plan_check::MAX_DEPTH + 1;
+
+/// The longest predicate the host writes for a plan, and the most values it binds (SQLite's
+/// own limit is 32766 parameters per statement).
+const MAX_SQL: usize = 4 << 20;
+const MAX_PARAMS: usize = 30_000;
 
 /// Which page of results to return.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +48,15 @@ impl Sql<'_> {
     fn bind(&mut self, v: SqlValue) -> String {
         self.params.push(v);
         format!("?{}", self.params.len())
+    }
+
+    /// The whole predicate of the plan, within the bounds.
+    fn predicate(&mut self) -> Result<String> {
+        let pred = self.node(self.plan.root, 0)?;
+        if pred.len() > MAX_SQL || self.params.len() > MAX_PARAMS {
+            return Err(bad_plan("its predicate is too large to run"));
+        }
+        Ok(pred)
     }
 
     fn node(&mut self, index: u32, depth: usize) -> Result<String> {
@@ -234,7 +249,7 @@ pub fn run_exact(
 ) -> Result<Page> {
     let (main, _) = tables(kind);
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
-    let pred = sql.node(plan.root, 0)?;
+    let pred = sql.predicate()?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
     let scim_only = scim_only(kind);
     let filter_params = sql.params.len();
@@ -273,7 +288,7 @@ pub fn run_exact(
 pub fn candidates(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &QueryPlan) -> Result<Vec<i64>> {
     let (main, _) = tables(kind);
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
-    let pred = sql.node(plan.root, 0)?;
+    let pred = sql.predicate()?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
     let scim_only = scim_only(kind);
     let order = sql.order_by(plan.sort.as_ref())?;

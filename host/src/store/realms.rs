@@ -5,7 +5,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
+use super::accounts;
 use super::clients::{self, ADMIN_CLI, ADMIN_ROLE, MANAGEMENT_ROLES, NewClient, REALM_MANAGEMENT};
+use super::roles::{self, Holder};
 use super::{Store, keys, now_ms};
 use crate::error::{Error, Result};
 
@@ -40,6 +42,8 @@ pub struct TokenInfo {
     pub realm_id: i64,
     /// The realm's name, read with the token so that a request needs no second query.
     pub realm: String,
+    /// Whether the realm is enabled: a disabled realm's tokens are refused everywhere.
+    pub realm_enabled: bool,
     pub roles: Vec<String>,
 }
 
@@ -112,6 +116,12 @@ pub fn check_compatibility(compatibility: &str) -> Result<()> {
     }
 }
 
+pub fn realm_by_id(c: &Connection, id: i64) -> Result<Option<Realm>> {
+    Ok(c.prepare_cached(&format!("SELECT {REALM_COLUMNS} FROM realms WHERE id = ?1"))?
+        .query_row([id], realm_row)
+        .optional()?)
+}
+
 pub fn realm_by_name(c: &Connection, name: &str) -> Result<Option<Realm>> {
     Ok(c.prepare_cached(&format!("SELECT {REALM_COLUMNS} FROM realms WHERE name = ?1"))?
         .query_row([name], realm_row)
@@ -158,14 +168,22 @@ pub fn create_realm(c: &Connection, new: NewRealm) -> Result<Realm> {
         NewClient { client_id: REALM_MANAGEMENT.into(), enabled: true, ..Default::default() },
     )?;
     for (role, description) in MANAGEMENT_ROLES {
-        clients::create_role(c, realm_id, management.pk, role, Some(description))?;
+        roles::create_role(c, realm_id, management.pk, role, Some(description))?;
     }
     if new.name == MASTER {
-        clients::create_role(c, realm_id, 0, ADMIN_ROLE, Some("Administrator of every realm"))?;
+        roles::create_role(c, realm_id, 0, ADMIN_ROLE, Some("Administrator of every realm"))?;
+        let mut attributes = Map::new();
+        attributes.insert(clients::DIRECT_ACCESS_GRANTS.into(), Value::Bool(true));
         clients::create_client(
             c,
             realm_id,
-            NewClient { client_id: ADMIN_CLI.into(), enabled: true, public_client: true, ..Default::default() },
+            NewClient {
+                client_id: ADMIN_CLI.into(),
+                enabled: true,
+                public_client: true,
+                attributes,
+                ..Default::default()
+            },
         )?;
     }
     keys::create(c, realm_id)?;
@@ -183,6 +201,10 @@ pub struct RealmChanges {
 
 pub fn update_realm(c: &Connection, realm: &Realm, changes: RealmChanges) -> Result<Realm> {
     check_master_scim(&realm.name, changes.scim_enabled.unwrap_or(realm.scim_enabled))?;
+    // Disabling the master realm would lock every administrator out of the server.
+    if realm.name == MASTER && changes.enabled == Some(false) {
+        return Err(Error::InvalidValue("the master realm holds the administrators; it cannot be disabled".into()));
+    }
     if let Some(comp) = &changes.compatibility {
         check_compatibility(comp)?;
     }
@@ -212,6 +234,11 @@ pub fn delete_realm(c: &Connection, realm: &Realm) -> Result<()> {
          OR role_pk IN (SELECT pk FROM roles WHERE realm_id = ?1)",
         [id],
     )?;
+    c.execute(
+        "DELETE FROM group_role_mappings WHERE group_pk IN (SELECT pk FROM groups WHERE realm_id = ?1) \
+         OR role_pk IN (SELECT pk FROM roles WHERE realm_id = ?1)",
+        [id],
+    )?;
     for table in [
         "user_attributes",
         "group_attributes",
@@ -226,6 +253,8 @@ pub fn delete_realm(c: &Connection, realm: &Realm) -> Result<()> {
         "admin_events",
         "components",
         "component_activations",
+        "sessions",
+        "login_failures",
     ] {
         c.execute(&format!("DELETE FROM {table} WHERE realm_id = ?1"), [id])?;
     }
@@ -280,19 +309,20 @@ impl Store {
         self.read(|c| {
             let row = c
                 .prepare_cached(
-                    "SELECT t.id, t.realm_id, t.roles, r.name FROM tokens t JOIN realms r ON r.id = t.realm_id \
+                    "SELECT t.id, t.realm_id, t.roles, r.name, r.enabled FROM tokens t JOIN realms r ON r.id = t.realm_id \
                      WHERE t.hash = ?1",
                 )?
                 .query_row([hash], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                    Ok(TokenInfo {
+                        id: r.get(0)?,
+                        realm_id: r.get(1)?,
+                        roles: r.get::<_, String>(2)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                        realm: r.get(3)?,
+                        realm_enabled: r.get(4)?,
+                    })
                 })
                 .optional()?;
-            Ok(row.map(|(id, realm_id, roles, realm)| TokenInfo {
-                id,
-                realm_id,
-                realm,
-                roles: roles.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-            }))
+            Ok(row)
         })
     }
 
@@ -301,18 +331,68 @@ impl Store {
     pub fn bootstrap_admin(&self, username: &str, password_hash: String) -> Result<bool> {
         let username = username.to_string();
         self.write_blocking(move |c| {
-            let master = match realm_by_name(c, MASTER)? {
-                Some(r) => r,
-                None => create_realm(c, NewRealm::named(MASTER))?,
-            };
-            if clients::account_by_username(c, master.id, &username)?.is_some() {
+            let master = master(c)?;
+            if accounts::account_by_username(c, master.id, &username)?.is_some() {
                 return Ok(false);
             }
-            let admin = clients::create_account(c, master.id, &username, &password_hash)?;
-            let role = clients::role_by_name(c, master.id, 0, ADMIN_ROLE)?
-                .ok_or_else(|| Error::Internal("the master realm has no admin role".into()))?;
-            clients::map_roles(c, admin.pk, &[role])?;
+            let admin = accounts::create_account(c, master.id, &username, &password_hash)?;
+            grant_admin(c, master.id, admin.pk)?;
             Ok(true)
         })
     }
+
+    /// Recovers a server whose administrators are lost (`scimd bootstrap-admin`, offline):
+    /// the master realm's user `username` is made (or, if it exists, enabled and given this
+    /// password) and granted the `admin` role; its failed logins are forgotten. Returns
+    /// whether the user was new.
+    pub fn recover_admin(&self, username: &str, password_hash: String) -> Result<bool> {
+        let username = username.to_string();
+        self.write_blocking(move |c| {
+            let master = master(c)?;
+            let (account, created) = match accounts::account_by_username(c, master.id, &username)? {
+                Some(a) if a.service_account => {
+                    return Err(Error::InvalidValue(format!("'{username}' is a service account; choose another name")));
+                }
+                Some(a) => {
+                    accounts::set_password(c, &a, &password_hash)?;
+                    accounts::set_enabled(c, master.id, a.pk, true)?;
+                    (a, false)
+                }
+                None => (accounts::create_account(c, master.id, &username, &password_hash)?, true),
+            };
+            grant_admin(c, master.id, account.pk)?;
+            super::login_failures::clear(c, master.id, super::login_failures::Subject::User, &username)?;
+            // The way in is admin-cli: it must be there, enabled, allowed the password grant.
+            if let Some(cli) = clients::client_by_client_id(c, master.id, ADMIN_CLI)? {
+                let mut attributes = cli.attributes.clone();
+                attributes.insert(clients::DIRECT_ACCESS_GRANTS.into(), Value::Bool(true));
+                clients::update_client(
+                    c,
+                    &cli,
+                    clients::ClientChanges { enabled: Some(true), attributes: Some(attributes), ..Default::default() },
+                )?;
+            }
+            let realm = realm_by_name(c, MASTER)?.ok_or_else(|| Error::Internal("the master realm vanished".into()))?;
+            if !realm.enabled {
+                update_realm(c, &realm, RealmChanges { enabled: Some(true), ..Default::default() })?;
+            }
+            Ok(created)
+        })
+    }
+}
+
+/// The master realm, made if missing.
+fn master(c: &Connection) -> Result<Realm> {
+    match realm_by_name(c, MASTER)? {
+        Some(r) => Ok(r),
+        None => create_realm(c, NewRealm::named(MASTER)),
+    }
+}
+
+/// Grants the master realm's `admin` role to a user of it.
+fn grant_admin(c: &Connection, master_id: i64, user_pk: i64) -> Result<()> {
+    let role = roles::role_by_name(c, master_id, 0, ADMIN_ROLE)?
+        .ok_or_else(|| Error::Internal("the master realm has no admin role".into()))?;
+    roles::map_roles(c, master_id, Holder::User(user_pk), &[role])?;
+    Ok(())
 }

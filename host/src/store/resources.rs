@@ -30,6 +30,9 @@ pub struct Row {
     pub version: i64,
     /// How many groups the resource is a direct member of.
     pub member_of: i64,
+    /// Whether it holds an administrative role (see `protection`): SCIM shows it in minimal
+    /// form and may not change it.
+    pub protected: bool,
 }
 
 pub fn kind_code(kind: ResourceKind) -> i64 {
@@ -54,14 +57,14 @@ fn lower(s: &Option<String>) -> Option<String> {
 macro_rules! user_select {
     () => {
         "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version, \
-         attributes, member_of FROM users "
+         attributes, member_of, protected FROM users "
     };
 }
 
 /// The columns every read of a group selects, in `group_row`'s order.
 macro_rules! group_select {
     () => {
-        "SELECT pk, id, name, created, last_modified, version, attributes, member_of FROM groups "
+        "SELECT pk, id, name, created, last_modified, version, attributes, member_of, protected FROM groups "
     };
 }
 
@@ -94,6 +97,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         last_modified: r.get(8)?,
         version: r.get(9)?,
         member_of: r.get(11)?,
+        protected: r.get(12)?,
     })
 }
 
@@ -106,6 +110,7 @@ fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         last_modified: r.get(4)?,
         version: r.get(5)?,
         member_of: r.get(7)?,
+        protected: r.get(8)?,
     })
 }
 
@@ -207,7 +212,7 @@ fn write_attributes(tx: &Connection, realm_id: i64, kind: ResourceKind, pk: i64,
     Ok(())
 }
 
-fn bump_count(tx: &Connection, realm_id: i64, kind: ResourceKind, delta: i64) -> Result<()> {
+pub(super) fn bump_count(tx: &Connection, realm_id: i64, kind: ResourceKind, delta: i64) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO resource_counts (realm_id, kind, n) VALUES (?1, ?2, ?3) \
          ON CONFLICT (realm_id, kind) DO UPDATE SET n = n + excluded.n",
@@ -274,8 +279,8 @@ pub fn kind_of(model: &Model) -> ResourceKind {
     }
 }
 
-/// Replaces a resource's model if its version is still `expected_version`; returns the new
-/// version, or `None` when another write came first. Only what changed is written: each
+/// Replaces a resource's model if its version is still `expected_version` (and it is not
+/// protected); returns the new version, or `None` when another write came first. Only what changed is written: each
 /// column and attribute left alone keeps its index entries untouched.
 #[allow(clippy::too_many_arguments)]
 pub fn update(
@@ -336,7 +341,8 @@ pub fn update(
     if attributes_of(old) != attributes_of(new) {
         set("attributes", SqlValue::Text(encode_attributes(attributes_of(new))));
     }
-    let sql = format!("UPDATE {table} SET {} WHERE pk = ?1 AND version = ?2", assignments.join(", "));
+    // A resource that became protected since it was read is not written (see `protection`).
+    let sql = format!("UPDATE {table} SET {} WHERE pk = ?1 AND version = ?2 AND protected = 0", assignments.join(", "));
     let n = match tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values.iter())) {
         Ok(n) => n,
         Err(e) if unique_violation(&e) => return Err(taken(new)),
@@ -397,16 +403,62 @@ fn update_attributes(
     Ok(())
 }
 
-/// Deletes a resource with its attributes and memberships; false when it did not exist.
+/// Why SCIM may not touch a protected resource.
+pub fn protected_error(kind: ResourceKind, id: &str) -> Error {
+    let what = match kind {
+        ResourceKind::User => "user",
+        ResourceKind::Group => "group",
+    };
+    Error::Forbidden(format!(
+        "{what} '{id}' holds an administrative role (realm-management, or the master realm's admin), directly or \
+         through a group; SCIM cannot change it or its memberships. Use the admin API."
+    ))
+}
+
+/// Refuses when a group has a protected member: taking it out of the group is changing it.
+fn check_no_protected_members(tx: &Connection, group_pk: i64) -> Result<()> {
+    let found: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT 0, u.id FROM memberships m JOIN users u ON u.pk = m.member_pk \
+             WHERE m.group_pk = ?1 AND m.member_kind = 0 AND u.protected = 1 \
+             UNION ALL SELECT 1, g.id FROM memberships m JOIN groups g ON g.pk = m.member_pk \
+             WHERE m.group_pk = ?1 AND m.member_kind = 1 AND g.protected = 1 LIMIT 1",
+        )?
+        .query_row([group_pk], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match found {
+        Some((0, id)) => Err(protected_error(ResourceKind::User, &id)),
+        Some((_, id)) => Err(protected_error(ResourceKind::Group, &id)),
+        None => Ok(()),
+    }
+}
+
+/// Deletes a resource with its attributes and memberships; false when it did not exist. A
+/// protected resource, or a group with protected members, is refused.
 pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str, now: i64) -> Result<bool> {
-    let (main, attrs) = tables(kind);
+    let (main, _) = tables(kind);
     // Service-account users belong to their client, not to SCIM.
     let only = if kind == ResourceKind::User { " AND service_account = 0" } else { "" };
-    let pk: Option<i64> = tx
-        .prepare_cached(&format!("DELETE FROM {main} WHERE realm_id = ?1 AND id = ?2{only} RETURNING pk"))?
-        .query_row(params![realm_id, id], |r| r.get(0))
+    let found: Option<(i64, bool)> = tx
+        .prepare_cached(&format!("SELECT pk, protected FROM {main} WHERE realm_id = ?1 AND id = ?2{only}"))?
+        .query_row(params![realm_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let Some(pk) = pk else { return Ok(false) };
+    let Some((pk, protected)) = found else { return Ok(false) };
+    if protected {
+        return Err(protected_error(kind, id));
+    }
+    if kind == ResourceKind::Group {
+        check_no_protected_members(tx, pk)?;
+    }
+    delete_row(tx, realm_id, kind, pk, now)?;
+    Ok(true)
+}
+
+/// Deletes a row with its attributes and memberships, whatever it is (the admin API deletes
+/// protected users too); the groups it was in get a new version.
+fn delete_row(tx: &Connection, realm_id: i64, kind: ResourceKind, pk: i64, now: i64) -> Result<()> {
+    let (main, attrs) = tables(kind);
+    tx.prepare_cached(&format!("DELETE FROM {main} WHERE pk = ?1 AND realm_id = ?2"))?.execute([pk, realm_id])?;
     tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1"))?.execute([pk])?;
     // The groups it was in lose a member: their representation changes, so does their version.
     tx.prepare_cached(
@@ -420,10 +472,80 @@ pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str, now:
         release_members(tx, pk, now)?;
     }
     bump_count(tx, realm_id, kind, -1)?;
-    Ok(true)
+    Ok(())
 }
 
-/// The internal key and kind of a would-be member.
+/// Deletes a realm user by internal key (the admin API); service accounts are not counted as
+/// SCIM resources.
+pub fn delete_user_row(tx: &Connection, realm_id: i64, pk: i64, now: i64) -> Result<()> {
+    delete_row(tx, realm_id, ResourceKind::User, pk, now)
+}
+
+/// A group as the admin API names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    pub pk: i64,
+    pub id: String,
+    pub name: String,
+    pub protected: bool,
+}
+
+fn group_ref_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRef> {
+    Ok(GroupRef { pk: r.get(0)?, id: r.get(1)?, name: r.get(2)?, protected: r.get(3)? })
+}
+
+pub fn group_ref(c: &Connection, realm_id: i64, id: &str) -> Result<Option<GroupRef>> {
+    Ok(c.prepare_cached("SELECT pk, id, name, protected FROM groups WHERE realm_id = ?1 AND id = ?2")?
+        .query_row(params![realm_id, id], group_ref_row)
+        .optional()?)
+}
+
+/// A realm's groups by name, or (`member`) the groups a user is directly in.
+pub fn group_refs(c: &Connection, realm_id: i64, member: Option<i64>, first: i64, max: i64) -> Result<Vec<GroupRef>> {
+    let mut st = c.prepare_cached(
+        "SELECT pk, id, name, protected FROM groups WHERE realm_id = ?1 AND (?2 IS NULL OR pk IN \
+         (SELECT group_pk FROM memberships WHERE member_kind = 0 AND member_pk = ?2)) \
+         ORDER BY name_ci LIMIT ?4 OFFSET ?3",
+    )?;
+    let rows = st.query_map(params![realm_id, member, first, max], group_ref_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// A user joins or leaves a group through the admin API (no protection check: the caller
+/// checked its rights, and recomputes the user's protection).
+pub fn admin_membership(
+    tx: &Connection,
+    realm_id: i64,
+    group_pk: i64,
+    user_pk: i64,
+    join: bool,
+    now: i64,
+) -> Result<()> {
+    let in_realm: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM groups WHERE pk = ?1 AND realm_id = ?3) \
+             AND EXISTS (SELECT 1 FROM users WHERE pk = ?2 AND realm_id = ?3)",
+        )?
+        .query_row(params![group_pk, user_pk, realm_id], |r| r.get(0))?;
+    if !in_realm {
+        return Err(Error::NotFound("the user or group is not in this realm".into()));
+    }
+    let changed = if join {
+        tx.prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, 0, ?2)")?
+            .execute([group_pk, user_pk])? as i64
+    } else {
+        -(tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1 AND member_kind = 0 AND member_pk = ?2")?
+            .execute([group_pk, user_pk])? as i64)
+    };
+    if changed != 0 {
+        count_membership(tx, ResourceKind::User, user_pk, changed, now)?;
+        tx.prepare_cached("UPDATE groups SET version = version + 1, last_modified = ?2 WHERE pk = ?1")?
+            .execute([group_pk, now])?;
+    }
+    Ok(())
+}
+
+/// The internal key and kind of a would-be member; a protected one is refused.
 fn resolve_member(
     tx: &Connection,
     realm_id: i64,
@@ -437,18 +559,24 @@ fn resolve_member(
     };
     for &k in kinds {
         let sql = match k {
-            ResourceKind::User => "SELECT pk FROM users WHERE realm_id = ?1 AND id = ?2 AND service_account = 0",
-            ResourceKind::Group => "SELECT pk FROM groups WHERE realm_id = ?1 AND id = ?2",
+            ResourceKind::User => {
+                "SELECT pk, protected FROM users WHERE realm_id = ?1 AND id = ?2 AND service_account = 0"
+            }
+            ResourceKind::Group => "SELECT pk, protected FROM groups WHERE realm_id = ?1 AND id = ?2",
         };
-        let pk: Option<i64> = tx.prepare_cached(sql)?.query_row(params![realm_id, id], |r| r.get(0)).optional()?;
-        if let Some(pk) = pk {
-            return Ok(Some((k, pk)));
+        let found: Option<(i64, bool)> =
+            tx.prepare_cached(sql)?.query_row(params![realm_id, id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        match found {
+            Some((_, true)) => return Err(protected_error(k, id)),
+            Some((pk, false)) => return Ok(Some((k, pk))),
+            None => {}
         }
     }
     Ok(None)
 }
 
-/// Applies membership deltas to a group: clear, then remove, then add.
+/// Applies membership deltas to a group: clear, then remove, then add. Protected members are
+/// neither added nor removed (see `protection`).
 pub fn apply_members(
     tx: &Connection,
     realm_id: i64,
@@ -458,6 +586,7 @@ pub fn apply_members(
     now: i64,
 ) -> Result<()> {
     if changes.clear {
+        check_no_protected_members(tx, group_pk)?;
         release_members(tx, group_pk, now)?;
     }
     for id in &changes.remove {
@@ -592,14 +721,6 @@ pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result
         }
     }
     Ok(out)
-}
-
-/// Records that a group's members changed: a new version and modification time.
-pub fn touch(tx: &Connection, kind: ResourceKind, pk: i64, now: i64) -> Result<()> {
-    let (main, _) = tables(kind);
-    tx.prepare_cached(&format!("UPDATE {main} SET version = version + 1, last_modified = ?2 WHERE pk = ?1"))?
-        .execute(params![pk, now])?;
-    Ok(())
 }
 
 /// The number of resources of a kind in a realm.

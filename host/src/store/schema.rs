@@ -1,14 +1,28 @@
 //! The SQLite schema of the realm model. `pk` columns are internal row ids that never leave
 //! the host; `id` columns are the resources' public ids. `*_ci` columns hold the Unicode
 //! lowercase of their neighbour so case-insensitive comparisons use an index.
+//!
+//! Keys that other rows point at (realms, users, groups, clients, roles, tokens, sessions) are
+//! `AUTOINCREMENT`: a key is never given out twice, so nothing left pointing at a deleted
+//! row (a role mapping, a cached verdict, a token's subject) can come to mean a new one.
+//!
+//! Triggers keep the security model's invariants in the same transaction as the change that
+//! calls for them, whichever code path made it: a user disabled, deleted, given a new
+//! password or new roles loses its sessions; a client disabled or deleted loses its sessions;
+//! and every change that can make a cached authentication verdict wrong bumps `auth_epoch`,
+//! which the store publishes after the commit (see `Store::auth_epoch`).
 
 /// The version this build writes. Versions 1 and 2 were development schemas that never
-/// shipped: their data directories are refused rather than guessed at.
-pub const SCHEMA_VERSION: i64 = 3;
+/// shipped: their data directories are refused rather than guessed at. Version 3 is migrated
+/// (see `MIGRATIONS`).
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// The oldest schema this build migrates from.
+pub const OLDEST_MIGRATED: i64 = 3;
 
 pub const DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS realms (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     name          TEXT NOT NULL UNIQUE,
     enabled       INTEGER NOT NULL DEFAULT 1,
     scim_enabled  INTEGER NOT NULL DEFAULT 1,
@@ -53,7 +67,7 @@ CREATE INDEX IF NOT EXISTS component_activations_by_realm ON component_activatio
 -- OAuth clients (Keycloak's). The secret is kept as a salted SHA-256; `secret_generation`
 -- goes up with every new secret, and tokens carry the generation they were issued under.
 CREATE TABLE IF NOT EXISTS clients (
-    pk                       INTEGER PRIMARY KEY,
+    pk                       INTEGER PRIMARY KEY AUTOINCREMENT,
     realm_id                 INTEGER NOT NULL,
     id                       TEXT NOT NULL,
     client_id                TEXT NOT NULL,
@@ -71,7 +85,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS clients_by_client_id ON clients(realm_id, clie
 
 -- Realm roles (client_pk 0) and client roles.
 CREATE TABLE IF NOT EXISTS roles (
-    pk          INTEGER PRIMARY KEY,
+    pk          INTEGER PRIMARY KEY AUTOINCREMENT,
     realm_id    INTEGER NOT NULL,
     id          TEXT NOT NULL,
     client_pk   INTEGER NOT NULL DEFAULT 0,
@@ -87,6 +101,53 @@ CREATE TABLE IF NOT EXISTS role_mappings (
     PRIMARY KEY (user_pk, role_pk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS role_mappings_by_role ON role_mappings(role_pk);
+
+-- Roles granted to a group: its members (and the members of groups inside it) hold them.
+CREATE TABLE IF NOT EXISTS group_role_mappings (
+    group_pk INTEGER NOT NULL,
+    role_pk  INTEGER NOT NULL,
+    PRIMARY KEY (group_pk, role_pk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS group_role_mappings_by_role ON group_role_mappings(role_pk);
+
+-- Login sessions: every token the token endpoint issues belongs to one (`sid`). A refresh
+-- token is good only while its `refresh_seq` is the session's; the session ends at
+-- `idle_until` (never later than `expires`, the maximum lifespan), or when it is deleted.
+CREATE TABLE IF NOT EXISTS sessions (
+    pk          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    realm_id    INTEGER NOT NULL,
+    user_pk     INTEGER NOT NULL,
+    client_pk   INTEGER NOT NULL,
+    started     INTEGER NOT NULL,
+    refresh_seq INTEGER NOT NULL DEFAULT 0,
+    idle_until  INTEGER NOT NULL,
+    expires     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_pk);
+CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions(client_pk);
+CREATE INDEX IF NOT EXISTS sessions_by_idle ON sessions(idle_until);
+
+-- Failed logins per username or clientId (kind 0: user, 1: client), for brute-force
+-- detection. Keyed by the name tried, so unknown names are counted like known ones.
+CREATE TABLE IF NOT EXISTS login_failures (
+    realm_id     INTEGER NOT NULL,
+    kind         INTEGER NOT NULL,
+    subject      TEXT NOT NULL,
+    failures     INTEGER NOT NULL,
+    last_failure INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (realm_id, kind, subject)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS login_failures_by_time ON login_failures(last_failure);
+
+-- One counter, bumped in the transaction of every change that can make a cached
+-- authentication verdict wrong (the triggers below).
+CREATE TABLE IF NOT EXISTS auth_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO auth_epoch (id, n) VALUES (1, 0);
 
 -- Each realm's token signing keys; the newest active key signs, every key verifies.
 CREATE TABLE IF NOT EXISTS signing_keys (
@@ -131,7 +192,7 @@ CREATE TABLE IF NOT EXISTS admin_events (
 CREATE INDEX IF NOT EXISTS admin_events_by_realm ON admin_events(realm_id, time);
 
 CREATE TABLE IF NOT EXISTS tokens (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     realm_id    INTEGER NOT NULL,
     hash        BLOB NOT NULL UNIQUE,
     roles       TEXT NOT NULL,
@@ -140,7 +201,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 
 CREATE TABLE IF NOT EXISTS users (
-    pk            INTEGER PRIMARY KEY,
+    pk            INTEGER PRIMARY KEY AUTOINCREMENT,
     realm_id      INTEGER NOT NULL,
     id            TEXT NOT NULL,
     username      TEXT NOT NULL,
@@ -161,7 +222,10 @@ CREATE TABLE IF NOT EXISTS users (
     -- How many groups the user is a direct member of (0: no need to look for relations).
     member_of     INTEGER NOT NULL DEFAULT 0,
     -- Service-account users of clients are realm users, but not SCIM resources.
-    service_account INTEGER NOT NULL DEFAULT 0
+    service_account INTEGER NOT NULL DEFAULT 0,
+    -- 1 when the user holds an administrative role, directly or through a group (see
+    -- `protection`): SCIM serves it in minimal form and refuses to change it.
+    protected     INTEGER NOT NULL DEFAULT 0
 );
 -- Every index is paid for on every write: these serve the filters clients really send
 -- (userName, name, meta.lastModified for delta syncs) and paging in insertion order
@@ -185,7 +249,7 @@ CREATE TABLE IF NOT EXISTS user_attributes (
 CREATE INDEX IF NOT EXISTS user_attributes_by_value ON user_attributes(realm_id, name, value_ci);
 
 CREATE TABLE IF NOT EXISTS groups (
-    pk            INTEGER PRIMARY KEY,
+    pk            INTEGER PRIMARY KEY AUTOINCREMENT,
     realm_id      INTEGER NOT NULL,
     id            TEXT NOT NULL,
     name          TEXT NOT NULL,
@@ -194,7 +258,9 @@ CREATE TABLE IF NOT EXISTS groups (
     last_modified INTEGER NOT NULL,
     version       INTEGER NOT NULL,
     attributes    TEXT NOT NULL DEFAULT '[]',
-    member_of     INTEGER NOT NULL DEFAULT 0
+    member_of     INTEGER NOT NULL DEFAULT 0,
+    -- As for users: the group, or a group it is in, holds an administrative role.
+    protected     INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS groups_by_id ON groups(realm_id, id);
 CREATE INDEX IF NOT EXISTS groups_by_realm ON groups(realm_id);
@@ -228,4 +294,130 @@ CREATE TABLE IF NOT EXISTS resource_counts (
     n        INTEGER NOT NULL,
     PRIMARY KEY (realm_id, kind)
 ) WITHOUT ROWID;
+
+-- The security model's invariants (see the module documentation).
+CREATE TRIGGER IF NOT EXISTS sessions_ended AFTER DELETE ON sessions
+BEGIN UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS users_disabled AFTER UPDATE OF enabled ON users
+WHEN NEW.enabled = 0 AND OLD.enabled <> 0
+BEGIN DELETE FROM sessions WHERE user_pk = NEW.pk; UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS users_enabled AFTER UPDATE OF enabled ON users
+WHEN NEW.enabled <> 0 AND OLD.enabled = 0
+BEGIN UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS users_repassworded AFTER UPDATE OF password_hash ON users
+WHEN OLD.password_hash IS NOT NEW.password_hash
+BEGIN DELETE FROM sessions WHERE user_pk = NEW.pk; UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS users_deleted AFTER DELETE ON users
+BEGIN
+    DELETE FROM sessions WHERE user_pk = OLD.pk;
+    DELETE FROM role_mappings WHERE user_pk = OLD.pk;
+    UPDATE auth_epoch SET n = n + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS role_mappings_added AFTER INSERT ON role_mappings
+BEGIN DELETE FROM sessions WHERE user_pk = NEW.user_pk; UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS role_mappings_removed AFTER DELETE ON role_mappings
+BEGIN DELETE FROM sessions WHERE user_pk = OLD.user_pk; UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS group_role_mappings_added AFTER INSERT ON group_role_mappings
+BEGIN
+    DELETE FROM sessions WHERE user_pk IN
+        (SELECT member_pk FROM memberships WHERE group_pk = NEW.group_pk AND member_kind = 0);
+    UPDATE auth_epoch SET n = n + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS group_role_mappings_removed AFTER DELETE ON group_role_mappings
+BEGIN
+    DELETE FROM sessions WHERE user_pk IN
+        (SELECT member_pk FROM memberships WHERE group_pk = OLD.group_pk AND member_kind = 0);
+    UPDATE auth_epoch SET n = n + 1;
+END;
+
+-- A user joining or leaving a group that holds roles gains or loses them.
+CREATE TRIGGER IF NOT EXISTS memberships_added AFTER INSERT ON memberships
+WHEN NEW.member_kind = 0 AND EXISTS (SELECT 1 FROM group_role_mappings WHERE group_pk = NEW.group_pk)
+BEGIN DELETE FROM sessions WHERE user_pk = NEW.member_pk; END;
+
+CREATE TRIGGER IF NOT EXISTS memberships_removed AFTER DELETE ON memberships
+WHEN OLD.member_kind = 0 AND EXISTS (SELECT 1 FROM group_role_mappings WHERE group_pk = OLD.group_pk)
+BEGIN DELETE FROM sessions WHERE user_pk = OLD.member_pk; END;
+
+CREATE TRIGGER IF NOT EXISTS groups_deleted AFTER DELETE ON groups
+BEGIN
+    DELETE FROM sessions WHERE user_pk IN
+        (SELECT member_pk FROM memberships WHERE group_pk = OLD.pk AND member_kind = 0)
+        AND EXISTS (SELECT 1 FROM group_role_mappings WHERE group_pk = OLD.pk);
+    DELETE FROM group_role_mappings WHERE group_pk = OLD.pk;
+END;
+
+CREATE TRIGGER IF NOT EXISTS clients_changed AFTER UPDATE OF enabled, secret_hash, secret_generation,
+    public_client, service_accounts_enabled, attributes ON clients
+BEGIN
+    DELETE FROM sessions WHERE client_pk = NEW.pk AND NEW.enabled = 0;
+    UPDATE auth_epoch SET n = n + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS clients_deleted AFTER DELETE ON clients
+BEGIN DELETE FROM sessions WHERE client_pk = OLD.pk; UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS realms_changed AFTER UPDATE OF enabled, attributes ON realms
+BEGIN UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS realms_deleted AFTER DELETE ON realms
+BEGIN DELETE FROM sessions WHERE realm_id = OLD.id; UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS tokens_deleted AFTER DELETE ON tokens
+BEGIN UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS signing_keys_changed AFTER INSERT ON signing_keys
+BEGIN UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS trusted_issuers_added AFTER INSERT ON trusted_issuers
+BEGIN UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS trusted_issuers_removed AFTER DELETE ON trusted_issuers
+BEGIN UPDATE auth_epoch SET n = n + 1; END;
 "#;
+
+/// Tables whose key became `AUTOINCREMENT` in version 4; the migration rebuilds them.
+const REKEYED: &[&str] = &["realms", "clients", "roles", "tokens", "users", "groups"];
+
+/// Brings a version-3 database to version 4, inside the caller's transaction: the rekeyed
+/// tables are rebuilt under the new `DDL` (their rows and keys kept), role mappings that point
+/// at deleted users or roles are dropped (a reused key could have brought them back to life),
+/// and protection flags are computed for the first time.
+pub fn migrate_3_to_4(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    for table in REKEYED {
+        c.execute_batch(&format!("ALTER TABLE {table} RENAME TO {table}_v3"))?;
+        // Indexes keep their names when their table is renamed; the new table needs them.
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")?
+            .query_map([format!("{table}_v3")], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for index in indexes {
+            c.execute_batch(&format!("DROP INDEX {index}"))?;
+        }
+    }
+    c.execute_batch(DDL)?;
+    for table in REKEYED {
+        let columns = |name: &str| -> rusqlite::Result<Vec<String>> {
+            c.prepare(&format!("PRAGMA table_info({name})"))?.query_map([], |r| r.get::<_, String>(1))?.collect()
+        };
+        let new = columns(table)?;
+        let shared: Vec<String> =
+            columns(&format!("{table}_v3"))?.into_iter().filter(|col| new.contains(col)).collect();
+        let list = shared.join(", ");
+        c.execute_batch(&format!(
+            "INSERT INTO {table} ({list}) SELECT {list} FROM {table}_v3; DROP TABLE {table}_v3;"
+        ))?;
+    }
+    c.execute_batch(
+        "DELETE FROM role_mappings WHERE user_pk NOT IN (SELECT pk FROM users) OR role_pk NOT IN (SELECT pk FROM roles);",
+    )?;
+    Ok(())
+}

@@ -12,6 +12,7 @@ use std::sync::mpsc;
 
 use rusqlite::Connection;
 
+use super::epoch::Epoch;
 use crate::error::{Error, Result};
 
 /// The most writes one transaction takes.
@@ -28,11 +29,12 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection) -> Result<Writer> {
+    /// Starts the writer thread; after each commit it publishes `epoch` (see `epoch`).
+    pub(super) fn start(conn: Connection, epoch: Epoch) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("scimd-writer".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run(conn, queue, epoch))
             .map_err(|e| Error::Internal(format!("starting the writer thread: {e}")))?;
         Ok(Writer { jobs })
     }
@@ -71,7 +73,7 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     result
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+fn run(conn: Connection, queue: mpsc::Receiver<Job>, epoch: Epoch) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -95,6 +97,8 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
         if let Err(e) = &committed {
             tracing::error!(error = %e, "commit failed");
             let _ = conn.execute_batch("ROLLBACK");
+        } else if let Err(e) = epoch.publish_from(&conn) {
+            tracing::error!(error = %e, "reading the authentication epoch failed");
         }
         for done in completions {
             done(committed.clone());

@@ -10,7 +10,10 @@ use super::{AdminResult, created, enter, json, no_content, object, param, query,
 use crate::auth::AdminNeed;
 use crate::error::Error;
 use crate::http::AppState;
-use crate::store::clients::{self, Client, ClientChanges, NewClient, REALM_MANAGEMENT};
+use crate::store::clients::{
+    self, ADMIN_CLI, Client, ClientChanges, DIRECT_ACCESS_GRANTS, NewClient, REALM_MANAGEMENT,
+};
+use crate::store::realms::MASTER;
 use crate::store::{Realm, events};
 
 pub(super) fn representation(c: &Client) -> Value {
@@ -21,8 +24,14 @@ pub(super) fn representation(c: &Client) -> Value {
     m.insert("publicClient".into(), json!(c.public_client));
     m.insert("serviceAccountsEnabled".into(), json!(c.service_accounts_enabled));
     m.insert("bearerOnly".into(), json!(c.client_id == REALM_MANAGEMENT));
+    m.insert(DIRECT_ACCESS_GRANTS.into(), json!(c.direct_access_grants()));
     m.insert("clientAuthenticatorType".into(), json!("client-secret"));
     Value::Object(m)
+}
+
+/// Whether a client is the master realm's `admin-cli`.
+fn is_admin_cli(realm: &Realm, client: &Client) -> bool {
+    realm.name == MASTER && client.client_id == ADMIN_CLI
 }
 
 /// A client by its internal id (Keycloak's path parameter).
@@ -97,7 +106,6 @@ pub async fn create(
             Ok(client)
         })
         .await?;
-    app.forget();
     Ok(created(format!("/admin/realms/{}/clients/{}", realm.name, client.id)))
 }
 
@@ -125,6 +133,21 @@ pub async fn update(
     let mut attributes = current.attributes.clone();
     attributes.extend(c.attributes.take().unwrap_or_default());
     c.attributes = Some(attributes);
+    // admin-cli is how administrators log in: turning it off would lock every one of them out.
+    if is_admin_cli(&realm, &current) {
+        let locks_out = c.enabled == Some(false)
+            || c.public_client == Some(false)
+            || !Client { attributes: c.attributes.clone().unwrap_or_default(), ..current.clone() }
+                .direct_access_grants();
+        if locks_out {
+            return Err(Error::InvalidValue(
+                "admin-cli is how the master realm's administrators log in; it stays enabled, public and allowed \
+                 the password grant"
+                    .into(),
+            )
+            .into());
+        }
+    }
     let actor = principal.actor();
     let realm_id = realm.id;
     app.store
@@ -141,7 +164,6 @@ pub async fn update(
             )
         })
         .await?;
-    app.forget();
     Ok(no_content())
 }
 
@@ -155,6 +177,9 @@ pub async fn delete(
     if current.client_id == REALM_MANAGEMENT {
         return Err(Error::InvalidValue("the realm-management client cannot be deleted".into()).into());
     }
+    if is_admin_cli(&realm, &current) {
+        return Err(Error::InvalidValue("admin-cli is how administrators log in; it cannot be deleted".into()).into());
+    }
     let actor = principal.actor();
     let realm_id = realm.id;
     app.store
@@ -163,7 +188,6 @@ pub async fn delete(
             events::record(c, realm_id, &actor, "DELETE", "CLIENT", &format!("clients/{}", current.id), None)
         })
         .await?;
-    app.forget();
     Ok(no_content())
 }
 
@@ -208,7 +232,6 @@ pub async fn regenerate_secret(
             )
         })
         .await?;
-    app.forget();
     Ok(json(StatusCode::OK, json!({"type": "secret", "value": secret})))
 }
 
@@ -225,7 +248,7 @@ pub async fn service_account_user(
         .ok_or_else(|| Error::NotFound(format!("client '{}' has no service account", c.client_id)))?;
     let account = app
         .store
-        .read(|conn| clients::account_by_pk(conn, pk))?
+        .read(|conn| crate::store::accounts::account_by_pk(conn, realm.id, pk))?
         .ok_or_else(|| Error::NotFound("no service account".into()))?;
     Ok(json(StatusCode::OK, account_representation(&account, Some(&c.client_id))))
 }
@@ -237,7 +260,7 @@ pub async fn roles(
 ) -> AdminResult {
     let (_, realm) = enter(&app, &headers, &realm, AdminNeed::ViewRealm)?;
     let c = client(&app, &realm, &id)?;
-    let roles = app.store.read(|conn| clients::roles(conn, realm.id, c.pk))?;
+    let roles = app.store.read(|conn| crate::store::roles::roles(conn, realm.id, c.pk))?;
     Ok(json(
         StatusCode::OK,
         Value::Array(roles.iter().map(|r| role_representation(r, Some(&c.id), &realm.name)).collect()),
@@ -253,7 +276,7 @@ pub async fn role(
     let c = client(&app, &realm, &id)?;
     let role = app
         .store
-        .read(|conn| clients::role_by_name(conn, realm.id, c.pk, &name))?
+        .read(|conn| crate::store::roles::role_by_name(conn, realm.id, c.pk, &name))?
         .ok_or_else(|| Error::NotFound(format!("client '{}' has no role '{name}'", c.client_id)))?;
     Ok(json(StatusCode::OK, role_representation(&role, Some(&c.id), &realm.name)))
 }

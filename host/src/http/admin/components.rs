@@ -40,6 +40,8 @@ fn builtin(active: bool) -> Value {
 
 fn refused(e: Error) -> Error {
     let detail = match e {
+        // Not the component's fault: the client may send it again.
+        busy @ Error::Busy { .. } => return busy,
         Error::InvalidValue(d) => d,
         other => other.to_string(),
     };
@@ -77,7 +79,7 @@ pub async fn deploy(
         .store
         .read(|c| Ok(components::deployments(c, realm.id)?.iter().map(|d| d.version).max().unwrap_or(0) + 1))?;
     let engine = heavy(|| {
-        let loaded = Loaded::compile(&body).map_err(refused)?;
+        let loaded = app.runtime.compile(&body).map_err(refused)?;
         checked(&app, &realm, loaded)
     })?;
     let info = engine.info().clone();

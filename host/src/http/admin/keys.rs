@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use super::{AdminResult, created, enter, json, no_content, object, take_string};
-use crate::auth::{AdminNeed, ROLES};
+use super::{AdminResult, created, enter, json, no_content, object, take_bool, take_string};
+use crate::auth::{AdminNeed, ROLES, jwks_file};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::store::events;
@@ -33,14 +33,14 @@ pub async fn rotate(State(app): State<AppState>, Path(realm): Path<String>, head
     let (actor, realm_id) = (principal.actor(), realm.id);
     let kid = app.store.rotate_signing_key(realm_id).await?;
     app.store.write(move |c| events::record(c, realm_id, &actor, "ACTION", "REALM", "keys", None)).await?;
-    app.forget();
     Ok(json(StatusCode::OK, json!({"kid": kid})))
 }
 
 fn issuer_representation(t: &TrustedIssuer) -> Value {
     let mut m = json!({"id": t.id, "issuer": t.issuer, "roles": t.roles});
-    if let Some(a) = &t.audience {
-        m["audience"] = json!(a);
+    match &t.audience {
+        Some(a) => m["audience"] = json!(a),
+        None => m["anyAudience"] = json!(true),
     }
     if let Some(f) = &t.jwks_file {
         m["jwksFile"] = json!(f);
@@ -68,6 +68,7 @@ pub async fn add_issuer(
     let mut m = object(&body)?;
     let issuer = take_string(&mut m, "issuer")?.ok_or_else(|| Error::InvalidValue("'issuer' is required".into()))?;
     let audience = take_string(&mut m, "audience")?;
+    let any_audience = take_bool(&mut m, "anyAudience")? == Some(true);
     let jwks_file = take_string(&mut m, "jwksFile")?;
     let jwks = match m.remove("jwks") {
         None | Some(Value::Null) => None,
@@ -92,6 +93,27 @@ pub async fn add_issuer(
             .collect::<Result<_, _>>()?,
         Some(other) => return Err(Error::InvalidValue(format!("'roles' must be an array, not {other}")).into()),
     };
+    if let Some(file) = &jwks_file {
+        // The server reads the file: only its administrators choose one, under the directory
+        // the operator allowed, and it must be a JWKS now.
+        if !principal.is_server_admin() {
+            return Err(Error::Forbidden("only a server administrator can name a jwksFile".into()).into());
+        }
+        let dir = app.auth.jwks_dir().map(std::path::Path::to_path_buf);
+        let file = file.clone();
+        let text = crate::http::heavy(|| jwks_file::read(dir.as_deref(), &file))?;
+        serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&text)
+            .map_err(|e| Error::InvalidValue(format!("'jwksFile' is not a valid JWKS: {e}")))?;
+    }
+    // Tokens meant for any other service of the issuer would be accepted: say so explicitly.
+    if audience.is_none() && !any_audience {
+        return Err(Error::InvalidValue(
+            "give the 'audience' its tokens must carry (for Entra ID, the application's id URI), or \
+             'anyAudience': true to accept tokens meant for any audience of this issuer"
+                .into(),
+        )
+        .into());
+    }
     let t = TrustedIssuer { id: uuid::Uuid::new_v4().to_string(), issuer, audience, jwks, jwks_file, roles };
     let (actor, realm_id, id) = (principal.actor(), realm.id, t.id.clone());
     let rep = issuer_representation(&t);
@@ -101,7 +123,6 @@ pub async fn add_issuer(
             events::record(c, realm_id, &actor, "CREATE", "REALM", &format!("trusted-issuers/{}", t.id), Some(&rep))
         })
         .await?;
-    app.forget();
     Ok(created(format!("/admin/realms/{}/trusted-issuers/{id}", realm.name)))
 }
 
@@ -125,6 +146,5 @@ pub async fn remove_issuer(
     if !removed {
         return Err(Error::NotFound(format!("trusted issuer '{id}' does not exist")).into());
     }
-    app.forget();
     Ok(no_content())
 }

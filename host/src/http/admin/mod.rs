@@ -1,9 +1,11 @@
 //! The admin REST API under `/admin/realms`, shaped like Keycloak's for what scimd supports:
-//! realms, clients and their secrets, the `realm-management` roles and role mappings, users,
-//! signing keys, trusted issuers and admin events. Errors are Keycloak's
+//! realms, clients and their secrets, the `realm-management` roles and role mappings of users
+//! and groups, users (change, delete, reset a password, log out, join a group), brute-force
+//! status, signing keys, trusted issuers and admin events. Errors are Keycloak's
 //! `{"error", "errorMessage"}`. Every write is recorded as an admin event in its own
 //! transaction.
 
+mod attack_detection;
 mod clients;
 mod components;
 mod events;
@@ -15,7 +17,7 @@ mod users;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value};
 
 use super::AppState;
@@ -118,7 +120,11 @@ pub fn router() -> Router<AppState> {
         .route("/realms/{realm}/users", get(users::list))
         .route("/realms/{realm}/users/profile", get(profile::get_profile).put(profile::put_profile))
         .route("/realms/{realm}/scim/extensions", get(profile::get_extensions).put(profile::put_extensions))
-        .route("/realms/{realm}/users/{id}", get(users::get_one))
+        .route("/realms/{realm}/users/{id}", get(users::get_one).put(users::update).delete(users::delete))
+        .route("/realms/{realm}/users/{id}/reset-password", put(users::reset_password))
+        .route("/realms/{realm}/users/{id}/logout", post(users::logout))
+        .route("/realms/{realm}/users/{id}/groups", get(users::user_groups))
+        .route("/realms/{realm}/users/{id}/groups/{group}", put(users::join_group).delete(users::leave_group))
         .route("/realms/{realm}/users/{id}/role-mappings", get(users::role_mappings))
         .route(
             "/realms/{realm}/users/{id}/role-mappings/clients/{client}",
@@ -127,6 +133,25 @@ pub fn router() -> Router<AppState> {
         .route(
             "/realms/{realm}/users/{id}/role-mappings/realm",
             get(users::realm_role_mappings).post(users::add_realm_roles).delete(users::remove_realm_roles),
+        )
+        .route("/realms/{realm}/groups", get(users::groups))
+        .route("/realms/{realm}/groups/{id}", get(users::group_one))
+        .route(
+            "/realms/{realm}/groups/{id}/role-mappings/clients/{client}",
+            get(users::group_client_role_mappings)
+                .post(users::group_add_client_roles)
+                .delete(users::group_remove_client_roles),
+        )
+        .route(
+            "/realms/{realm}/groups/{id}/role-mappings/realm",
+            get(users::group_realm_role_mappings)
+                .post(users::group_add_realm_roles)
+                .delete(users::group_remove_realm_roles),
+        )
+        .route("/realms/{realm}/attack-detection/brute-force/users", delete(attack_detection::clear_all))
+        .route(
+            "/realms/{realm}/attack-detection/brute-force/users/{id}",
+            get(attack_detection::status).delete(attack_detection::clear),
         )
         .route("/realms/{realm}/admin-events", get(events::list))
         .route("/realms/{realm}/scim/component", axum::routing::put(components::deploy))

@@ -7,15 +7,18 @@ use serde_json::{Map, Value, json};
 
 use super::{AdminResult, created, enter, json, no_content, object, take_bool, take_string};
 use crate::auth::AdminNeed;
+use crate::auth::policy::Policy;
 use crate::error::Error;
 use crate::http::AppState;
 use crate::store::Realm;
 use crate::store::events;
 use crate::store::realms::{self, MASTER, NewRealm, RealmChanges};
 
-/// A realm's representation: Keycloak's fields scimd knows, and whatever else it was given.
+/// A realm's representation: Keycloak's fields scimd knows (the security settings with their
+/// defaults when not set), and whatever else it was given.
 pub(super) fn representation(r: &Realm) -> Value {
     let mut m = r.attributes.clone();
+    Policy::fill_defaults(&mut m);
     m.insert("id".into(), json!(r.name));
     m.insert("realm".into(), json!(r.name));
     m.insert("enabled".into(), json!(r.enabled));
@@ -28,6 +31,8 @@ pub(super) fn representation(r: &Realm) -> Value {
 fn settings(mut m: Map<String, Value>) -> Result<(Option<String>, RealmChanges), Error> {
     let name = take_string(&mut m, "realm")?;
     m.remove("id");
+    // The security settings are kept with the rest, but must read.
+    Policy::of(&m)?;
     let changes = RealmChanges {
         enabled: take_bool(&mut m, "enabled")?,
         scim_enabled: take_bool(&mut m, "scimApiEnabled")?,
@@ -92,6 +97,7 @@ pub async fn update(
     // Fields not given keep their values, as in Keycloak.
     let mut attributes = realm.attributes.clone();
     attributes.extend(changes.attributes.take().unwrap_or_default());
+    Policy::of(&attributes)?;
     changes.attributes = Some(attributes);
     let actor = principal.actor();
     app.store
