@@ -3,10 +3,12 @@
 //! WebAssembly component that implements `wit/scim-engine.wit`.
 //!
 //! Layout: `http` (routes, SCIM envelope), `auth` (tokens → principals), `store` (the realm
-//! model in SQLite), `runtime` (wasmtime, per-realm engines), `settings`, `error`.
+//! model in SQLite), `runtime` (wasmtime, per-realm engines), `housekeeping` (expiry of old
+//! rows), `settings`, `error`.
 
 pub mod auth;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod runtime;
 pub mod settings;

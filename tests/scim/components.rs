@@ -8,28 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use scimd_tests::guests::{custom_mapping, misbehaving, wrong_world};
 use scimd_tests::oauth::Admin;
 use scimd_tests::{Client, Server};
 use serde_json::json;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const HR: &str = "urn:acme:params:scim:schemas:extension:hr:1.0:User";
-
-fn guest(path: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| anyhow::anyhow!("{path}: {e} (tests/build.rs builds it)"))
-}
-
-fn custom_mapping() -> Result<Vec<u8>> {
-    guest(env!("SCIMD_TEST_GUEST_CUSTOM_MAPPING"))
-}
-
-fn misbehaving() -> Result<Vec<u8>> {
-    guest(env!("SCIMD_TEST_GUEST_MISBEHAVING"))
-}
-
-fn wrong_world() -> Result<Vec<u8>> {
-    guest(env!("SCIMD_TEST_GUEST_WRONG_WORLD"))
-}
 
 /// A realm `name` with a SCIM client that may write.
 async fn realm(server: &Server, admin: &Admin, name: &str) -> Result<Client> {

@@ -2,6 +2,7 @@
 //! server over HTTP, with a fresh SQLite file and the real SCIM engine component.
 
 mod admin_api;
+mod attacks;
 mod auth;
 mod bad_input;
 mod components;
@@ -21,6 +22,7 @@ mod profile;
 mod projection;
 mod roles;
 mod search;
+mod sessions;
 mod strict_mode;
 mod third_party_client;
 mod token_attacks;

@@ -1,6 +1,7 @@
 //! Test support: a real scimd (the library's `app`, the embedded component, a fresh SQLite
 //! file in a temporary directory) on `127.0.0.1:0`, and a small HTTP client for it.
 
+pub mod guests;
 pub mod oauth;
 
 use std::path::Path;

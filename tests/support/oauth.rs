@@ -77,6 +77,44 @@ pub async fn admin_login(server: &Server) -> Result<Resp> {
     .await
 }
 
+/// A `password` grant: `client` with its secret (confidential) or without (public).
+pub async fn password_login(
+    server: &Server,
+    realm: &str,
+    client: (&str, Option<&str>),
+    username: &str,
+    password: &str,
+) -> Result<Resp> {
+    let mut pairs =
+        vec![("grant_type", "password"), ("client_id", client.0), ("username", username), ("password", password)];
+    if let Some(secret) = client.1 {
+        pairs.push(("client_secret", secret));
+    }
+    token_request(server, realm, &pairs, None).await
+}
+
+/// A `refresh_token` grant for a public client.
+pub async fn refresh(server: &Server, realm: &str, client_id: &str, refresh_token: &str) -> Result<Resp> {
+    token_request(
+        server,
+        realm,
+        &[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", refresh_token)],
+        None,
+    )
+    .await
+}
+
+/// A form POST to one of a realm's OpenID Connect endpoints (`logout`, `revoke`, …).
+pub async fn oidc_post(server: &Server, realm: &str, endpoint: &str, pairs: &[(&str, &str)]) -> Result<Resp> {
+    let r = reqwest::Client::new()
+        .post(server.url(&format!("/realms/{realm}/protocol/openid-connect/{endpoint}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs))
+        .send()
+        .await?;
+    into_resp(r).await
+}
+
 /// The master administrator's access token.
 pub async fn admin_token(server: &Server) -> Result<String> {
     access_token(&admin_login(server).await?)
@@ -226,6 +264,33 @@ impl Admin {
         let user_id = self.service_account_user(realm, &uuid).await?;
         self.grant(realm, &user_id, roles).await?;
         Ok(ServiceAccount { realm: realm.to_string(), client_id: client_id.to_string(), uuid, secret, user_id })
+    }
+
+    /// A public client allowed the password grant (`directAccessGrantsEnabled`), as login
+    /// tests need one.
+    pub async fn login_client(&self, realm: &str, client_id: &str) -> Result<String> {
+        self.create_client(
+            realm,
+            &json!({"clientId": client_id, "publicClient": true, "directAccessGrantsEnabled": true, "enabled": true}),
+        )
+        .await
+    }
+
+    /// Changes a realm's settings (the fields given; the rest stay).
+    pub async fn set_realm(&self, realm: &str, settings: &Value) -> Result<()> {
+        let r = self.put(&format!("/realms/{realm}"), settings).await?;
+        ensure!(r.status == 204, "setting {settings} on realm {realm}: {} {}", r.status, r.text);
+        Ok(())
+    }
+
+    /// Maps `realm-management` roles to a group.
+    pub async fn grant_group(&self, realm: &str, group_id: &str, roles: &[&str]) -> Result<()> {
+        let management = self.client_uuid(realm, "realm-management").await?;
+        let body = Value::Array(roles.iter().map(|r| json!({"name": r})).collect());
+        let r =
+            self.post(&format!("/realms/{realm}/groups/{group_id}/role-mappings/clients/{management}"), &body).await?;
+        ensure!(r.status == 204, "mapping {roles:?} to group {group_id}: {} {}", r.status, r.text);
+        Ok(())
     }
 
     /// A realm's admin events (newest first).

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::auth::password::Passwords;
 use crate::auth::{Authenticator, Need, Principal};
-use crate::error::{Error, Result, error_response};
+use crate::error::{Error, Result};
 use crate::runtime::bindings::{Context, ResourceKind};
 use crate::runtime::{Limits, Loaded, RealmEngine, Runtime};
 use crate::settings::{ProxyHeaders, Settings};
@@ -70,6 +70,7 @@ impl AppState {
         if store.realm(MASTER)?.is_none() {
             store.write_blocking(|c| realms::create_realm(c, realms::NewRealm::named(MASTER)).map(|_| ()))?;
         }
+        crate::housekeeping::start(&store);
         let runtime = Runtime::new(Limits { deadline: settings.guest_deadline, memory: settings.guest_memory })?;
         // A trapping or runaway engine is contained by the runtime and reported here.
         let reporter = store.clone();
@@ -285,7 +286,8 @@ pub(crate) async fn read_bytes(body: axum::body::Body, headers: &HeaderMap, limi
 pub(crate) use crate::runtime::heavy;
 
 async fn not_found(req: Request) -> Response {
-    error_response(StatusCode::NOT_FOUND, None, &format!("no endpoint at {}", req.uri().path()))
+    let path = req.uri().path();
+    envelope::error_body(envelope::Api::of(path), StatusCode::NOT_FOUND, &format!("no endpoint at {path}"))
 }
 
 async fn method_not_allowed() -> Response {

@@ -91,18 +91,13 @@ fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: Row, projec
     s.render(&scim.ctx, &stored(scim, kind, row), &relations, projection)
 }
 
-fn password_hash(write: &Write) -> Result<Option<String>> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    use rand::RngCore;
-    let Some(p) = &write.password else {
-        return Ok(None);
-    };
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    let salt = SaltString::encode_b64(&bytes).map_err(|e| Error::Internal(format!("making a salt: {e}")))?;
-    // Argon2 is deliberately slow: tens of milliseconds.
-    heavy(|| argon2::Argon2::default().hash_password(p.as_bytes(), &salt).map(|h| Some(h.to_string())))
-        .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+/// The hash of a password the engine found in a write, through the server's bounded hasher
+/// (see `auth::password`).
+async fn password_hash(app: &AppState, write: &Write) -> Result<Option<String>> {
+    match &write.password {
+        Some(p) => app.passwords.hash(p.clone()).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 pub async fn get_one(
@@ -301,7 +296,7 @@ pub async fn create(
         Ok((projection, s.create_resource(&scim.ctx, kind, &body)?))
     })?;
     check_kind(&write, kind)?;
-    let hash = password_hash(&write)?;
+    let hash = password_hash(&app, &write).await?;
     let (id, now, realm_id) = (uuid::Uuid::new_v4().to_string(), now_ms(), scim.realm.id);
     let Write { model, members, .. } = write;
     let actor = scim.principal.actor();
@@ -402,7 +397,7 @@ async fn update(
             Ok((projection, write))
         })?;
         check_kind(&write, kind)?;
-        let hash = password_hash(&write)?;
+        let hash = password_hash(&app, &write).await?;
         let (now, realm_id) = (now_ms(), scim.realm.id);
         let Write { model, members, .. } = write;
         let actor = scim.principal.actor();

@@ -8,6 +8,7 @@
 //! written (an error status and no `Content-Type`, which every answer of ours carries) and
 //! writes it with a JSON body of the request's API instead (`envelope::raw_error`).
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -24,11 +25,18 @@ use super::{AppState, app};
 /// How much of a request's start is kept to tell which API it was for.
 const HEAD_KEPT: usize = 256;
 
-/// The largest request head hyper buffers (its URI limit, 64 KiB, comes first for long URIs).
-const MAX_HEAD: usize = 1 << 20;
+/// The largest request head hyper buffers (about its default): a longer head is `431`, a URI
+/// over 64 KiB in a shorter one `414`.
+const MAX_HEAD: usize = 400 << 10;
 
 /// How long in-flight requests may take to finish once shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
+
+/// After a rewritten answer, how long and how much of the rest of the refused request is read
+/// and dropped before the socket closes: closing with unread input makes the kernel send a
+/// reset, which can destroy the answer before the client reads it (a "lingering close").
+const LINGER: Duration = Duration::from_millis(500);
+const LINGER_BYTES: usize = 4 << 20;
 
 /// Serves `state`'s application on `listener` until `shutdown` resolves, then lets the
 /// requests under way finish (up to `DRAIN`).
@@ -82,11 +90,15 @@ struct Wire {
     /// A rewritten answer being written: its bytes, how many went out, and the length of what
     /// hyper asked to write (reported once all of it went out).
     pending: Option<(Vec<u8>, usize, usize)>,
+    /// Set once an answer was rewritten: the connection closes lingering (see `LINGER`).
+    rewrote: bool,
+    /// The lingering close under way: until when, and how much was dropped.
+    linger: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
 }
 
 impl Wire {
     fn new(io: TcpStream) -> Wire {
-        Wire { io, head: Vec::with_capacity(HEAD_KEPT), pending: None }
+        Wire { io, head: Vec::with_capacity(HEAD_KEPT), pending: None, rewrote: false, linger: None }
     }
 
     /// The API of the request whose start was kept.
@@ -149,6 +161,7 @@ impl Wire {
         if buf.starts_with(b"HTTP/1.") {
             if let Some(replacement) = self.rewrite(buf) {
                 self.pending = Some((replacement, 0, buf.len()));
+                self.rewrote = true;
             }
             self.head.clear();
         }
@@ -212,6 +225,29 @@ impl AsyncWrite for Wire {
         if self.pending.is_some() {
             ready!(self.poll_pending(cx))?;
         }
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        if !self.rewrote {
+            return Pin::new(&mut self.io).poll_shutdown(cx);
+        }
+        // A lingering close: the answer and a FIN go out, then what the client still sends is
+        // read and dropped for a while, so that closing does not reset the connection.
+        if self.linger.is_none() {
+            ready!(Pin::new(&mut self.io).poll_shutdown(cx))?;
+            self.linger = Some((Box::pin(tokio::time::sleep(LINGER)), 0));
+        }
+        let this = &mut *self;
+        let Some((deadline, dropped)) = &mut this.linger else { return Poll::Ready(Ok(())) };
+        let mut scratch = [0u8; 16 * 1024];
+        loop {
+            if deadline.as_mut().poll(cx).is_ready() || *dropped > LINGER_BYTES {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.io).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => *dropped += buf.filled().len(),
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }

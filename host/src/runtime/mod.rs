@@ -765,3 +765,43 @@ fn exercise(engine: &RealmEngine) -> std::result::Result<(), String> {
         })
         .map_err(|e| step("self-test", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiles_past_the_queue_are_busy() -> anyhow::Result<()> {
+        let runtime = Arc::new(Runtime::new(Limits { deadline: Duration::from_secs(1), memory: 64 << 20 })?);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let (entered, started) = std::sync::mpsc::channel::<()>();
+        // One compile runs (and waits on the gate), three wait behind it: the queue is full.
+        let threads: Vec<_> = (0..COMPILE_QUEUE)
+            .map(|_| {
+                let (runtime, gate, entered) = (runtime.clone(), gate.clone(), entered.clone());
+                std::thread::spawn(move || {
+                    runtime.queued(|| {
+                        let _ = entered.send(());
+                        let _ = gate.lock().recv();
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        started.recv()?;
+        while runtime.compiles_queued.load(Ordering::SeqCst) < COMPILE_QUEUE {
+            std::thread::yield_now();
+        }
+        let refused = runtime.queued(|| Ok(()));
+        assert!(matches!(refused, Err(Error::Busy { .. })), "{refused:?}");
+        for _ in 0..COMPILE_QUEUE {
+            release.send(())?;
+        }
+        for t in threads {
+            assert!(t.join().map_err(|_| anyhow::anyhow!("a compile thread panicked"))?.is_ok());
+        }
+        assert!(runtime.queued(|| Ok(())).is_ok(), "room again once they are done");
+        Ok(())
+    }
+}

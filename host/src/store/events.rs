@@ -58,6 +58,15 @@ pub fn record(
     Ok(())
 }
 
+/// Deletes up to `limit` of a realm's events older than `before` (ms); how many.
+pub fn expire(c: &Connection, realm_id: i64, before: i64, limit: i64) -> Result<usize> {
+    Ok(c.prepare_cached(
+        "DELETE FROM admin_events WHERE pk IN \
+         (SELECT pk FROM admin_events WHERE realm_id = ?1 AND time < ?2 ORDER BY time LIMIT ?3)",
+    )?
+    .execute(params![realm_id, before, limit])?)
+}
+
 /// Filters for reading events.
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {

@@ -75,16 +75,14 @@ pub async fn deploy(
     if body.is_empty() {
         return Err(Error::InvalidValue("the request body must be the component's .wasm bytes".into()).into());
     }
-    let version = app
-        .store
-        .read(|c| Ok(components::deployments(c, realm.id)?.iter().map(|d| d.version).max().unwrap_or(0) + 1))?;
     let engine = heavy(|| {
         let loaded = app.runtime.compile(&body).map_err(refused)?;
         checked(&app, &realm, loaded)
     })?;
     let info = engine.info().clone();
+    // The version is the next one when the write runs: deploys at the same time each get one.
     let d = Deployment {
-        version,
+        version: 0,
         hash: engine.component_hash().to_string(),
         api_version: info.api_version.clone(),
         name: info.name.clone(),
@@ -92,26 +90,22 @@ pub async fn deploy(
         deployed_at: crate::store::now_ms(),
         deployed_by: Some(principal.subject.clone()),
     };
-    let (actor, realm_id, realm_name, record) = (principal.actor(), realm.id, realm.name.clone(), d.clone());
-    let rep = representation(&d, true);
-    let event_rep = rep.clone();
-    let key = app
+    let (actor, realm_id, realm_name) = (principal.actor(), realm.id, realm.name.clone());
+    let (key, rep) = app
         .store
         .write(move |c| {
-            let v = components::deploy(c, realm_id, &body, &record)?;
-            if v != record.version {
-                return Err(Error::Conflict("another component was deployed at the same time; deploy again".into()));
-            }
+            let version = components::deploy(c, realm_id, &body, &d)?;
+            let rep = representation(&Deployment { version, ..d }, true);
             events::record(
                 c,
                 realm_id,
                 &actor,
                 "CREATE",
                 "SCIM_COMPONENT",
-                &format!("scim/components/{v}"),
-                Some(&event_rep),
+                &format!("scim/components/{version}"),
+                Some(&rep),
             )?;
-            stored_key(c, &realm_name)
+            Ok((stored_key(c, &realm_name)?, rep))
         })
         .await?;
     app.runtime.install(realm.id, &key, engine);

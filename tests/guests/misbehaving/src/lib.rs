@@ -5,13 +5,17 @@
 //! - `unreachable` aborts (the `unreachable` instruction: a trap without a word),
 //! - `sleep` sleeps (a blocking WASI call),
 //! - `loop` never returns,
-//! - `oom` allocates until the host's memory cap stops it.
+//! - `oom` allocates until the host's memory cap stops it,
+//!
+//! and that the filter `userName eq "dag"` is planned as a predicate whose nodes share their
+//! children (`and([k+1, k+1])` forty deep: 2^40 leaves when expanded), `userName eq "wide"` as
+//! a plan of a hundred thousand nodes.
 //!
 //! Everything else, the deploy-time self-test included, behaves, so it deploys and then fails
 //! only the requests that ask for it.
 
 use scim_engine::component::{Adapter, ScimEngine};
-use scim_engine::model::{Context, Kind, Write};
+use scim_engine::model::{Context, Kind, PlanNode, QueryPlan, Write};
 use scim_engine::{Engine, Result};
 
 struct Misbehaving(Engine);
@@ -51,6 +55,35 @@ impl ScimEngine for Misbehaving {
                 }
             }
             _ => self.0.create(ctx, kind, body),
+        }
+    }
+
+    fn plan_query(
+        &self,
+        kind: Kind,
+        filter: Option<&str>,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<QueryPlan> {
+        let plan = |nodes: Vec<PlanNode>| QueryPlan {
+            nodes,
+            root: 0,
+            exact: true,
+            recheck_needs_relations: false,
+            sort: None,
+        };
+        match filter {
+            Some(r#"userName eq "dag""#) => {
+                let mut nodes: Vec<PlanNode> = (1..=40).map(|k| PlanNode::And(vec![k, k])).collect();
+                nodes.push(PlanNode::All);
+                Ok(plan(nodes))
+            }
+            Some(r#"userName eq "wide""#) => {
+                let mut nodes = vec![PlanNode::Or((1..100_000).collect())];
+                nodes.extend((1..100_000).map(|_| PlanNode::All));
+                Ok(plan(nodes))
+            }
+            _ => self.0.plan_query(kind, filter, sort_by, sort_order),
         }
     }
 }
