@@ -14,6 +14,7 @@ mod etag;
 mod failure_cases;
 mod filter;
 mod groups;
+mod hostile_input;
 mod oauth;
 mod okta;
 mod pagination;

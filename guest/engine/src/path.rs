@@ -123,7 +123,8 @@ impl AttrPath {
 }
 
 pub fn looks_like_urn(text: &str) -> bool {
-    text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:")
+    // By bytes that may not be a character boundary (the text is the client's).
+    text.len() > 4 && text.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
 }
 
 /// RFC 7643 §2.1 ATTRNAME: `ALPHA *(nameChar)`, plus `$ref`.
@@ -162,6 +163,15 @@ mod tests {
         let p = AttrPath::resolve(&s.user, "manager.value", true).expect("resolves");
         assert_eq!(p.full(), format!("{ENTERPRISE_USER}:manager.value"));
         assert!(AttrPath::resolve(&s.user, "manager", false).is_err());
+    }
+
+    #[test]
+    fn non_ascii_names_are_errors_not_panics() {
+        let s = Schemas::default_set();
+        for text in ["A®𐖳", "¥ⰲQE", "ur𐖳n:x", "é"] {
+            assert!(AttrPath::parse(&s.user, text).is_err(), "{text}");
+            assert!(!looks_like_urn(text));
+        }
     }
 
     #[test]
