@@ -9,6 +9,7 @@
 //! scimd admin get clients -r myrealm -q clientId=scim-client
 //! scimd admin update realms/myrealm -s scimApiEnabled=false
 //! scimd admin delete clients/<id> -r myrealm
+//! scimd admin set-password -r myrealm --username alice --new-password 'S3cret!'
 //! ```
 //!
 //! Like kcadm, `config credentials` logs in (password grant) and keeps the tokens in a config
@@ -51,6 +52,8 @@ enum Verb {
     AddRoles(Roles),
     /// Take roles from a user (same flags as add-roles).
     RemoveRoles(Roles),
+    /// Set a user's password: `set-password -r x --username u --new-password p` (its sessions end).
+    SetPassword(SetPassword),
     /// A realm's SCIM engine component: deploy, list, inspect, roll back.
     Component {
         #[command(subcommand)]
@@ -162,6 +165,23 @@ struct Roles {
     /// A role name. Repeatable.
     #[arg(long = "rolename", required = true)]
     roles: Vec<String>,
+}
+
+#[derive(Args)]
+struct SetPassword {
+    #[arg(short = 'r', long = "target-realm")]
+    realm: Option<String>,
+    /// The user, by username…
+    #[arg(long = "username")]
+    username: Option<String>,
+    /// …or by id.
+    #[arg(long = "userid")]
+    user_id: Option<String>,
+    #[arg(long = "new-password")]
+    new_password: String,
+    /// kcadm's flag; scimd has no login page to change a temporary password, so it refuses it.
+    #[arg(long)]
+    temporary: bool,
 }
 
 /// What `config credentials` keeps.
@@ -429,6 +449,33 @@ pub fn run(admin: Admin) -> Result<()> {
         Verb::Component { what } => component(&path, what),
         Verb::AddRoles(r) => roles(&path, r, true),
         Verb::RemoveRoles(r) => roles(&path, r, false),
+        Verb::SetPassword(p) => {
+            let s = session(&path)?;
+            let realm = p.realm.clone().unwrap_or_else(|| s.realm.clone());
+            let base = format!("{}/admin/realms/{realm}", s.server_url);
+            let id = user_id(&s, &base, &realm, &p.user_id, &p.username)?;
+            let body = serde_json::json!({"type": "password", "value": p.new_password, "temporary": p.temporary});
+            send(&s, "PUT", &format!("{base}/users/{id}/reset-password"), Some(&body))?;
+            Ok(())
+        }
+    }
+}
+
+/// A user's id, given or looked up by username.
+fn user_id(s: &Session, base: &str, realm: &str, id: &Option<String>, name: &Option<String>) -> Result<String> {
+    match (id, name) {
+        (Some(id), _) => Ok(id.clone()),
+        (None, Some(name)) => {
+            let q = serde_urlencoded::to_string([("username", name.as_str()), ("exact", "true")])?;
+            let found = get_json(s, &format!("{base}/users?{q}"))?;
+            found
+                .as_array()
+                .and_then(|a| a.iter().find(|u| u["username"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))))
+                .and_then(|u| u["id"].as_str())
+                .map(str::to_string)
+                .ok_or_else(|| anyhow!("user '{name}' does not exist in realm '{realm}'"))
+        }
+        (None, None) => bail!("name the user with --username/--uusername or --userid/--uid"),
     }
 }
 
@@ -474,20 +521,7 @@ fn roles(path: &PathBuf, r: Roles, grant: bool) -> Result<()> {
     let s = session(path)?;
     let realm = r.realm.clone().unwrap_or_else(|| s.realm.clone());
     let base = format!("{}/admin/realms/{realm}", s.server_url);
-    let user_id = match (&r.user_id, &r.username) {
-        (Some(id), _) => id.clone(),
-        (None, Some(name)) => {
-            let q = serde_urlencoded::to_string([("username", name.as_str()), ("exact", "true")])?;
-            let found = get_json(&s, &format!("{base}/users?{q}"))?;
-            found
-                .as_array()
-                .and_then(|a| a.iter().find(|u| u["username"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))))
-                .and_then(|u| u["id"].as_str())
-                .map(str::to_string)
-                .ok_or_else(|| anyhow!("user '{name}' does not exist in realm '{realm}'"))?
-        }
-        (None, None) => bail!("name the user with --uusername or --uid"),
-    };
+    let user_id = user_id(&s, &base, &realm, &r.user_id, &r.username)?;
     let client = match (&r.client_uuid, &r.client_id) {
         (Some(id), _) => Some(id.clone()),
         (None, Some(cid)) => {

@@ -345,3 +345,64 @@ fn admin_cli_sets_the_profile_and_extensions_and_deploys_components() -> Result<
     child.wait()?;
     Ok(())
 }
+
+/// A server whose every administrator is lost (disabled here, the way a permanent lockout
+/// would) is recovered offline with `scimd bootstrap-admin`, as with Keycloak's command; the
+/// recovered administrator then sets another user's password with `scimd admin set-password`.
+#[test]
+fn bootstrap_admin_recovers_a_server_whose_administrators_are_lost() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("kcadm.config");
+    let (mut child, url) = serve_with(dir.path(), &[("SCIMD_ADMIN", "admin"), ("SCIMD_ADMIN_PASSWORD", "admin")])?;
+    let login = |user: &str, password: &str| {
+        admin(
+            &config,
+            &["config", "credentials", "--server", &url, "--realm", "master", "--user", user, "--password", password],
+        )
+    };
+    assert!(login("admin", "admin").status.success());
+    // The last administrator cannot be disabled through the API; losing it takes the store.
+    child.kill()?;
+    child.wait()?;
+    let db = rusqlite::Connection::open(dir.path().join("scimd.db"))?;
+    db.execute("UPDATE users SET enabled = 0 WHERE username = 'admin'", [])?;
+    drop(db);
+    let (mut child, url) = serve(dir.path())?;
+    let login = |user: &str, password: &str| {
+        admin(
+            &config,
+            &["config", "credentials", "--server", &url, "--realm", "master", "--user", user, "--password", password],
+        )
+    };
+    assert!(!login("admin", "admin").status.success(), "locked out");
+    child.kill()?;
+    child.wait()?;
+    let recovered = Command::new(BIN)
+        .args(["bootstrap-admin", "--username", "rescue", "--password-env", "RESCUE_PW", "--data-dir"])
+        .arg(dir.path())
+        .env("RESCUE_PW", "Rescue-Secret-1")
+        .output()?;
+    assert!(recovered.status.success(), "{}", String::from_utf8_lossy(&recovered.stderr));
+    let (mut child, url) = serve(dir.path())?;
+    let login = |user: &str, password: &str| {
+        admin(
+            &config,
+            &["config", "credentials", "--server", &url, "--realm", "master", "--user", user, "--password", password],
+        )
+    };
+    let out = login("rescue", "Rescue-Secret-1");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The rescuer re-enables the old administrator with a new password.
+    let found = admin(&config, &["get", "users", "-r", "master", "-q", "username=admin", "-q", "exact=true"]);
+    let users: serde_json::Value = serde_json::from_slice(&found.stdout)?;
+    let id = users[0]["id"].as_str().ok_or("no admin user")?.to_string();
+    assert!(admin(&config, &["update", &format!("users/{id}"), "-r", "master", "-s", "enabled=true"]).status.success());
+    let set =
+        admin(&config, &["set-password", "-r", "master", "--username", "admin", "--new-password", "Admin-Secret-2"]);
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    assert!(login("admin", "Admin-Secret-2").status.success());
+    assert!(!login("admin", "admin").status.success(), "the old password is gone");
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}

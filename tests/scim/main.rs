@@ -15,6 +15,7 @@ mod failure_cases;
 mod filter;
 mod groups;
 mod hostile_input;
+mod migration;
 mod oauth;
 mod okta;
 mod pagination;

@@ -40,6 +40,11 @@ impl Server {
         Server::start_in(dir, |_| {}).await
     }
 
+    /// Starts a server on a data directory made beforehand (a fixture of an older build).
+    pub async fn start_on(dir: tempfile::TempDir) -> Result<Server> {
+        Server::start_in(dir, |_| {}).await
+    }
+
     async fn start_in(dir: tempfile::TempDir, configure: impl FnOnce(&mut Settings)) -> Result<Server> {
         let mut settings = Settings::new(dir.path().to_path_buf());
         configure(&mut settings);

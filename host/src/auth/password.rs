@@ -4,7 +4,7 @@
 //! guesses takes every core and gigabytes of memory (each on a blocking thread of its own);
 //! so every hash and check of a request runs through `Passwords`: at most `concurrency` at
 //! once on blocking threads (half the cores: the other half keeps serving SCIM), at most
-//! `queue` more waiting, and past that `503` with `Retry-After`. A check for a user that does
+//! `queue` more waiting (four per core), and past that `503` with `Retry-After`. A check for a user that does
 //! not exist (or has no password) runs against a hash of nothing anyone knows, so it costs and
 //! answers what a wrong password does.
 
@@ -62,10 +62,12 @@ impl Passwords {
         }
     }
 
-    /// The bound for this machine: half its cores at once, twice its cores waiting.
+    /// The bound for this machine: half its cores at once, four times its cores waiting (a
+    /// provisioning client pushing users with passwords waits its turn rather than being
+    /// refused; a flood is refused).
     pub fn for_this_machine() -> Passwords {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Passwords::new(cores / 2, cores * 2)
+        Passwords::new(cores / 2, cores * 4)
     }
 
     /// Hashes a password for storing.

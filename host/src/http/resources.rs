@@ -75,14 +75,16 @@ fn minimal(s: &mut Session<'_>, kind: ResourceKind) -> Result<Projection> {
     s.projection(kind, Some(name), None)
 }
 
-/// The projection a row is rendered with: the one asked for, or `minimal` for a protected row.
-fn projection_for(s: &mut Session<'_>, kind: ResourceKind, row: &Row, asked: &Projection) -> Result<Projection> {
-    if row.protected { minimal(s, kind) } else { Ok(asked.clone()) }
+/// The projection a protected row is rendered with instead of the one asked for (`None`: the
+/// row is not protected, render it as asked, without copying the projection).
+fn instead(s: &mut Session<'_>, kind: ResourceKind, row: &Row) -> Result<Option<Projection>> {
+    if row.protected { minimal(s, kind).map(Some) } else { Ok(None) }
 }
 
 /// Renders one row under a projection.
 fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: Row, projection: &Projection) -> Result<String> {
-    let projection = &projection_for(s, kind, &row, projection)?;
+    let minimal = instead(s, kind, &row)?;
+    let projection = minimal.as_ref().unwrap_or(projection);
     let relations = if projection.include_relations && row.may_have_relations() {
         relations_of(scim, kind, row.pk)?
     } else {
@@ -125,8 +127,9 @@ pub async fn get_one(
             return Ok(response::not_modified(row.version));
         }
         let (version, location) = (row.version, location(&scim, kind, &row.id));
-        let projection = projection_for(s, kind, &row, &projection)?;
-        let body = s.render(&scim.ctx, &stored(&scim, kind, row), &relations, &projection)?;
+        let minimal = instead(s, kind, &row)?;
+        let projection = minimal.as_ref().unwrap_or(&projection);
+        let body = s.render(&scim.ctx, &stored(&scim, kind, row), &relations, projection)?;
         Ok(response::resource(StatusCode::OK, body, version, &location))
     })
 }
@@ -207,8 +210,9 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
         let mut rendered = Vec::with_capacity(page.rows.len());
         for row in page.rows {
             let rel = relations.remove(&row.pk).unwrap_or_default();
-            let projection = projection_for(s, kind, &row, &projection)?;
-            rendered.push(s.render(&scim.ctx, &stored(scim, kind, row), &rel, &projection)?);
+            let minimal = instead(s, kind, &row)?;
+            let projection = minimal.as_ref().unwrap_or(&projection);
+            rendered.push(s.render(&scim.ctx, &stored(scim, kind, row), &rel, projection)?);
         }
         Ok(response::list(page.total, page_req.start_index, &rendered))
     })

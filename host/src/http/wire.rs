@@ -110,6 +110,10 @@ impl Wire {
 
     /// If `buf` starts an answer hyper made itself, the answer to write instead.
     fn rewrite(&self, buf: &[u8]) -> Option<Vec<u8>> {
+        // `HTTP/1.1 4xx` or `5xx`: most answers are told apart by one byte.
+        if !matches!(buf.get(9), Some(b'4' | b'5')) {
+            return None;
+        }
         let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
         let head = std::str::from_utf8(&buf[..head_end]).ok()?;
         let status: u16 = head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
@@ -175,9 +179,7 @@ impl AsyncRead for Wire {
         let room = HEAD_KEPT.saturating_sub(self.head.len());
         if room > 0 {
             let new = &buf.filled()[before..];
-            let take = new.len().min(room);
-            let kept = new[..take].to_vec();
-            self.head.extend_from_slice(&kept);
+            self.head.extend_from_slice(&new[..new.len().min(room)]);
         }
         Poll::Ready(Ok(()))
     }

@@ -390,7 +390,8 @@ const REKEYED: &[&str] = &["realms", "clients", "roles", "tokens", "users", "gro
 /// Brings a version-3 database to version 4, inside the caller's transaction: the rekeyed
 /// tables are rebuilt under the new `DDL` (their rows and keys kept), role mappings that point
 /// at deleted users or roles are dropped (a reused key could have brought them back to life),
-/// and protection flags are computed for the first time.
+/// and the master realm's admin-cli is allowed the password grant. The caller then computes
+/// protection flags for the first time.
 pub fn migrate_3_to_4(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     for table in REKEYED {
         c.execute_batch(&format!("ALTER TABLE {table} RENAME TO {table}_v3"))?;
@@ -418,6 +419,12 @@ pub fn migrate_3_to_4(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     }
     c.execute_batch(
         "DELETE FROM role_mappings WHERE user_pk NOT IN (SELECT pk FROM users) OR role_pk NOT IN (SELECT pk FROM roles);",
+    )?;
+    // The password grant now needs `directAccessGrantsEnabled`; administrators log in through
+    // the master realm's admin-cli, which has always had it in spirit.
+    c.execute_batch(
+        "UPDATE clients SET attributes = json_set(attributes, '$.directAccessGrantsEnabled', json('true')) \
+         WHERE client_id = 'admin-cli' AND realm_id IN (SELECT id FROM realms WHERE name = 'master');",
     )?;
     Ok(())
 }
