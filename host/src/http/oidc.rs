@@ -457,6 +457,15 @@ fn issue(
     Ok(body)
 }
 
+/// The realm, form and authenticated client of a logout or revocation request.
+async fn client_request(app: &AppState, realm: &str, headers: &HeaderMap, body: Body) -> Result<(Realm, Form, Client)> {
+    let realm = realm_of(app, realm)?;
+    let policy = Policy::of_or_default(&realm.attributes);
+    let form = Form::read(body).await?;
+    let client = authenticate_client(app, &realm, &policy, headers, &form).await?;
+    Ok((realm, form, client))
+}
+
 /// `POST /realms/{realm}/protocol/openid-connect/logout` with `client_id` (and its secret, for
 /// a confidential client) and `refresh_token`: ends the token's session. `204`.
 pub async fn logout(
@@ -465,10 +474,7 @@ pub async fn logout(
     headers: HeaderMap,
     body: Body,
 ) -> OAuthResult {
-    let realm = realm_of(&app, &realm)?;
-    let policy = Policy::of_or_default(&realm.attributes);
-    let form = Form::read(body).await?;
-    let client = authenticate_client(&app, &realm, &policy, &headers, &form).await?;
+    let (realm, form, client) = client_request(&app, &realm, &headers, body).await?;
     let claims = verified_refresh_token(&app, &realm, &client, form.require("refresh_token")?)?;
     if let Some(sid) = claims.sid {
         let realm_id = realm.id;
@@ -486,10 +492,7 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Body,
 ) -> OAuthResult {
-    let realm = realm_of(&app, &realm)?;
-    let policy = Policy::of_or_default(&realm.attributes);
-    let form = Form::read(body).await?;
-    let client = authenticate_client(&app, &realm, &policy, &headers, &form).await?;
+    let (realm, form, client) = client_request(&app, &realm, &headers, body).await?;
     let token = form.require("token")?;
     if let Ok(claims) = own_claims(&app, &realm, token) {
         if claims.azp != client.client_id {

@@ -99,6 +99,35 @@ pub(super) fn keeping_an_admin<T>(
     Ok(out)
 }
 
+/// The caller and the user a change is for, once the caller may make it: `manage-users`, and
+/// what `require_for` asks of a user holding an administrative role.
+fn changing(app: &AppState, headers: &HeaderMap, realm: &str, id: &str) -> Result<(Principal, Realm, Account), Error> {
+    let (principal, realm) = enter(app, headers, realm, AdminNeed::ManageUsers)?;
+    let target = account(app, &realm, id)?;
+    require_for(&principal, &realm, &target)?;
+    Ok((principal, realm, target))
+}
+
+/// Runs a change of a user as one write with its admin event (`operation` on `users/{id}` plus
+/// `suffix`), leaving the master realm an administrator.
+async fn write_user(
+    app: &AppState,
+    principal: &Principal,
+    realm: Realm,
+    target: Account,
+    (operation, suffix): (&'static str, &'static str),
+    change: impl FnOnce(&rusqlite::Connection, &Account) -> crate::Result<()> + Send + 'static,
+) -> AdminResult {
+    let (actor, path) = (principal.actor(), format!("users/{}{suffix}", target.id));
+    app.store
+        .write(move |c| {
+            keeping_an_admin(c, &realm, |c| change(c, &target))?;
+            events::record(c, realm.id, &actor, operation, "USER", &path, None)
+        })
+        .await?;
+    Ok(no_content())
+}
+
 pub async fn list(
     State(app): State<AppState>,
     Path(realm): Path<String>,
@@ -136,9 +165,7 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> AdminResult {
-    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageUsers)?;
-    let target = account(&app, &realm, &id)?;
-    require_for(&principal, &realm, &target)?;
+    let (principal, realm, target) = changing(&app, &headers, &realm, &id)?;
     let mut m = object(&body)?;
     let optional = |m: &mut serde_json::Map<String, Value>, key: &str| -> Result<Option<Option<String>>, Error> {
         match m.remove(key) {
@@ -158,14 +185,8 @@ pub async fn update(
     if changes.username.as_ref().is_some_and(|u| !u.eq_ignore_ascii_case(&target.username)) && target.service_account {
         return Err(Error::InvalidValue("a service account's username follows its client".into()).into());
     }
-    let (actor, realm_c, path) = (principal.actor(), realm.clone(), format!("users/{}", target.id));
-    app.store
-        .write(move |c| {
-            keeping_an_admin(c, &realm_c, |c| accounts::update_account(c, &target, changes))?;
-            events::record(c, realm_c.id, &actor, "UPDATE", "USER", &path, None)
-        })
-        .await?;
-    Ok(no_content())
+    write_user(&app, &principal, realm, target, ("UPDATE", ""), move |c, a| accounts::update_account(c, a, changes))
+        .await
 }
 
 /// `DELETE /admin/realms/{realm}/users/{id}`: the user with its attributes, memberships, role
@@ -175,22 +196,15 @@ pub async fn delete(
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> AdminResult {
-    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageUsers)?;
-    let target = account(&app, &realm, &id)?;
-    require_for(&principal, &realm, &target)?;
+    let (principal, realm, target) = changing(&app, &headers, &realm, &id)?;
     if target.service_account {
         return Err(Error::InvalidValue("a service account is deleted with its client".into()).into());
     }
-    let (actor, realm_c, path) = (principal.actor(), realm.clone(), format!("users/{}", target.id));
-    app.store
-        .write(move |c| {
-            keeping_an_admin(c, &realm_c, |c| {
-                crate::store::delete_user_row(c, realm_c.id, target.pk, crate::store::now_ms())
-            })?;
-            events::record(c, realm_c.id, &actor, "DELETE", "USER", &path, None)
-        })
-        .await?;
-    Ok(no_content())
+    let realm_id = realm.id;
+    write_user(&app, &principal, realm, target, ("DELETE", ""), move |c, a| {
+        crate::store::delete_user_row(c, realm_id, a.pk, crate::store::now_ms())
+    })
+    .await
 }
 
 /// `PUT /admin/realms/{realm}/users/{id}/reset-password` with
@@ -201,9 +215,7 @@ pub async fn reset_password(
     headers: HeaderMap,
     body: Bytes,
 ) -> AdminResult {
-    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageUsers)?;
-    let target = account(&app, &realm, &id)?;
-    require_for(&principal, &realm, &target)?;
+    let (principal, realm, target) = changing(&app, &headers, &realm, &id)?;
     if target.service_account {
         return Err(
             Error::InvalidValue("a service account logs in with its client's secret, not a password".into()).into()
@@ -223,14 +235,10 @@ pub async fn reset_password(
         .filter(|v| !v.is_empty())
         .ok_or_else(|| Error::InvalidValue("'value' (the new password) is required and cannot be empty".into()))?;
     let hash = app.passwords.hash(value).await?;
-    let (actor, realm_id, path) = (principal.actor(), realm.id, format!("users/{}/reset-password", target.id));
-    app.store
-        .write(move |c| {
-            accounts::set_password(c, &target, &hash)?;
-            events::record(c, realm_id, &actor, "ACTION", "USER", &path, None)
-        })
-        .await?;
-    Ok(no_content())
+    write_user(&app, &principal, realm, target, ("ACTION", "/reset-password"), move |c, a| {
+        accounts::set_password(c, a, &hash)
+    })
+    .await
 }
 
 /// `POST /admin/realms/{realm}/users/{id}/logout`: ends every session of the user.
@@ -239,17 +247,12 @@ pub async fn logout(
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> AdminResult {
-    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageUsers)?;
-    let target = account(&app, &realm, &id)?;
-    require_for(&principal, &realm, &target)?;
-    let (actor, realm_id, path) = (principal.actor(), realm.id, format!("users/{}/logout", target.id));
-    app.store
-        .write(move |c| {
-            sessions::end_for_user(c, realm_id, target.pk)?;
-            events::record(c, realm_id, &actor, "ACTION", "USER", &path, None)
-        })
-        .await?;
-    Ok(no_content())
+    let (principal, realm, target) = changing(&app, &headers, &realm, &id)?;
+    let realm_id = realm.id;
+    write_user(&app, &principal, realm, target, ("ACTION", "/logout"), move |c, a| {
+        sessions::end_for_user(c, realm_id, a.pk).map(|_| ())
+    })
+    .await
 }
 
 /// A group by id, with whether it is protected.
