@@ -1,24 +1,19 @@
 //! Expiry of what the store keeps for a limited time: admin events older than their realm's
-//! `adminEventsExpiration`, sessions past their end, and failed-login records that lock nothing
-//! and are older than the longest `maxDeltaTimeSeconds` could need. A thread does it once a
-//! minute, in small batches through the writer, so that no write waits long behind it.
+//! `adminEventsExpiration`, and sessions past their end. A thread does it once a minute, in
+//! small batches through the writer, so that no write waits long behind it.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::auth::policy::Policy;
 use crate::error::Result;
-use crate::store::{Store, login_failures, now_ms, sessions};
+use crate::store::{Store, now_ms, sessions};
 
 /// How often expired rows are looked for.
 const EVERY: Duration = Duration::from_secs(60);
 
 /// Rows deleted per write.
 const BATCH: i64 = 2_000;
-
-/// Failed-login records are kept at least this long (Keycloak's `maxDeltaTimeSeconds` default
-/// is 12 hours; a realm may set more, and its records are kept that long).
-const FAILURES_KEPT_MS: i64 = 12 * 3600 * 1000;
 
 /// Starts the housekeeping thread; it ends when the store is dropped.
 pub fn start(store: &Arc<Store>) {
@@ -41,10 +36,8 @@ pub fn start(store: &Arc<Store>) {
 pub fn sweep(store: &Store) -> Result<()> {
     let now = now_ms();
     while store.write_blocking(move |c| sessions::sweep(c, now, BATCH))? as i64 == BATCH {}
-    let mut longest_delta = FAILURES_KEPT_MS;
     for realm in store.realms()? {
         let policy = Policy::of_or_default(&realm.attributes);
-        longest_delta = longest_delta.max(policy.brute_force.max_delta_time.saturating_mul(1000));
         if policy.admin_events_expiration == 0 {
             continue;
         }
@@ -53,7 +46,5 @@ pub fn sweep(store: &Store) -> Result<()> {
         while store.write_blocking(move |c| crate::store::events::expire(c, realm_id, before, BATCH))? as i64 == BATCH {
         }
     }
-    let before = now - longest_delta;
-    while store.write_blocking(move |c| login_failures::sweep(c, before, now, BATCH))? as i64 == BATCH {}
     Ok(())
 }

@@ -651,3 +651,147 @@ async fn errors_the_server_makes_itself_have_json_bodies() -> Result<()> {
     assert!(admin_bad.status >= 400 && admin_bad.json["errorMessage"].is_string(), "{}", admin_bad.text);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_master_realm_admin_cannot_take_over_an_administrators_client() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    // Automation with the server's admin role, as operators set it up.
+    let robot = admin.service_account("master", "automation", &[]).await?;
+    let admin_role = admin
+        .get("/realms/master/roles")
+        .await?
+        .json
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["name"] == "admin").cloned())
+        .unwrap_or_default();
+    let r = admin
+        .post(&format!("/realms/master/users/{}/role-mappings/realm", robot.user_id), &json!([admin_role]))
+        .await?;
+    assert_eq!(r.status, 204, "{}", r.text);
+    // A master user with manage-realm and manage-users, but not the admin role.
+    let ops = admin.service_account("master", "ops", &["manage-realm", "manage-users"]).await?;
+    let as_ops = Admin::with_token(&server, Some(ops.token(&server).await?));
+    let path = format!("/realms/master/clients/{}", robot.uuid);
+    as_ops.post(&format!("{path}/client-secret"), &json!({})).await?.assert_admin_error(403, "server administrator");
+    as_ops.put(&path, &json!({"secret": "known-now"})).await?.assert_admin_error(403, "server administrator");
+    as_ops.delete(&path).await?.assert_admin_error(403, "server administrator");
+    assert!(robot.token(&server).await.is_ok(), "the automation's secret is unchanged");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_provisioning_token_on_the_admin_api_sees_administrators_minimally_and_cannot_unlock_them() -> Result<()> {
+    let r = Realm::new().await?;
+    let alice = r.user("alice", "Alice-Secret-1", &["manage-realm"]).await?;
+    let as_provisioner = Admin::with_token(&r.server, Some(r.provisioner.token(&r.server).await?));
+    let shown = as_provisioner.get(&format!("/realms/r/users/{alice}")).await?;
+    assert_eq!(shown.status, 200);
+    assert!(shown.json.get("email").is_none() && shown.json["username"] == "alice", "{}", shown.text);
+    as_provisioner
+        .delete(&format!("/realms/r/attack-detection/brute-force/users/{alice}"))
+        .await?
+        .assert_admin_error(403, "manage-realm");
+    as_provisioner
+        .put(&format!("/realms/r/users/{alice}"), &json!({"enabled": false}))
+        .await?
+        .assert_admin_error(403, "manage-realm");
+    // Nor can it turn a client's service account off.
+    let other = r.admin.service_account("r", "other", &[]).await?;
+    as_provisioner
+        .put(&format!("/realms/r/users/{}", other.user_id), &json!({"enabled": false}))
+        .await?
+        .assert_admin_error(403, "service account");
+    Ok(())
+}
+
+#[tokio::test]
+async fn filters_cannot_read_what_an_administrators_minimal_form_hides() -> Result<()> {
+    let r = Realm::new().await?;
+    r.user("alice", "Alice-Secret-1", &["manage-realm"]).await?;
+    assert_eq!(r.scim.ids(&format!("/Users?filter={}", q("userName eq \"alice\""))).await?.0, 1, "found by name");
+    for probe in [
+        "userName eq \"alice\" and emails.value sw \"a\"",
+        "userName eq \"alice\" and not (emails.value sw \"zzz\")",
+        "emails pr",
+        "active eq true",
+    ] {
+        let (total, ids) = r.scim.ids(&format!("/Users?filter={}", q(probe))).await?;
+        assert_eq!(total, 0, "{probe}: {ids:?}");
+    }
+    // Sorting by a hidden attribute leaves them out too; the count agrees with the page.
+    let sorted = r.scim.get("/Users?sortBy=emails.value").await?;
+    assert_eq!(sorted.json["totalResults"].as_i64(), sorted.json["Resources"].as_array().map(|a| a.len() as i64));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_not_told_whether_its_password_was_right() -> Result<()> {
+    let r = Realm::new().await?;
+    let dave = r.user("dave", "Dave-Secret-1", &[]).await?;
+    r.admin.login_client("r", "app").await?;
+    assert_eq!(r.admin.put(&format!("/realms/r/users/{dave}"), &json!({"enabled": false})).await?.status, 204);
+    let right = password_login(&r.server, "r", ("app", None), "dave", "Dave-Secret-1").await?;
+    let wrong = password_login(&r.server, "r", ("app", None), "dave", "wrong").await?;
+    assert_eq!((right.status, &right.text), (wrong.status, &wrong.text));
+    Ok(())
+}
+
+#[tokio::test]
+async fn guessing_cannot_disable_the_last_server_administrator() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    admin.set_realm("master", &json!({"permanentLockout": true, "failureFactor": 2, "quickLoginCheckMilliSeconds": 0, "waitIncrementSeconds": 0})).await?;
+    for _ in 0..4 {
+        let r = password_login(&server, "master", ("admin-cli", None), "admin", "guess").await?;
+        assert_eq!(r.status, 401);
+    }
+    let me = admin.get("/realms/master/users?username=admin&exact=true").await?;
+    assert_eq!(me.json[0]["enabled"], true, "{}", me.text);
+    assert_eq!(password_login(&server, "master", ("admin-cli", None), "admin", "admin").await?.status, 200);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_engine_cannot_change_another_realms_group_through_a_user() -> Result<()> {
+    let r = Realm::new().await?;
+    r.admin.create_realm("victim").await?;
+    let victim = scim(&r.server, "victim", Some(r.server.token(r.server.realm_id("victim")?, &["manage-users"])?));
+    // The victim realm's first group shares its internal key with realm r's first user.
+    let member = victim.create_user("vu", json!({})).await?;
+    let group = victim.create_group("vg", &[&member]).await?;
+    let deployed = r.admin.put_bytes("/realms/r/scim/component", misbehaving()?).await?;
+    assert_eq!(deployed.status, 201, "{}", deployed.text);
+    let scim = r.provisioner.scim(&r.server).await?;
+    let made = scim.post("/Users", &json!({"schemas": [USER], "userName": "members"})).await?;
+    made.assert_error(500, None, "member changes for a user");
+    let members = victim.get(&format!("/Groups/{group}")).await?;
+    assert_eq!(members.json["members"][0]["value"], member.as_str(), "{}", members.text);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_realm_keeps_only_its_newest_signing_keys() -> Result<()> {
+    let r = Realm::new().await?;
+    for _ in 0..15 {
+        assert_eq!(r.admin.post("/realms/r/keys", &json!({})).await?.status, 200);
+    }
+    let keys = r.admin.get("/realms/r/keys").await?;
+    assert_eq!(keys.json["keys"].as_array().map(Vec::len), Some(10), "{}", keys.text);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_realm_admin_cannot_shorten_its_own_audit_trail() -> Result<()> {
+    let r = Realm::new().await?;
+    let realm_admin = r.admin.service_account("r", "realm-admin", &["manage-realm"]).await?;
+    let as_realm_admin = Admin::with_token(&r.server, Some(realm_admin.token(&r.server).await?));
+    as_realm_admin
+        .put("/realms/r", &json!({"adminEventsExpiration": 1}))
+        .await?
+        .assert_admin_error(403, "adminEventsExpiration");
+    // Saving the representation back unchanged is fine.
+    let rep = as_realm_admin.get("/realms/r").await?.json;
+    assert_eq!(as_realm_admin.put("/realms/r", &rep).await?.status, 204);
+    Ok(())
+}

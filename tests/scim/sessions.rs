@@ -402,3 +402,27 @@ async fn a_flood_of_password_guesses_is_refused_with_503_not_hashed_without_boun
     assert_eq!(l.login("Alice-Secret-1").await?.status, 200, "and the server goes on");
     Ok(())
 }
+
+#[tokio::test]
+async fn roles_lost_through_a_group_inside_a_group_end_the_sessions_at_once() -> Result<()> {
+    let l = Login::new().await?;
+    // alice is in team, and team is in a group that will hold a role.
+    let team = l.provisioner.create_group("team", &[&l.alice]).await?;
+    let outer = l.provisioner.create_group("outer", &[&team]).await?;
+    l.admin.grant_group("r", &outer, &["query-groups"]).await?;
+    let (access, _) = l.tokens().await?;
+    let roles = jwt_claims(&access)?["resource_access"]["realm-management"]["roles"].clone();
+    assert_eq!(roles, json!(["query-groups"]), "a role through a group inside a group");
+    let management = l.admin.client_uuid("r", "realm-management").await?;
+    let r = l
+        .admin
+        .send(
+            "DELETE",
+            &format!("/realms/r/groups/{outer}/role-mappings/clients/{management}"),
+            Some(json!([{"name": "query-groups"}]).to_string()),
+        )
+        .await?;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert!(!l.accepted(&access).await?, "the role is gone, so is the token");
+    Ok(())
+}

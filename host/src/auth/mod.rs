@@ -227,6 +227,9 @@ impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
     }
 }
 
+/// Every realm's verifying keys by `kid`, with the epoch and instant they were read at.
+type LoadedKeys = (u64, Instant, Arc<HashMap<String, RealmKey>>);
+
 /// Whether a token's client, user, session and realm still stand; `Ok` holds until when (ms).
 type Liveness = std::result::Result<i64, String>;
 
@@ -239,7 +242,7 @@ pub struct Authenticator {
     /// Where trusted issuers' JWKS files may be (`--trusted-jwks-dir`).
     jwks_dir: Option<std::path::PathBuf>,
     tokens: Cache<[u8; 32], Option<TokenInfo>>,
-    keys: Cache<(), Arc<HashMap<String, RealmKey>>>,
+    keys: RwLock<Option<LoadedKeys>>,
     live: Cache<LiveKey, Liveness>,
     trusted: Cache<i64, Arc<Vec<Trusted>>>,
     /// Serialises reloading the realm keys after an unknown `kid`.
@@ -269,7 +272,7 @@ impl Authenticator {
             store,
             jwks_dir,
             tokens: Cache::new(),
-            keys: Cache::new(),
+            keys: RwLock::new(None),
             live: Cache::new(),
             trusted: Cache::new(),
             keys_loading: Mutex::new(()),
@@ -350,15 +353,30 @@ impl Authenticator {
         })
     }
 
-    /// A realm key by `kid`, reloading the keys (at most once per epoch and TTL) when unknown.
+    /// A realm key by `kid`. The key set is not dropped when the authentication epoch moves
+    /// (every logout moves it, and reloading every realm's keys after each would let anyone with
+    /// a login slow every request down); it is reloaded when a `kid` is not in it and the epoch
+    /// moved since it was read (a new key's insert moves it), and at the latest after
+    /// `CACHE_TTL` (so that a dropped key stops verifying).
     fn realm_key(&self, kid: &str) -> Result<Option<RealmKey>> {
         let epoch = self.store.auth_epoch();
-        if let Some(keys) = self.keys.get(&(), epoch) {
-            return Ok(keys.get(kid).cloned());
+        let fresh = |keys: &Option<LoadedKeys>| -> Option<Option<RealmKey>> {
+            let (read_at_epoch, at, keys) = keys.as_ref()?;
+            if at.elapsed() >= CACHE_TTL {
+                return None;
+            }
+            match keys.get(kid) {
+                Some(k) => Some(Some(k.clone())),
+                None if *read_at_epoch == epoch => Some(None),
+                None => None,
+            }
+        };
+        if let Some(found) = fresh(&self.keys.read()) {
+            return Ok(found);
         }
         let _one_at_a_time = self.keys_loading.lock();
-        if let Some(keys) = self.keys.get(&(), epoch) {
-            return Ok(keys.get(kid).cloned());
+        if let Some(found) = fresh(&self.keys.read()) {
+            return Ok(found);
         }
         let mut all = HashMap::new();
         for realm in self.store.realms()? {
@@ -370,7 +388,7 @@ impl Authenticator {
             }
         }
         let found = all.get(kid).cloned();
-        self.keys.put((), epoch, Arc::new(all));
+        *self.keys.write() = Some((epoch, Instant::now(), Arc::new(all)));
         Ok(found)
     }
 
@@ -509,6 +527,10 @@ fn liveness(c: &rusqlite::Connection, realm_id: i64, claims: &Claims) -> Result<
     };
     if !account.enabled {
         return Ok(Err("its user is disabled".into()));
+    }
+    if account.service_account && client.service_account_user_pk == Some(account.pk) && !client.service_accounts_enabled
+    {
+        return Ok(Err("its client's service account is turned off".into()));
     }
     let Some(sid) = &claims.sid else {
         return Ok(Err("it belongs to no session (get a new token)".into()));

@@ -8,8 +8,8 @@
 //! not exist (or has no password) runs against a hash of nothing anyone knows, so it costs and
 //! answers what a wrong password does.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
@@ -43,12 +43,23 @@ fn nobody() -> &'static str {
     })
 }
 
-/// The bounded hasher of request paths.
+/// The bounded hasher of request paths. The bound is held by the hashing itself, not by the
+/// request that asked for it: a client that hangs up, or a request that times out, does not
+/// free a place while its hash still runs.
 pub struct Passwords {
-    running: tokio::sync::Semaphore,
+    running: Arc<tokio::sync::Semaphore>,
     /// Hashes running or waiting.
-    in_line: AtomicUsize,
+    in_line: Arc<AtomicUsize>,
     limit: usize,
+}
+
+/// A place in line; given back when dropped, wherever that happens.
+struct InLine(Arc<AtomicUsize>);
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Passwords {
@@ -56,8 +67,8 @@ impl Passwords {
     pub fn new(concurrency: usize, queue: usize) -> Passwords {
         let concurrency = concurrency.max(1);
         Passwords {
-            running: tokio::sync::Semaphore::new(concurrency),
-            in_line: AtomicUsize::new(0),
+            running: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            in_line: Arc::new(AtomicUsize::new(0)),
             limit: concurrency + queue,
         }
     }
@@ -88,21 +99,61 @@ impl Passwords {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        struct InLine<'a>(&'a AtomicUsize);
-        impl Drop for InLine<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        let place = InLine(&self.in_line);
+        let place = InLine(self.in_line.clone());
         if place.0.fetch_add(1, Ordering::SeqCst) >= self.limit {
             return Err(Error::Busy {
                 retry_after: 1,
                 detail: "too many password checks are under way; try again shortly".into(),
             });
         }
-        let _permit =
-            self.running.acquire().await.map_err(|_| Error::Internal("the password hasher has stopped".into()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+        let permit = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Internal("the password hasher has stopped".into()))?;
+        // The place and the permit go with the work: if this request is dropped (its client hung
+        // up), the hash still counts until it has finished.
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop((permit, place));
+            out
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_hash_keeps_its_place_after_its_request_is_gone() {
+        let passwords = Arc::new(Passwords::new(1, 0));
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let p = passwords.clone();
+        let request = tokio::spawn(async move {
+            p.run(move || {
+                let _ = started_tx.send(());
+                let _ = gate.recv();
+            })
+            .await
+        });
+        tokio::task::spawn_blocking(move || started.recv()).await.ok();
+        // The client hangs up: its request is dropped while the hash runs on.
+        request.abort();
+        let _ = request.await;
+        let refused = passwords.run(|| ()).await;
+        assert!(matches!(refused, Err(Error::Busy { .. })), "the running hash still holds the only place");
+        let _ = release.send(());
+        for _ in 0..200 {
+            if passwords.run(|| ()).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the place came back once the hash was done");
     }
 }

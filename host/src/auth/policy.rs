@@ -64,6 +64,10 @@ const INTEGERS: &[(&str, i64)] = &[
 
 const BOOLEANS: &[(&str, bool)] = &[("bruteForceProtected", true), ("permanentLockout", false)];
 
+/// The largest value a setting takes (ten years, in seconds or milliseconds alike): enough for
+/// any policy, and far from overflowing when turned into milliseconds.
+const MAX_SETTING: i64 = 10 * 365 * 24 * 3600 * 1000;
+
 fn integer(attributes: &Map<String, Value>, key: &str, default: i64) -> Result<i64> {
     let v = match attributes.get(key) {
         None | Some(Value::Null) => return Ok(default),
@@ -72,8 +76,13 @@ fn integer(attributes: &Map<String, Value>, key: &str, default: i64) -> Result<i
         Some(_) => None,
     };
     match v {
-        Some(n) if n >= 0 => Ok(n),
-        _ => Err(Error::InvalidValue(format!("'{key}' must be a whole number, 0 or more"))),
+        Some(n)
+            if (0..=MAX_SETTING / 1000).contains(&n)
+                || (key.ends_with("MilliSeconds") && (0..=MAX_SETTING).contains(&n)) =>
+        {
+            Ok(n)
+        }
+        _ => Err(Error::InvalidValue(format!("'{key}' must be a whole number from 0 to {}", MAX_SETTING / 1000))),
     }
 }
 

@@ -50,6 +50,8 @@ pub struct Inner {
     pub auth: Authenticator,
     /// Every password hash and check of a request goes through its bound.
     pub passwords: Passwords,
+    /// Failed logins, counted per name (brute-force detection).
+    pub brute_force: crate::auth::brute_force::Detector,
     pub settings: Settings,
     realms: RwLock<HashMap<String, CachedRealm>>,
     /// Bumped by `forget`: a realm read before a change is not cached after it.
@@ -84,6 +86,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             auth: Authenticator::new(store.clone(), settings.trusted_jwks_dir.clone()),
             passwords: Passwords::for_this_machine(),
+            brute_force: Default::default(),
             store,
             runtime,
             settings,

@@ -16,13 +16,14 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::{AppState, public_base};
+use crate::auth::brute_force::{self, Subject};
 use crate::auth::jwt::{self, ACCESS_TTL, Access, Claims, VerifyingKey};
 use crate::auth::policy::Policy;
-use crate::auth::{brute_force, roles_claims};
+use crate::auth::roles_claims;
 use crate::error::{Error, Result};
 use crate::store::accounts::{self, Account};
 use crate::store::clients::{self, Client};
-use crate::store::login_failures::{self, Subject};
+use crate::store::roles;
 use crate::store::sessions::{self, Refresh, Session};
 use crate::store::{Realm, now_ms};
 
@@ -164,8 +165,9 @@ fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<(String, Optio
     Ok((id.to_string(), form.get("client_secret").map(str::to_string)))
 }
 
-/// Records a failed login of `name` under the realm's brute-force policy; with
-/// `permanentLockout` reached, disables the user `disable` names.
+/// Counts a failed login of `name` under the realm's brute-force policy; with
+/// `permanentLockout` reached, disables the user `disable` names — unless it is the master
+/// realm's last enabled administrator, whom no guesser may lock out for good.
 async fn record_failure(
     app: &AppState,
     realm: &Realm,
@@ -177,28 +179,28 @@ async fn record_failure(
     if !policy.brute_force.enabled {
         return Ok(());
     }
-    let (realm_id, name, bf) = (realm.id, name.to_string(), policy.brute_force);
-    app.store
-        .write(move |c| {
-            let now = now_ms();
-            let previous = login_failures::get(c, realm_id, subject, &name)?;
-            let after = brute_force::after_failure(&bf, previous, now);
-            login_failures::put(c, realm_id, subject, &name, after.failures)?;
-            if let (true, Some(pk)) = (after.disable, disable) {
-                accounts::set_enabled(c, realm_id, pk, false)?;
-            }
-            Ok(())
-        })
-        .await
+    let after = app.brute_force.failed(&policy.brute_force, realm.id, subject, name, now_ms());
+    if let (true, Some(pk)) = (after.disable, disable) {
+        let realm_id = realm.id;
+        app.store
+            .write(move |c| {
+                if roles::is_last_admin(c, realm_id, pk)? {
+                    return Ok(());
+                }
+                accounts::set_enabled(c, realm_id, pk, false)
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether `name` is locked out now, and whether it has failures to forget on success.
-fn lockout(app: &AppState, realm: &Realm, policy: &Policy, subject: Subject, name: &str) -> Result<(bool, bool)> {
+fn lockout(app: &AppState, realm: &Realm, policy: &Policy, subject: Subject, name: &str) -> (bool, bool) {
     if !policy.brute_force.enabled {
-        return Ok((false, false));
+        return (false, false);
     }
-    let f = app.store.read(|c| login_failures::get(c, realm.id, subject, name))?;
-    Ok((brute_force::is_locked(f.as_ref(), now_ms()), f.is_some()))
+    let f = app.brute_force.failures(realm.id, subject, name);
+    (brute_force::is_locked(f.as_ref(), now_ms()), f.is_some())
 }
 
 /// Authenticates the calling client: a confidential client by its secret (under brute-force
@@ -217,7 +219,7 @@ async fn authenticate_client(
     {
         return if c.enabled { Ok(c.clone()) } else { Err(bad_client()) };
     }
-    let (locked, had_failures) = lockout(app, realm, policy, Subject::Client, &client_id)?;
+    let (locked, had_failures) = lockout(app, realm, policy, Subject::Client, &client_id);
     if locked {
         return Err(bad_client());
     }
@@ -228,8 +230,7 @@ async fn authenticate_client(
         return Err(bad_client());
     };
     if had_failures {
-        let (realm_id, name) = (realm.id, client_id.clone());
-        app.store.write(move |c| login_failures::clear(c, realm_id, Subject::Client, &name).map(|_| ())).await?;
+        app.brute_force.clear(realm.id, Subject::Client, &client_id);
     }
     Ok(client)
 }
@@ -306,33 +307,27 @@ async fn password_login(
     username: &str,
     password: String,
 ) -> Result<(Account, Session)> {
-    let (locked, had_failures) = lockout(app, realm, policy, Subject::User, username)?;
+    let (locked, had_failures) = lockout(app, realm, policy, Subject::User, username);
     if locked {
         return Err(bad_user());
     }
     let account = app.store.read(|c| accounts::account_by_username(c, realm.id, username))?;
-    // Service accounts have no password; an unknown user is checked against nobody's hash.
-    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    // Service accounts have no password, and a disabled user's is not checked (it would tell a
+    // guesser it was right): both, like an unknown user, are checked against nobody's hash.
+    let stored = account.as_ref().filter(|a| a.enabled).and_then(|a| a.password_hash.clone());
     let valid = app.passwords.verify(stored, password).await?;
     let pk = account.as_ref().map(|a| a.pk);
-    let Some(account) = account.filter(|_| valid) else {
+    let Some(account) = account.filter(|a| valid && a.enabled) else {
         record_failure(app, realm, policy, Subject::User, username, pk).await?;
         return Err(bad_user());
     };
-    if !account.enabled {
-        return Err(oauth(400, "invalid_grant", "the account is disabled"));
+    if had_failures {
+        app.brute_force.clear(realm.id, Subject::User, username);
     }
-    let (realm_id, user_pk, client_pk, name) = (realm.id, account.pk, client.pk, username.to_string());
+    let (realm_id, user_pk, client_pk) = (realm.id, account.pk, client.pk);
     let (idle, max) = (policy.sessions.idle * 1000, policy.sessions.max * 1000);
-    let session = app
-        .store
-        .write(move |c| {
-            if had_failures {
-                login_failures::clear(c, realm_id, Subject::User, &name)?;
-            }
-            sessions::start(c, realm_id, user_pk, client_pk, now_ms(), idle, max)
-        })
-        .await?;
+    let session =
+        app.store.write(move |c| sessions::start(c, realm_id, user_pk, client_pk, now_ms(), idle, max)).await?;
     Ok((account, session))
 }
 

@@ -336,9 +336,14 @@ fn event_path(kind: ResourceKind, id: &str) -> String {
     }
 }
 
+/// What the engine wrote must be of the kind asked for, and only groups have members: a
+/// user's "member changes" would be applied to the group that shares its internal key.
 fn check_kind(write: &Write, kind: ResourceKind) -> Result<()> {
     if store::kind_of_model(&write.model) != kind {
         return Err(Error::GuestTrap("the engine returned a model of the wrong kind".into()));
+    }
+    if kind == ResourceKind::User && write.members.is_some() {
+        return Err(Error::GuestTrap("the engine returned member changes for a user".into()));
     }
     Ok(())
 }

@@ -115,6 +115,11 @@ impl Wire {
             return None;
         }
         let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+        // hyper's own answer is a bare head, written alone; an answer of ours has a body, and a
+        // chunk of a body (JSON, which never holds a raw CR LF) is never a head that ends it.
+        if head_end + 4 != buf.len() {
+            return None;
+        }
         let head = std::str::from_utf8(&buf[..head_end]).ok()?;
         let status: u16 = head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
         let lower = head.to_ascii_lowercase();

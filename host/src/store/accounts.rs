@@ -107,40 +107,45 @@ pub struct AccountChanges {
     pub last_name: Option<Option<String>>,
 }
 
-/// Applies changes to a user; a new version for SCIM's ETags. Disabling ends its sessions
-/// (a schema trigger).
+/// Applies changes to a user — only the fields given, so that a concurrent change of another
+/// field stands — with a new version for SCIM's ETags. Disabling ends its sessions (a schema
+/// trigger).
 pub fn update_account(c: &Connection, account: &Account, changes: AccountChanges) -> Result<()> {
-    let username = changes.username.unwrap_or_else(|| account.username.clone());
-    if username.trim().is_empty() {
-        return Err(Error::InvalidValue("username cannot be empty".into()));
+    use rusqlite::types::Value as SqlValue;
+    let mut sets = vec!["version = version + 1".to_string(), "last_modified = ?2".to_string()];
+    let mut values = vec![SqlValue::Integer(account.pk), SqlValue::Integer(now_ms())];
+    let mut set = |column: &str, v: SqlValue| {
+        values.push(v);
+        sets.push(format!("{column} = ?{}", values.len()));
+    };
+    let text = |v: &Option<String>| v.clone().map(SqlValue::Text).unwrap_or(SqlValue::Null);
+    let folded = |v: &Option<String>| v.as_ref().map(|s| SqlValue::Text(s.to_lowercase())).unwrap_or(SqlValue::Null);
+    if let Some(u) = &changes.username {
+        if u.trim().is_empty() {
+            return Err(Error::InvalidValue("username cannot be empty".into()));
+        }
+        set("username", SqlValue::Text(u.clone()));
+        set("username_ci", SqlValue::Text(u.to_lowercase()));
     }
-    let email = changes.email.unwrap_or_else(|| account.email.clone());
-    let first = changes.first_name.unwrap_or_else(|| account.first_name.clone());
-    let last = changes.last_name.unwrap_or_else(|| account.last_name.clone());
-    let lower = |v: &Option<String>| v.as_ref().map(|s| s.to_lowercase());
-    let updated = c
-        .prepare_cached(
-            "UPDATE users SET username = ?2, username_ci = ?3, enabled = ?4, email = ?5, email_ci = ?6, \
-             first_name = ?7, first_name_ci = ?8, last_name = ?9, last_name_ci = ?10, \
-             version = version + 1, last_modified = ?11 WHERE pk = ?1",
-        )?
-        .execute(params![
-            account.pk,
-            username,
-            username.to_lowercase(),
-            changes.enabled.unwrap_or(account.enabled),
-            email,
-            lower(&email),
-            first,
-            lower(&first),
-            last,
-            lower(&last),
-            now_ms(),
-        ]);
-    match updated {
+    if let Some(e) = changes.enabled {
+        set("enabled", SqlValue::Integer(i64::from(e)));
+    }
+    for (column, value) in
+        [("email", &changes.email), ("first_name", &changes.first_name), ("last_name", &changes.last_name)]
+    {
+        if let Some(v) = value {
+            set(column, text(v));
+            set(&format!("{column}_ci"), folded(v));
+        }
+    }
+    let sql = format!("UPDATE users SET {} WHERE pk = ?1", sets.join(", "));
+    match c.prepare(&sql)?.execute(rusqlite::params_from_iter(values.iter())) {
         Ok(_) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
-            Err(Error::Uniqueness(format!("username '{username}' is already taken in this realm")))
+            Err(Error::Uniqueness(format!(
+                "username '{}' is already taken in this realm",
+                changes.username.as_deref().unwrap_or(&account.username)
+            )))
         }
         Err(e) => Err(e.into()),
     }

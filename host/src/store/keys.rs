@@ -54,8 +54,18 @@ pub(super) fn create(c: &Connection, realm_id: i64) -> Result<String> {
          VALUES (?1, ?2, 'ES256', ?3, ?4, 1, ?5)",
     )?
     .execute(params![realm_id, kid, der, jwk.to_string(), now_ms()])?;
+    // Old keys verify the tokens they signed for a while; a realm keeps its newest few, so that
+    // rotating again and again cannot grow the table (or every verifier's key set) unbounded.
+    c.prepare_cached(
+        "DELETE FROM signing_keys WHERE realm_id = ?1 AND pk NOT IN \
+         (SELECT pk FROM signing_keys WHERE realm_id = ?1 ORDER BY pk DESC LIMIT ?2)",
+    )?
+    .execute(params![realm_id, KEYS_KEPT])?;
     Ok(kid)
 }
+
+/// Signing keys a realm keeps: the active one and the last ones it replaced.
+const KEYS_KEPT: i64 = 10;
 
 impl Store {
     /// Every signing key of a realm, the active one first.

@@ -12,7 +12,6 @@ mod epoch;
 pub mod events;
 pub mod issuers;
 mod keys;
-pub mod login_failures;
 pub mod protection;
 mod query;
 pub mod realms;

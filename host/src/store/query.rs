@@ -231,11 +231,19 @@ impl Sql<'_> {
     }
 }
 
-/// Service-account users of clients are realm users but not SCIM resources.
-fn scim_only(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::User => " AND r.service_account = 0",
-        ResourceKind::Group => "",
+/// Which rows a query may see: service-account users of clients are realm users but not SCIM
+/// resources; and a query that compares or sorts on anything but the id and the name leaves
+/// out protected rows (`protection`), which SCIM shows only by id and name, so that a filter
+/// cannot read what their minimal form hides (`userName eq "admin" and emails.value sw "a"`).
+fn visible(kind: ResourceKind, plan: &QueryPlan) -> &'static str {
+    let plain = |f: &Field| matches!(f, Field::Id | Field::Name);
+    let reveals = plan.nodes.iter().any(|n| matches!(n, PlanNode::Compare(c) if !plain(&c.field)))
+        || plan.sort.as_ref().is_some_and(|s| !plain(&s.field));
+    match (kind, reveals) {
+        (ResourceKind::User, false) => " AND r.service_account = 0",
+        (ResourceKind::User, true) => " AND r.service_account = 0 AND r.protected = 0",
+        (ResourceKind::Group, false) => "",
+        (ResourceKind::Group, true) => " AND r.protected = 0",
     }
 }
 
@@ -251,15 +259,17 @@ pub fn run_exact(
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.predicate()?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
-    let scim_only = scim_only(kind);
+    let scim_only = visible(kind, plan);
     let filter_params = sql.params.len();
     let count = |sql: &Sql<'_>| -> Result<i64> {
-        if pred == "1" {
+        // The kept count holds every row: it answers only when no row is left out.
+        if pred == "1" && !scim_only.contains("protected") {
             return resources::count_all(c, realm_id, kind);
         }
         let count_sql = format!("SELECT count(*) FROM {main} r WHERE r.realm_id = {realm}{scim_only} AND ({pred})");
-        Ok(c.prepare_cached(&count_sql)?
-            .query_row(rusqlite::params_from_iter(sql.params[..filter_params].iter()), |r| r.get(0))?)
+        resources::with_statement(c, &count_sql, |st| {
+            Ok(st.query_row(rusqlite::params_from_iter(sql.params[..filter_params].iter()), |r| r.get(0))?)
+        })
     };
     if page.count == 0 {
         return Ok(Page { total: count(&sql)?, rows: Vec::new() });
@@ -290,13 +300,13 @@ pub fn candidates(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &Quer
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.predicate()?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
-    let scim_only = scim_only(kind);
+    let scim_only = visible(kind, plan);
     let order = sql.order_by(plan.sort.as_ref())?;
     let select =
         format!("SELECT r.pk FROM {main} r WHERE r.realm_id = {realm}{scim_only} AND ({pred}) ORDER BY {order}");
-    let pks = c
-        .prepare_cached(&select)?
-        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(pks)
+    resources::with_statement(c, &select, |st| {
+        Ok(st
+            .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    })
 }

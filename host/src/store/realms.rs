@@ -254,7 +254,6 @@ pub fn delete_realm(c: &Connection, realm: &Realm) -> Result<()> {
         "components",
         "component_activations",
         "sessions",
-        "login_failures",
     ] {
         c.execute(&format!("DELETE FROM {table} WHERE realm_id = ?1"), [id])?;
     }
@@ -343,8 +342,8 @@ impl Store {
 
     /// Recovers a server whose administrators are lost (`scimd bootstrap-admin`, offline):
     /// the master realm's user `username` is made (or, if it exists, enabled and given this
-    /// password) and granted the `admin` role; its failed logins are forgotten. Returns
-    /// whether the user was new.
+    /// password) and granted the `admin` role (failed logins are counted in memory, so the
+    /// restart that follows forgets them). Returns whether the user was new.
     pub fn recover_admin(&self, username: &str, password_hash: String) -> Result<bool> {
         let username = username.to_string();
         self.write_blocking(move |c| {
@@ -361,7 +360,6 @@ impl Store {
                 None => (accounts::create_account(c, master.id, &username, &password_hash)?, true),
             };
             grant_admin(c, master.id, account.pk)?;
-            super::login_failures::clear(c, master.id, super::login_failures::Subject::User, &username)?;
             // The way in is admin-cli: it must be there, enabled, allowed the password grant.
             if let Some(cli) = clients::client_by_client_id(c, master.id, ADMIN_CLI)? {
                 let mut attributes = cli.attributes.clone();

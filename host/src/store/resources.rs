@@ -8,6 +8,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::vtab::array::Array;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::roles;
 use crate::error::{Error, Result};
 use crate::runtime::bindings::{Attribute, GroupModel, MemberChanges, Model, Relation, ResourceKind, UserModel};
 
@@ -166,11 +167,28 @@ pub(super) fn select(c: &Connection, kind: ResourceKind, tail: &str, params: &[S
         ResourceKind::Group => (group_select!(), group_row),
     };
     let sql = format!("{prefix}r {tail}");
-    let rows = c
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(params.iter()), mapper)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    with_statement(c, &sql, |st| {
+        Ok(st.query_map(rusqlite::params_from_iter(params.iter()), mapper)?.collect::<rusqlite::Result<Vec<_>>>()?)
+    })
+}
+
+/// The longest SQL kept in a connection's statement cache. Queries built from query plans can
+/// be long (a filter of a thousand comparisons); cached, a few of them per connection, on every
+/// pooled connection, would hold a lot of memory for queries that seldom come again.
+const CACHED_SQL: usize = 16 << 10;
+
+/// Runs `f` on a statement for `sql`, from the cache when it is short enough.
+pub(super) fn with_statement<T>(
+    c: &Connection,
+    sql: &str,
+    f: impl FnOnce(&mut rusqlite::Statement<'_>) -> Result<T>,
+) -> Result<T> {
+    if sql.len() <= CACHED_SQL {
+        let mut st = c.prepare_cached(sql)?;
+        f(&mut st)
+    } else {
+        f(&mut c.prepare(sql)?)
+    }
 }
 
 fn pk_array(pks: &[i64]) -> Array {
@@ -538,6 +556,9 @@ pub fn admin_membership(
             .execute([group_pk, user_pk])? as i64)
     };
     if changed != 0 {
+        if roles::holds_roles(tx, group_pk)? {
+            roles::end_sessions_of_member(tx, ResourceKind::User, user_pk)?;
+        }
         count_membership(tx, ResourceKind::User, user_pk, changed, now)?;
         tx.prepare_cached("UPDATE groups SET version = version + 1, last_modified = ?2 WHERE pk = ?1")?
             .execute([group_pk, now])?;
@@ -585,8 +606,20 @@ pub fn apply_members(
     changes: &MemberChanges,
     now: i64,
 ) -> Result<()> {
+    let in_realm: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM groups WHERE pk = ?1 AND realm_id = ?2)")?
+        .query_row(params![group_pk, realm_id], |r| r.get(0))?;
+    if !in_realm {
+        return Err(Error::Internal(format!("group {group_pk} is not a group of realm {realm_id}")));
+    }
+    // Members of a group that holds roles (itself or through the groups it is in) gain or lose
+    // them: their sessions end (see `roles::end_sessions_of_member`).
+    let holds_roles = roles::holds_roles(tx, group_pk)?;
     if changes.clear {
         check_no_protected_members(tx, group_pk)?;
+        if holds_roles {
+            roles::end_sessions_under(tx, group_pk)?;
+        }
         release_members(tx, group_pk, now)?;
     }
     for id in &changes.remove {
@@ -595,6 +628,9 @@ pub fn apply_members(
                 .prepare_cached("DELETE FROM memberships WHERE group_pk = ?1 AND member_kind = ?2 AND member_pk = ?3")?
                 .execute(params![group_pk, kind_code(kind), pk])?;
             count_membership(tx, kind, pk, -(removed as i64), now)?;
+            if holds_roles && removed > 0 {
+                roles::end_sessions_of_member(tx, kind, pk)?;
+            }
         }
     }
     for m in &changes.add {
@@ -613,6 +649,9 @@ pub fn apply_members(
             .prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, ?2, ?3)")?
             .execute(params![group_pk, kind_code(kind), pk])?;
         count_membership(tx, kind, pk, added as i64, now)?;
+        if holds_roles && added > 0 {
+            roles::end_sessions_of_member(tx, kind, pk)?;
+        }
     }
     Ok(())
 }

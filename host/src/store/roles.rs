@@ -128,11 +128,52 @@ pub fn unmap_roles(c: &Connection, realm_id: i64, holder: Holder, roles: &[Role]
     Ok(removed)
 }
 
+/// After a holder's roles changed: protection is recomputed, and a group's users — its members
+/// and the members of groups inside it, at any depth — lose their sessions (a user's own
+/// sessions end by a schema trigger).
 fn refresh(c: &Connection, realm_id: i64, holder: Holder) -> Result<()> {
     match holder {
         Holder::User(pk) => protection::refresh_user(c, pk),
-        Holder::Group(_) => protection::refresh_groups(c, realm_id),
+        Holder::Group(pk) => {
+            end_sessions_under(c, pk)?;
+            protection::refresh_groups(c, realm_id)
+        }
     }
+}
+
+/// Whether a group holds roles, itself or through a group it is in (at any depth).
+pub fn holds_roles(c: &Connection, group_pk: i64) -> Result<bool> {
+    Ok(c.prepare_cached(
+        "WITH RECURSIVE up(g) AS (SELECT ?1 UNION SELECT m.group_pk FROM memberships m JOIN up \
+         ON m.member_kind = 1 AND m.member_pk = up.g) \
+         SELECT EXISTS (SELECT 1 FROM group_role_mappings WHERE group_pk IN (SELECT g FROM up))",
+    )?
+    .query_row([group_pk], |r| r.get(0))?)
+}
+
+/// Ends the sessions of every user in a group, directly or through groups inside it.
+pub fn end_sessions_under(c: &Connection, group_pk: i64) -> Result<usize> {
+    Ok(c.prepare_cached(
+        "WITH RECURSIVE sub(g) AS (SELECT ?1 UNION SELECT m.member_pk FROM memberships m JOIN sub \
+         ON m.group_pk = sub.g AND m.member_kind = 1) \
+         DELETE FROM sessions WHERE user_pk IN \
+         (SELECT member_pk FROM memberships WHERE member_kind = 0 AND group_pk IN (SELECT g FROM sub))",
+    )?
+    .execute([group_pk])?)
+}
+
+/// Ends the sessions a member's joining or leaving a role-holding group changes the roles of:
+/// a user's own, or those of every user under a group.
+pub fn end_sessions_of_member(c: &Connection, kind: crate::runtime::bindings::ResourceKind, pk: i64) -> Result<()> {
+    match kind {
+        crate::runtime::bindings::ResourceKind::User => {
+            c.prepare_cached("DELETE FROM sessions WHERE user_pk = ?1")?.execute([pk])?;
+        }
+        crate::runtime::bindings::ResourceKind::Group => {
+            end_sessions_under(c, pk)?;
+        }
+    }
+    Ok(())
 }
 
 /// The groups a user is in, directly or through groups in groups (a recursive query).
@@ -171,6 +212,19 @@ pub fn held_roles(
         .query_map([realm_id, pk], |r| Ok((r.get::<_, Option<String>>(5)?, role_row(r)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// Whether a user is the master realm's only enabled holder of the `admin` role (no lockout
+/// may disable it).
+pub fn is_last_admin(c: &Connection, realm_id: i64, user_pk: i64) -> Result<bool> {
+    let master: bool = c
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM realms WHERE id = ?1 AND name = 'master')")?
+        .query_row([realm_id], |r| r.get(0))?;
+    let Some(admin) = (if master { role_by_name(c, realm_id, 0, "admin")? } else { None }) else {
+        return Ok(false);
+    };
+    let holds = held_roles(c, realm_id, Holder::User(user_pk), true)?.iter().any(|(_, r)| r.pk == admin.pk);
+    Ok(holds && other_holders(c, realm_id, &admin, user_pk)? == 0)
 }
 
 /// How many enabled users of the realm hold its realm role `role` (directly or through a

@@ -128,19 +128,6 @@ CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_pk);
 CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions(client_pk);
 CREATE INDEX IF NOT EXISTS sessions_by_idle ON sessions(idle_until);
 
--- Failed logins per username or clientId (kind 0: user, 1: client), for brute-force
--- detection. Keyed by the name tried, so unknown names are counted like known ones.
-CREATE TABLE IF NOT EXISTS login_failures (
-    realm_id     INTEGER NOT NULL,
-    kind         INTEGER NOT NULL,
-    subject      TEXT NOT NULL,
-    failures     INTEGER NOT NULL,
-    last_failure INTEGER NOT NULL,
-    locked_until INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (realm_id, kind, subject)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS login_failures_by_time ON login_failures(last_failure);
-
 -- One counter, bumped in the transaction of every change that can make a cached
 -- authentication verdict wrong (the triggers below).
 CREATE TABLE IF NOT EXISTS auth_epoch (

@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::users::account;
+use super::users::{account, require_for};
 use super::{AdminResult, enter, json, no_content};
-use crate::auth::{AdminNeed, brute_force};
+use crate::auth::AdminNeed;
+use crate::auth::brute_force::{self, Subject};
 use crate::http::AppState;
-use crate::store::login_failures::{self, Subject};
 use crate::store::{events, now_ms};
 
 /// `GET …/users/{id}`: `numFailures`, `disabled` (locked out now), `lastFailure`.
@@ -20,7 +20,7 @@ pub async fn status(
 ) -> AdminResult {
     let (_, realm) = enter(&app, &headers, &realm, AdminNeed::ViewUsers)?;
     let a = account(&app, &realm, &id)?;
-    let f = app.store.read(|c| login_failures::get(c, realm.id, Subject::User, &a.username))?;
+    let f = app.brute_force.failures(realm.id, Subject::User, &a.username);
     let f_ref = f.as_ref();
     Ok(json(
         StatusCode::OK,
@@ -33,7 +33,8 @@ pub async fn status(
     ))
 }
 
-/// `DELETE …/users/{id}`: forgets the user's failures, ending a temporary lockout.
+/// `DELETE …/users/{id}`: forgets the user's failures, ending a temporary lockout. Unlocking an
+/// administrator (which lets guessing of its password go on) needs what changing it needs.
 pub async fn clear(
     State(app): State<AppState>,
     Path((realm, id)): Path<(String, String)>,
@@ -41,33 +42,20 @@ pub async fn clear(
 ) -> AdminResult {
     let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageUsers)?;
     let a = account(&app, &realm, &id)?;
+    require_for(&principal, &realm, &a)?;
+    app.brute_force.clear(realm.id, Subject::User, &a.username);
     let (actor, realm_id, path) = (principal.actor(), realm.id, format!("attack-detection/brute-force/users/{}", a.id));
-    app.store
-        .write(move |c| {
-            login_failures::clear(c, realm_id, Subject::User, &a.username)?;
-            events::record(c, realm_id, &actor, "DELETE", "USER_LOGIN_FAILURE", &path, None)
-        })
-        .await?;
+    app.store.write(move |c| events::record(c, realm_id, &actor, "DELETE", "USER_LOGIN_FAILURE", &path, None)).await?;
     Ok(no_content())
 }
 
-/// `DELETE …/users`: forgets every user's failures.
+/// `DELETE …/users`: forgets every user's failures (administrators' included, so it needs
+/// `manage-realm`).
 pub async fn clear_all(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> AdminResult {
-    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageUsers)?;
+    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
+    app.brute_force.clear_realm(realm.id, Subject::User);
     let (actor, realm_id) = (principal.actor(), realm.id);
-    app.store
-        .write(move |c| {
-            login_failures::clear_users(c, realm_id)?;
-            events::record(
-                c,
-                realm_id,
-                &actor,
-                "DELETE",
-                "USER_LOGIN_FAILURE",
-                "attack-detection/brute-force/users",
-                None,
-            )
-        })
-        .await?;
+    let path = "attack-detection/brute-force/users";
+    app.store.write(move |c| events::record(c, realm_id, &actor, "DELETE", "USER_LOGIN_FAILURE", path, None)).await?;
     Ok(no_content())
 }

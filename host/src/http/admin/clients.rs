@@ -5,9 +5,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::users::{account_representation, role_representation};
+use super::users::{account_representation, keeping_an_admin, require_for_protected, role_representation};
 use super::{AdminResult, created, enter, json, no_content, object, param, query, take_bool, take_string};
 use crate::auth::AdminNeed;
+use crate::auth::Principal;
 use crate::error::Error;
 use crate::http::AppState;
 use crate::store::clients::{
@@ -27,6 +28,15 @@ pub(super) fn representation(c: &Client) -> Value {
     m.insert(DIRECT_ACCESS_GRANTS.into(), json!(c.direct_access_grants()));
     m.insert("clientAuthenticatorType".into(), json!("client-secret"));
     Value::Object(m)
+}
+
+/// A client whose service account holds an administrative role is an administrator's
+/// credential: changing it (its secret above all) needs what changing that user needs.
+fn require_for_client(app: &AppState, principal: &Principal, realm: &Realm, client: &Client) -> Result<(), Error> {
+    let Some(pk) = client.service_account_user_pk else { return Ok(()) };
+    let protected =
+        app.store.read(|c| crate::store::accounts::account_by_pk(c, realm.id, pk))?.is_some_and(|a| a.protected);
+    require_for_protected(principal, realm, protected, &format!("client '{}' (its service account)", client.client_id))
 }
 
 /// Whether a client is the master realm's `admin-cli`.
@@ -126,6 +136,7 @@ pub async fn update(
 ) -> AdminResult {
     let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
     let current = client(&app, &realm, &id)?;
+    require_for_client(&app, &principal, &realm, &current)?;
     let (client_id, mut c) = changes(object(&body)?)?;
     if client_id.is_some_and(|cid| cid != current.client_id) {
         return Err(Error::InvalidValue("a client's clientId cannot be changed".into()).into());
@@ -180,11 +191,12 @@ pub async fn delete(
     if is_admin_cli(&realm, &current) {
         return Err(Error::InvalidValue("admin-cli is how administrators log in; it cannot be deleted".into()).into());
     }
-    let actor = principal.actor();
-    let realm_id = realm.id;
+    require_for_client(&app, &principal, &realm, &current)?;
+    let (actor, realm_id) = (principal.actor(), realm.id);
     app.store
         .write(move |c| {
-            clients::delete_client(c, &current)?;
+            // Its service account goes with it, and may be an administrator.
+            keeping_an_admin(c, &realm, |c| clients::delete_client(c, &current))?;
             events::record(c, realm_id, &actor, "DELETE", "CLIENT", &format!("clients/{}", current.id), None)
         })
         .await?;
@@ -213,6 +225,7 @@ pub async fn regenerate_secret(
 ) -> AdminResult {
     let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageRealm)?;
     let current = client(&app, &realm, &id)?;
+    require_for_client(&app, &principal, &realm, &current)?;
     if current.public_client {
         return Err(Error::InvalidValue("a public client has no secret".into()).into());
     }

@@ -97,7 +97,12 @@ pub async fn update(
     // Fields not given keep their values, as in Keycloak.
     let mut attributes = realm.attributes.clone();
     attributes.extend(changes.attributes.take().unwrap_or_default());
-    Policy::of(&attributes)?;
+    // How long the realm's audit trail is kept is a server administrator's to change: a realm
+    // administrator could otherwise erase its own.
+    let retention = Policy::of(&attributes)?.admin_events_expiration;
+    if retention != Policy::of_or_default(&realm.attributes).admin_events_expiration && !principal.is_server_admin() {
+        return Err(Error::Forbidden("only a server administrator changes adminEventsExpiration".into()).into());
+    }
     changes.attributes = Some(attributes);
     let actor = principal.actor();
     app.store

@@ -63,19 +63,49 @@ pub(super) fn account(app: &AppState, realm: &Realm, id: &str) -> Result<Account
 
 /// What changing `account` needs beyond what the endpoint asks: a user holding an
 /// administrative role is changed only by a realm administrator (in the master realm, a server
-/// administrator), so `manage-users` never becomes more.
+/// administrator), so `manage-users` never becomes more; a service account belongs to its
+/// client, which is the realm administrator's.
 pub(super) fn require_for(principal: &Principal, realm: &Realm, account: &Account) -> Result<(), Error> {
-    if !account.protected {
+    require_for_protected(principal, realm, account.protected, &format!("user '{}'", account.username))?;
+    if account.service_account {
+        principal.require_admin(&realm.name, AdminNeed::ManageRealm).map_err(|_| {
+            Error::Forbidden(format!(
+                "user '{}' is a client's service account; changing it needs manage-realm",
+                account.username
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// What changing something that holds an administrative role (`what`: a user, a group, a
+/// client whose service account does) needs: `manage-realm`, or in the master realm a server
+/// administrator.
+pub(super) fn require_for_protected(
+    principal: &Principal,
+    realm: &Realm,
+    protected: bool,
+    what: &str,
+) -> Result<(), Error> {
+    if !protected {
         return Ok(());
     }
     let need = if realm.name == MASTER { AdminNeed::Server } else { AdminNeed::ManageRealm };
     principal.require_admin(&realm.name, need).map_err(|_| {
         Error::Forbidden(format!(
-            "user '{}' holds an administrative role; changing it needs {}",
-            account.username,
+            "{what} holds an administrative role; changing it needs {}",
             if realm.name == MASTER { "a server administrator" } else { "manage-realm" }
         ))
     })
+}
+
+/// How the admin API shows a user to a caller: in full, or (a user holding an administrative
+/// role, to a caller who may not change it) only its id, username and state.
+fn shown(principal: &Principal, realm: &Realm, a: &Account) -> Value {
+    if require_for(principal, realm, a).is_ok() {
+        return account_representation(a, None);
+    }
+    json!({"id": a.id, "username": a.username, "enabled": a.enabled})
 }
 
 /// Runs a write in the master realm that must leave an administrator: if the realm had an
@@ -121,7 +151,14 @@ async fn write_user(
     let (actor, path) = (principal.actor(), format!("users/{}{suffix}", target.id));
     app.store
         .write(move |c| {
-            keeping_an_admin(c, &realm, |c| change(c, &target))?;
+            // The user as it is now: one that became an administrator since it was read is not
+            // changed by a caller who was only allowed to change a plain user.
+            let now = accounts::account_by_pk(c, realm.id, target.pk)?
+                .ok_or_else(|| Error::NotFound(format!("user '{}' is gone", target.id)))?;
+            if now.protected && !target.protected {
+                return Err(Error::Conflict(format!("user '{}' changed while this request ran; retry it", target.id)));
+            }
+            keeping_an_admin(c, &realm, |c| change(c, &now))?;
             events::record(c, realm.id, &actor, operation, "USER", &path, None)
         })
         .await?;
@@ -134,7 +171,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> AdminResult {
-    let (_, realm) = enter(&app, &headers, &realm, AdminNeed::ViewUsers)?;
+    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ViewUsers)?;
     let q = query(raw.as_deref());
     let number = |name: &str, default: i64| -> Result<i64, Error> {
         param(&q, name)
@@ -144,7 +181,7 @@ pub async fn list(
     let username = param(&q, "username").or(param(&q, "search"));
     let exact = param(&q, "exact") == Some("true");
     let found = app.store.read(|c| accounts::accounts(c, realm.id, username, exact, first, max))?;
-    Ok(json(StatusCode::OK, Value::Array(found.iter().map(|a| account_representation(a, None)).collect())))
+    Ok(json(StatusCode::OK, Value::Array(found.iter().map(|a| shown(&principal, &realm, a)).collect())))
 }
 
 pub async fn get_one(
@@ -152,8 +189,8 @@ pub async fn get_one(
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> AdminResult {
-    let (_, realm) = enter(&app, &headers, &realm, AdminNeed::ViewUsers)?;
-    Ok(json(StatusCode::OK, account_representation(&account(&app, &realm, &id)?, None)))
+    let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ViewUsers)?;
+    Ok(json(StatusCode::OK, shown(&principal, &realm, &account(&app, &realm, &id)?)))
 }
 
 /// `PUT /admin/realms/{realm}/users/{id}`: `username`, `enabled`, `email`, `firstName`,
@@ -317,7 +354,8 @@ async fn membership(
     let (principal, realm) = enter(&app, &headers, &realm, AdminNeed::ManageUsers)?;
     let a = account(&app, &realm, &id)?;
     let g = group(&app, &realm, &group_id)?;
-    require_for(&principal, &realm, &Account { protected: a.protected || g.protected, ..a.clone() })?;
+    require_for(&principal, &realm, &a)?;
+    require_for_protected(&principal, &realm, g.protected, &format!("group '{}'", g.name))?;
     let (actor, realm_c, path) = (principal.actor(), realm.clone(), format!("users/{}/groups/{}", a.id, g.id));
     app.store
         .write(move |c| {
@@ -424,6 +462,7 @@ async fn change_roles(
         }
         Whose::Group => {
             let g = group(&app, &realm, &id)?;
+            require_for_protected(&principal, &realm, g.protected, &format!("group '{}'", g.name))?;
             (Holder::Group(g.pk), format!("groups/{}", g.id))
         }
     };

@@ -6,6 +6,7 @@
 //! - `sleep` sleeps (a blocking WASI call),
 //! - `loop` never returns,
 //! - `oom` allocates until the host's memory cap stops it,
+//! - `members` comes back with member changes (clear every member), which only groups have,
 //!
 //! and that the filter `userName eq "dag"` is planned as a predicate whose nodes share their
 //! children (`and([k+1, k+1])` forty deep: 2^40 leaves when expanded), `userName eq "wide"` as
@@ -15,7 +16,7 @@
 //! only the requests that ask for it.
 
 use scim_engine::component::{Adapter, ScimEngine};
-use scim_engine::model::{Context, Kind, PlanNode, QueryPlan, Write};
+use scim_engine::model::{Context, Kind, MemberChanges, PlanNode, QueryPlan, Write};
 use scim_engine::{Engine, Result};
 
 struct Misbehaving(Engine);
@@ -53,6 +54,11 @@ impl ScimEngine for Misbehaving {
                     hoard.push(vec![1; 1 << 20]);
                     std::hint::black_box(&hoard);
                 }
+            }
+            Some("members") => {
+                let mut write = self.0.create(ctx, kind, body)?;
+                write.members = Some(MemberChanges { clear: true, add: vec![], remove: vec![] });
+                Ok(write)
             }
             _ => self.0.create(ctx, kind, body),
         }
