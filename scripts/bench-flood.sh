@@ -8,8 +8,9 @@
 #   scripts/bench-flood.sh                 # 10 s per run
 #   BENCH_DURATION=20 scripts/bench-flood.sh
 #
-# Prints GET req/s and p50/p99 latency alone and under the flood, and the flood's answers
-# (401: hashed and refused, 503: past the bound).
+# Prints GET req/s and p50/p99 latency alone, under the flood, and under a flood of as many
+# requests that hash nothing (an unknown client: what answering the flood costs, hashing aside);
+# the flood's answers (401: hashed and refused, 503: past the bound); and scimd's memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,13 +58,24 @@ summary() { awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} EN
 echo "warming up" >&2
 wrk -t1 -c16 -d2s -s "$WORK/get.lua" "$URL" >/dev/null 2>&1
 ALONE=$(get_run | summary)
+RSS_ALONE=$(awk '/VmRSS/ {print $2 " " $3}' /proc/$PID/status)
 BENCH_PATH=/realms/master/protocol/openid-connect/token wrk -t1 -c64 -d"$((DURATION + 2))s" \
   -s bench/load/guess.lua "$URL" >"$WORK/flood.log" 2>&1 &
 FLOOD=$!
 sleep 1
 UNDER=$(get_run | summary)
 wait "$FLOOD" || true
+# The same flood with a client that does not exist: answered without hashing, so what it costs
+# SCIM traffic is what answering that many requests costs, hashing aside.
+BENCH_FLOOD_CLIENT=nobody BENCH_PATH=/realms/master/protocol/openid-connect/token wrk -t1 -c64 -d"$((DURATION + 2))s" \
+  -s bench/load/guess.lua "$URL" >"$WORK/cheap.log" 2>&1 &
+CHEAP=$!
+sleep 1
+UNDER_CHEAP=$(get_run | summary)
+wait "$CHEAP" || true
 echo "GET /Users/{id} alone:          $ALONE"
 echo "GET /Users/{id} under a flood:  $UNDER"
+echo "GET /Users/{id} under as many requests that hash nothing: $UNDER_CHEAP"
+echo "  ($(grep -E 'Requests/sec' "$WORK/cheap.log" | tr -s ' '))"
 echo "the flood (64 connections of wrong passwords): $(grep -E 'Requests/sec|guess statuses' "$WORK/flood.log" | tr -s ' ' | tr '\n' ' ')"
-echo "scimd RSS after: $(awk '/VmHWM/ {print $2 " " $3 " peak"}' /proc/$PID/status)"
+echo "scimd RSS: $RSS_ALONE before the flood, $(awk '/VmHWM/ {print $2 " " $3}' /proc/$PID/status) at its peak"

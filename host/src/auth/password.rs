@@ -2,13 +2,15 @@
 //!
 //! An argon2id hash costs tens of milliseconds and ~19 MiB, by design. Unbounded, a flood of
 //! guesses takes every core and gigabytes of memory (each on a blocking thread of its own);
-//! so every hash and check of a request runs through `Passwords`: at most `concurrency` at
-//! once on blocking threads (half the cores: the other half keeps serving SCIM), at most
-//! `queue` more waiting (four per core), and past that `503` with `Retry-After`. A check for a user that does
+//! so every hash and check of a request runs through `Passwords`: a fixed pool of hashing
+//! threads (half the cores: the other half keeps serving SCIM) fed by a bounded queue (four
+//! places per core); past that the answer is `503` with `Retry-After`. Threads of their own,
+//! rather than Tokio's blocking pool, keep the memory bounded too: each thread's allocator
+//! reuses its 19 MiB from one hash to the next, where a changing set of pool threads would each
+//! keep some. A check for a user that does
 //! not exist (or has no password) runs against a hash of nothing anyone knows, so it costs and
 //! answers what a wrong password does.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -43,37 +45,41 @@ fn nobody() -> &'static str {
     })
 }
 
-/// The bounded hasher of request paths. The bound is held by the hashing itself, not by the
-/// request that asked for it: a client that hangs up, or a request that times out, does not
-/// free a place while its hash still runs.
+/// A hash or check to run, with where its answer goes.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The bounded hasher of request paths. A job in the queue or on a hashing thread keeps its
+/// place however its request ends: a client that hangs up does not free a place while its hash
+/// still runs.
 pub struct Passwords {
-    running: Arc<tokio::sync::Semaphore>,
-    /// Hashes running or waiting.
-    in_line: Arc<AtomicUsize>,
-    limit: usize,
-}
-
-/// A place in line; given back when dropped, wherever that happens.
-struct InLine(Arc<AtomicUsize>);
-
-impl Drop for InLine {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+    queue: std::sync::mpsc::SyncSender<Job>,
 }
 
 impl Passwords {
-    /// `concurrency` hashes at once, `queue` more waiting.
+    /// `concurrency` hashing threads, `queue` more jobs waiting.
     pub fn new(concurrency: usize, queue: usize) -> Passwords {
-        let concurrency = concurrency.max(1);
-        Passwords {
-            running: Arc::new(tokio::sync::Semaphore::new(concurrency)),
-            in_line: Arc::new(AtomicUsize::new(0)),
-            limit: concurrency + queue,
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let rx = Arc::new(parking_lot::Mutex::new(rx));
+        for n in 0..concurrency.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("scimd-hash-{n}")).spawn(move || {
+                loop {
+                    // The lock is held only to take a job, not while it runs.
+                    let job = rx.lock().recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "a password hashing thread could not start");
+            }
         }
+        Passwords { queue: tx }
     }
 
-    /// The bound for this machine: half its cores at once, four times its cores waiting (a
+    /// The bound for this machine: half its cores hashing, four jobs per core waiting (a
     /// provisioning client pushing users with passwords waits its turn rather than being
     /// refused; a flood is refused).
     pub fn for_this_machine() -> Passwords {
@@ -99,28 +105,23 @@ impl Passwords {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let place = InLine(self.in_line.clone());
-        if place.0.fetch_add(1, Ordering::SeqCst) >= self.limit {
-            return Err(Error::Busy {
-                retry_after: 1,
-                detail: "too many password checks are under way; try again shortly".into(),
-            });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        match self.queue.try_send(job) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                return Err(Error::Busy {
+                    retry_after: 1,
+                    detail: "too many password checks are under way; try again shortly".into(),
+                });
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                return Err(Error::Internal("the password hashing threads have stopped".into()));
+            }
         }
-        let permit = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Internal("the password hasher has stopped".into()))?;
-        // The place and the permit go with the work: if this request is dropped (its client hung
-        // up), the hash still counts until it has finished.
-        tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop((permit, place));
-            out
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+        rx.await.map_err(|_| Error::Internal("a password hashing thread stopped".into()))
     }
 }
 
@@ -130,23 +131,32 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_hash_keeps_its_place_after_its_request_is_gone() {
-        let passwords = Arc::new(Passwords::new(1, 0));
+        // One hashing thread and one place in the queue.
+        let passwords = Arc::new(Passwords::new(1, 1));
         let (started_tx, started) = std::sync::mpsc::channel::<()>();
         let (release, gate) = std::sync::mpsc::channel::<()>();
-        let p = passwords.clone();
-        let request = tokio::spawn(async move {
-            p.run(move || {
-                let _ = started_tx.send(());
-                let _ = gate.recv();
+        let running = {
+            let p = passwords.clone();
+            tokio::spawn(async move {
+                p.run(move || {
+                    let _ = started_tx.send(());
+                    let _ = gate.recv();
+                })
+                .await
             })
-            .await
-        });
+        };
         tokio::task::spawn_blocking(move || started.recv()).await.ok();
-        // The client hangs up: its request is dropped while the hash runs on.
-        request.abort();
-        let _ = request.await;
+        // A second request queues; its client hangs up, and the first one's does too.
+        let queued = {
+            let p = passwords.clone();
+            tokio::spawn(async move { p.run(|| ()).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        queued.abort();
+        running.abort();
+        let _ = (queued.await, running.await);
         let refused = passwords.run(|| ()).await;
-        assert!(matches!(refused, Err(Error::Busy { .. })), "the running hash still holds the only place");
+        assert!(matches!(refused, Err(Error::Busy { .. })), "the hash and the queued job still hold their places");
         let _ = release.send(());
         for _ in 0..200 {
             if passwords.run(|| ()).await.is_ok() {
@@ -154,6 +164,6 @@ mod tests {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        panic!("the place came back once the hash was done");
+        panic!("the places came back once the work was done");
     }
 }
