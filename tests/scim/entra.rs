@@ -1,6 +1,6 @@
 //! Microsoft Entra ID provisioning against a realm in the default `entra` compatibility mode:
-//! the requests of /work/shared/scim-client-behaviours.md (§2.2 E01–E19, §2.3 G-E01–G-E10,
-//! §2.4 discovery, §2.5 the `aadOptscim062020` flag, §2.6 validator quirks) replayed with their
+//! the requests of docs/client-behaviours.md (§2 E01–E19, §3 G-E01–G-E10, §4 discovery and the
+//! `aadOptscim062020` flag, §5 validator quirks) replayed with their
 //! exact bodies, paths, casing and query strings, in the order of a provisioning cycle (match →
 //! create → update → disable → group create → add members → remove one member → rename →
 //! delete). After each step the status, the body and the stored state are checked.
@@ -20,7 +20,7 @@ const MS_GROUP: &str = "http://schemas.microsoft.com/2006/11/ResourceManagement/
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/// The flag Entra appends to the tenant URL (§2.5); it then rides on every request's query.
+/// The flag Entra appends to the tenant URL (§4); it then rides on every request's query.
 const FLAG: &str = "aadOptscim062020";
 
 /// A realm in the default `entra` mode and its "Secret Token" client.
@@ -39,7 +39,7 @@ fn assert_scim_json(r: &Resp, step: &str) {
     assert_eq!(r.header("content-type"), Some("application/scim+json"), "{step}: content type of {}", r.text);
 }
 
-/// The exact zero-result ListResponse (E01, G6, §8 of the common bugs). `itemsPerPage` is 0:
+/// The exact zero-result ListResponse (E01, G6, §6 case 8). `itemsPerPage` is 0:
 /// the tutorial's sample says 20, but RFC 7644 §3.4.2 defines it as the number returned.
 fn assert_no_results(r: &Resp, step: &str) {
     assert_eq!(r.status, 200, "{step}: a query matching nothing is 200, never 404: {}", r.text);
@@ -455,7 +455,7 @@ async fn entra_aad_opt_scim062020_job_provisioning_cycle() -> Result<()> {
     let body = entra_create_body("7c9e6679-7425-40de-944b-e07fc1f90ae7", user_name, email);
     let r = c.post(&format!("/Users?{FLAG}"), &body).await?;
     let id = assert_created_user(&c, &r, &body, "flag E02 create");
-    // §2.5 robustness: the unknown parameter is ignored and never echoed into links.
+    // §4 robustness: the unknown parameter is ignored and never echoed into links.
     assert!(!r.text.contains(FLAG), "flag E02: the flag is not echoed: {}", r.text);
     assert!(!r.header("location").unwrap_or_default().contains(FLAG), "flag E02: Location");
     let user_path = format!("/Users/{id}?{FLAG}");
@@ -990,7 +990,7 @@ async fn entra_g_e09_reference_suite_group_shapes() -> Result<()> {
 async fn entra_discovery_for_the_gallery_validator() -> Result<()> {
     let (_server, c) = tenant().await?;
 
-    // §2.4 /Schemas is a ListResponse; G-E10 it lists the Group schema (else 7 [L] tests FAIL).
+    // §4 /Schemas is a ListResponse; G-E10 it lists the Group schema.
     let r = c.get("/Schemas").await?;
     assert_eq!(r.status, 200, "/Schemas: {}", r.text);
     assert_scim_json(&r, "/Schemas");
@@ -1015,12 +1015,12 @@ async fn entra_discovery_for_the_gallery_validator() -> Result<()> {
     let user =
         r.json["Resources"].as_array().into_iter().flatten().find(|s| s["id"] == USER).cloned().unwrap_or_default();
     let attrs = user["attributes"].as_array().cloned().unwrap_or_default();
-    assert!(!attrs.iter().any(|a| a["name"] == "password"), "§2.4 password is not advertised");
+    assert!(!attrs.iter().any(|a| a["name"] == "password"), "§4 password is not advertised");
     let emails = attrs.iter().find(|a| a["name"] == "emails").cloned().unwrap_or_default();
     let subs: Vec<&str> =
         emails["subAttributes"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).collect();
     assert!(subs.contains(&"value") && subs.contains(&"type"), "emails.value and emails.type: {subs:?}");
-    assert!(!subs.contains(&"display"), "§2.4 emails.display is not advertised: {subs:?}");
+    assert!(!subs.contains(&"display"), "§4 emails.display is not advertised: {subs:?}");
 
     // /ResourceTypes lists the User endpoint first ([P] reads Resources[0].endpoint).
     let r = c.get("/ResourceTypes").await?;
@@ -1075,7 +1075,7 @@ async fn entra_reference_suite_user_requests() -> Result<()> {
     assert_eq!(r.json[ENTERPRISE]["department"], "bob", "[P] `Department`: {}", r.text);
     assert_eq!(r.json[ENTERPRISE]["manager"]["value"], "SuzzyQ", "[P] `Manager.Value`: {}", r.text);
 
-    // §2.6: `"active":"True"` as a string → 201 and active true.
+    // §5: `"active":"True"` as a string → 201 and active true.
     let r = c.post("/Users", &json!({"schemas": [USER], "userName": "OMalley", "active": "True"})).await?;
     assert_eq!((r.status, &r.json["active"]), (201, &json!(true)), "[P] string True: {}", r.text);
     // No userName → 400; malformed JSON → 400; a duplicate userName → 409 with a detail.

@@ -1,4 +1,4 @@
-//! The 20 "common SCIM server bugs" of `/work/shared/scim-client-behaviours.md`, one test (or
+//! The 20 mistakes other SCIM servers made (`docs/client-behaviours.md` §6), one test (or
 //! more) per case, named after it: each asserts the correct behaviour (status, body and
 //! stored state) in the realm's default `entra` compatibility mode, unless the case is about
 //! RFC behaviour.

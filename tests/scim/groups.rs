@@ -294,7 +294,7 @@ async fn excluded_members_are_not_returned() -> Result<()> {
     Ok(())
 }
 
-/// DESIGN: a group with 100k members is patched through deltas; the member list is never
+/// Membership changes are deltas (docs/architecture.md §3–4): a group with 100k members is patched; the member list is never
 /// loaded to add or remove one.
 #[tokio::test(flavor = "multi_thread")]
 async fn patch_on_a_group_with_100k_members_adds_and_removes_one() -> Result<()> {

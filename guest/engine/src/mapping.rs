@@ -1,4 +1,4 @@
-//! The mapping between SCIM documents and the realm model (DESIGN §2).
+//! The mapping between SCIM documents and the realm model (docs/architecture.md §2).
 //!
 //! Defaults, as in Keycloak: `userName → username`, `emails[primary] → email`,
 //! `name.givenName → firstName`, `name.familyName → lastName`, `active → enabled`, a group's

@@ -1,4 +1,4 @@
-//! Query planning (DESIGN §3): a parsed filter becomes a predicate over realm-model fields that
+//! Query planning (docs/architecture.md §3): a parsed filter becomes a predicate over realm-model fields that
 //! the host runs over its indexes. The predicate is never narrower than the filter; where it
 //! is wider (`exact: false`) the host re-checks candidates with `matches`.
 //!

@@ -1,5 +1,5 @@
 //! The wasmtime side: one `Engine` per process, the default component compiled once, and for
-//! each realm a loaded engine with a pool of ready instances (DESIGN §5).
+//! each realm a loaded engine with a pool of ready instances (docs/architecture.md §5).
 //!
 //! A call borrows an instance for one request (a call on a warm instance costs microseconds;
 //! instantiating costs tens). Every call runs under an epoch deadline and a memory cap; an

@@ -1,4 +1,4 @@
-//! Runs an engine's query plan (DESIGN §3) as SQL over the store's indexes.
+//! Runs an engine's query plan (docs/architecture.md §3) as SQL over the store's indexes.
 //!
 //! The plan comes from a guest, so it is treated as untrusted input: the runtime admits only
 //! trees within a node budget (`runtime::plan_check`); here node indices are bounds-checked
