@@ -81,6 +81,13 @@ fn is_json(resp: &Response) -> bool {
 /// The layer: time limit, JSON error bodies, security headers.
 pub async fn envelope(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let api = Api::of(req.uri().path());
+    // Tokens and administration data must not sit in caches (a realm's published keys and
+    // discovery document may).
+    let private = match api {
+        Api::Admin => true,
+        Api::OAuth => !req.uri().path().contains("/.well-known/") && !req.uri().path().ends_with("/certs"),
+        Api::Scim => false,
+    };
     let limit = app.settings.request_timeout;
     let mut resp = match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
@@ -99,8 +106,7 @@ pub async fn envelope(State(app): State<AppState>, req: Request, next: Next) -> 
     }
     let headers = resp.headers_mut();
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    // Tokens and administration data must not sit in caches.
-    if api != Api::Scim {
+    if private {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }

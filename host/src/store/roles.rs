@@ -224,17 +224,17 @@ pub fn is_last_admin(c: &Connection, realm_id: i64, user_pk: i64) -> Result<bool
         return Ok(false);
     };
     let holds = held_roles(c, realm_id, Holder::User(user_pk), true)?.iter().any(|(_, r)| r.pk == admin.pk);
-    Ok(holds && other_holders(c, realm_id, &admin, user_pk)? == 0)
+    Ok(holds && other_holders(c, realm_id, &admin, Some(user_pk))? == 0)
 }
 
 /// How many enabled users of the realm hold its realm role `role` (directly or through a
-/// group), other than `except`: the master realm keeps at least one administrator.
-pub fn other_holders(c: &Connection, realm_id: i64, role: &Role, except: i64) -> Result<i64> {
+/// group), other than `except` when given: the master realm keeps at least one administrator.
+pub fn other_holders(c: &Connection, realm_id: i64, role: &Role, except: Option<i64>) -> Result<i64> {
     let sql = "WITH RECURSIVE holders(kind, pk) AS (\
            SELECT 1, group_pk FROM group_role_mappings WHERE role_pk = ?2 \
            UNION SELECT m.member_kind, m.member_pk FROM memberships m JOIN holders h ON h.kind = 1 AND m.group_pk = h.pk) \
-         SELECT count(*) FROM users u WHERE u.realm_id = ?1 AND u.enabled = 1 AND u.pk <> ?3 AND \
+         SELECT count(*) FROM users u WHERE u.realm_id = ?1 AND u.enabled = 1 AND u.pk IS NOT ?3 AND \
            (u.pk IN (SELECT user_pk FROM role_mappings WHERE role_pk = ?2) \
             OR u.pk IN (SELECT pk FROM holders WHERE kind = 0))";
-    Ok(c.prepare_cached(sql)?.query_row([realm_id, role.pk, except], |r| r.get(0))?)
+    Ok(c.prepare_cached(sql)?.query_row(params![realm_id, role.pk, except], |r| r.get(0))?)
 }

@@ -118,9 +118,9 @@ pub(super) fn keeping_an_admin<T>(
 ) -> crate::Result<T> {
     let admin_role = if realm.name == MASTER { roles::role_by_name(c, realm.id, 0, ADMIN_ROLE)? } else { None };
     let Some(role) = admin_role else { return write(c) };
-    let before = roles::other_holders(c, realm.id, &role, -1)?;
+    let before = roles::other_holders(c, realm.id, &role, None)?;
     let out = write(c)?;
-    if before > 0 && roles::other_holders(c, realm.id, &role, -1)? == 0 {
+    if before > 0 && roles::other_holders(c, realm.id, &role, None)? == 0 {
         return Err(Error::Conflict(
             "this would leave the server without an enabled administrator (a master-realm user with the admin role)"
                 .into(),
