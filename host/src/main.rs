@@ -230,7 +230,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(address = %addr, "scimd listening");
                 // A stable line for scripts and tests that start scimd on port 0.
                 eprintln!("scimd listening on http://{addr}");
-                scimd::serve(listener, state, shutdown_signal()).await.context("serving")
+                scimd::serve(listener, state.clone(), shutdown_signal()).await.context("serving")?;
+                // The requests are answered: commit what is queued, fold the WAL into the
+                // database and remove it, so that a restart has nothing to replay.
+                state.store.close().context("closing the store")?;
+                tracing::info!("scimd stopped");
+                Ok(())
             })
         }
         Command::Realm { command } => match command {

@@ -1,5 +1,5 @@
 //! The `scimd` binary as operators run it: the offline commands, and a server process that
-//! is killed with SIGKILL and restarted on the same data directory.
+//! is killed with SIGKILL, or stopped with SIGTERM, and restarted on the same data directory.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -122,6 +122,77 @@ async fn acknowledged_writes_survive_kill_9() -> Result<()> {
         .await?;
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["Resources"][0]["members"][0]["value"], ids[0]);
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+/// What systemd, Docker and Kubernetes send to stop a server: `SIGTERM` lets a request under
+/// way finish (here one whose body is still arriving), commits it, folds the WAL into the
+/// database and exits 0, leaving no WAL for a restart to replay (docs/architecture.md §4).
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_the_request_in_flight_and_leaves_no_wal() -> Result<()> {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir()?;
+    assert!(scimd(&["realm", "create", "acme"], dir.path()).status.success());
+    let out = scimd(&["token", "create", "--realm", "acme", "--role", "manage-users"], dir.path());
+    let token = String::from_utf8(out.stdout)?.trim().to_string();
+    let (mut child, url) = serve(dir.path())?;
+    let http = reqwest::Client::new();
+    let base = format!("{url}/realms/acme/scim/v2");
+    for i in 0..20 {
+        let r = http
+            .post(format!("{base}/Users"))
+            .bearer_auth(&token)
+            .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("u{i}")}))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 201);
+    }
+    let wal = dir.path().join("scimd.db-wal");
+    assert!(wal.exists(), "a serving scimd writes through its WAL");
+
+    // A request whose head is in and whose body is half sent when SIGTERM arrives.
+    let addr = url.trim_start_matches("http://").to_string();
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "in-flight"}).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut conn = std::net::TcpStream::connect(&addr)?;
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        conn,
+        "POST /realms/acme/scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    )?;
+    conn.flush()?;
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?.success());
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(rest.as_bytes())?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    assert!(answer.starts_with("HTTP/1.1 201"), "the request in flight was not completed: {answer}");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "scimd did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "scimd exited with {status}");
+    assert!(!wal.exists(), "a clean shutdown leaves no WAL to replay");
+
+    let (mut child, url) = serve(dir.path())?;
+    let found: serde_json::Value = http
+        .get(format!("{url}/realms/acme/scim/v2/Users?filter=userName%20eq%20%22in-flight%22"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(found["totalResults"], 1, "the request answered during the drain was committed");
     child.kill()?;
     child.wait()?;
     Ok(())

@@ -9,6 +9,7 @@ mod components;
 mod conformance;
 mod contract;
 mod discovery;
+mod durability;
 mod entra;
 mod etag;
 mod failure_cases;

@@ -10,12 +10,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
+use super::periodic::Periodic;
+use crate::error::Result;
 
 /// How often the watcher looks for changes made by other processes.
 const WATCH_EVERY: Duration = Duration::from_millis(500);
@@ -37,34 +38,13 @@ impl Epoch {
     }
 }
 
-/// The watcher thread; stops when dropped.
-pub(super) struct Watcher {
-    stop: Arc<AtomicBool>,
-}
-
-impl Watcher {
-    pub(super) fn start(path: &Path, epoch: Epoch) -> Result<Watcher> {
-        let conn = Connection::open(path)?;
-        super::configure(&conn)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("scimd-epoch-watch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(WATCH_EVERY);
-                    if let Err(e) = epoch.publish_from(&conn) {
-                        tracing::warn!(error = %e, "reading the authentication epoch failed");
-                    }
-                }
-            })
-            .map_err(|e| Error::Internal(format!("starting the epoch watcher: {e}")))?;
-        Ok(Watcher { stop })
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
+/// Starts the watcher thread (see `periodic`).
+pub(super) fn watch(path: &Path, epoch: Epoch) -> Result<Periodic> {
+    let conn = Connection::open(path)?;
+    super::configure(&conn)?;
+    Periodic::start("scimd-epoch-watch", WATCH_EVERY, move || {
+        if let Err(e) = epoch.publish_from(&conn) {
+            tracing::warn!(error = %e, "reading the authentication epoch failed");
+        }
+    })
 }

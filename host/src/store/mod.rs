@@ -6,12 +6,14 @@
 //! operating-system crash or power loss can lose the last transactions.
 
 pub mod accounts;
+mod checkpoint;
 pub mod clients;
 pub mod components;
 mod epoch;
 pub mod events;
 pub mod issuers;
 mod keys;
+mod periodic;
 pub mod protection;
 mod query;
 pub mod realms;
@@ -22,7 +24,6 @@ pub mod sessions;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -40,53 +41,18 @@ pub use resources::{
 };
 
 use crate::error::{Error, Result};
+use periodic::Periodic;
 
 /// The database of one data directory.
 pub struct Store {
     path: PathBuf,
     writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
+    closed: AtomicBool,
     epoch: Epoch,
-    _checkpointer: Checkpointer,
-    _epoch_watcher: epoch::Watcher,
+    checkpointer: Periodic,
+    epoch_watcher: Periodic,
 }
-
-/// Checkpoints the WAL on a thread of its own, so no request pays for a checkpoint's fsync
-/// while holding the write lock. Stops when the store is dropped.
-struct Checkpointer {
-    stop: Arc<AtomicBool>,
-}
-
-impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer> {
-        let conn = Connection::open(path)?;
-        configure(&conn)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("scimd-checkpoint".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(CHECKPOINT_EVERY);
-                    // PASSIVE never blocks writers or readers; what it cannot copy now it
-                    // copies next time.
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
-                    }
-                }
-            })
-            .map_err(|e| Error::Internal(format!("starting the checkpoint thread: {e}")))?;
-        Ok(Checkpointer { stop })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
@@ -97,6 +63,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -32000;",
     )?;
+    conn.pragma_update(None, "journal_size_limit", checkpoint::JOURNAL_SIZE_LIMIT)?;
     conn.set_prepared_statement_cache_capacity(128);
     // Plans must not depend on bound values, or SQLite re-prepares statements per binding.
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
@@ -155,10 +122,32 @@ impl Store {
             path: path.to_path_buf(),
             writer: writer::Writer::start(writer, epoch.clone())?,
             readers: Mutex::new(Vec::new()),
-            _checkpointer: Checkpointer::start(path)?,
-            _epoch_watcher: epoch::Watcher::start(path, epoch.clone())?,
+            closed: AtomicBool::new(false),
+            checkpointer: checkpoint::start(path)?,
+            epoch_watcher: epoch::watch(path, epoch.clone())?,
             epoch,
         })
+    }
+
+    /// Closes the store for a clean shutdown: commits the writes already queued, stops the
+    /// store's threads, checkpoints the whole WAL into the database and closes every
+    /// connection, so that SQLite removes the WAL and a restart has nothing to replay. Reads
+    /// and writes after this fail.
+    pub fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::SeqCst);
+        self.writer.stop();
+        self.checkpointer.stop();
+        self.epoch_watcher.stop();
+        self.readers.lock().clear();
+        let conn = Connection::open(&self.path)?;
+        configure(&conn)?;
+        let (busy, frames) = checkpoint::checkpoint(&conn, "TRUNCATE")?;
+        if busy {
+            tracing::warn!(frames, "another process still uses the database; its WAL stays");
+        }
+        // Closing the last connection removes the WAL (and its index).
+        conn.close().map_err(|(_, e)| Error::from(e))?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -180,6 +169,9 @@ impl Store {
     }
 
     fn reader(&self) -> Result<Connection> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Internal("the store is closed".into()));
+        }
         if let Some(c) = self.readers.lock().pop() {
             return Ok(c);
         }

@@ -23,15 +23,22 @@ const MAX_BATCH: usize = 128;
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
 type Completion = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 
+/// What the writer thread receives: a write, or the order to stop once the writes queued
+/// before it are committed (then the stopper hears back, after the connection is closed).
+enum Message {
+    Write(Job),
+    Stop(mpsc::Sender<()>),
+}
+
 /// The handle to the writer thread.
 pub(super) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
 }
 
 impl Writer {
     /// Starts the writer thread; after each commit it publishes `epoch` (see `epoch`).
     pub(super) fn start(conn: Connection, epoch: Epoch) -> Result<Writer> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Message>();
         std::thread::Builder::new()
             .name("scimd-writer".into())
             .spawn(move || run(conn, queue, epoch))
@@ -57,7 +64,16 @@ impl Writer {
                 })
             })
         });
-        self.jobs.send(job).map_err(|_| Error::Internal("the writer thread has stopped".into()))
+        self.jobs.send(Message::Write(job)).map_err(|_| Error::Internal("the writer thread has stopped".into()))
+    }
+
+    /// Commits what was queued, closes the connection and stops the thread; writes submitted
+    /// after this fail ("the writer thread has stopped").
+    pub(super) fn stop(&self) {
+        let (done, stopped) = mpsc::channel();
+        if self.jobs.send(Message::Stop(done)).is_ok() {
+            let _ = stopped.recv();
+        }
     }
 }
 
@@ -73,14 +89,24 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     result
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Job>, epoch: Epoch) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+fn run(conn: Connection, queue: mpsc::Receiver<Message>, epoch: Epoch) {
+    let mut stopper = None;
+    while stopper.is_none() {
+        let mut batch = Vec::new();
+        match queue.recv() {
+            Ok(Message::Write(job)) => batch.push(job),
+            Ok(Message::Stop(s)) => stopper = Some(s),
+            Err(_) => break,
+        }
+        while stopper.is_none() && !batch.is_empty() && batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Message::Write(job)) => batch.push(job),
+                Ok(Message::Stop(s)) => stopper = Some(s),
                 Err(_) => break,
             }
+        }
+        if batch.is_empty() {
+            continue;
         }
         let began = conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([]));
         if let Err(e) = began {
@@ -103,5 +129,10 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>, epoch: Epoch) {
         for done in completions {
             done(committed.clone());
         }
+    }
+    drop(conn);
+    drop(queue);
+    if let Some(stopper) = stopper {
+        let _ = stopper.send(());
     }
 }
