@@ -139,8 +139,24 @@ cases = [
         {"method": "plan-query", "args": ["user", 'urn:acme:params:scim:schemas:extension:hr:1.0:User:costCenter eq "CC-7"', None, None]},
         {"method": "plan-query", "args": ["user", 'employeeNumber eq "42"', None, None]},
     ]},
+    # Since 0.2: a page in one call, a minimal item, and a group framed around streamed members.
+    {"name": "render-page-and-frames", "since": "0.2", "config": ENTRA, "calls": [
+        {"method": "render-page", "args": [CTX, [
+            {"stored": STORED, "relations": [{"id": "g-1", "kind": "group", "display": "Tour Guides"}], "minimal": False},
+            {"stored": STORED, "relations": [], "minimal": True},
+            {"stored": GROUP_STORED, "relations": [{"id": "u-1", "kind": "user", "display": "bjensen"}], "minimal": False},
+        ], ALL]},
+        {"method": "render-frame", "args": [CTX, {"stored": GROUP_STORED, "relations": [], "minimal": False}, ALL]},
+        {"method": "render-frame", "args": [CTX, {"stored": GROUP_STORED, "relations": [], "minimal": True}, ALL]},
+        {"method": "render-frame", "args": [CTX, {"stored": GROUP_STORED, "relations": [], "minimal": False},
+                                             {"attributes": ["displayName"], "excluded-attributes": [], "include-relations": False}]},
+        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "bjensen"},
+                                                               {"id": "g-2", "kind": "group", "display": "Sub"}], ALL]},
+        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "bjensen"}],
+                                                {"attributes": ["members.value"], "excluded-attributes": [], "include-relations": True}]},
+    ]},
 ]
 
 with open("cases.json", "w") as f:
-    json.dump({"version": "scim:engine@0.1.0", "cases": cases}, f, indent=1)
+    json.dump({"version": "scim:engine@0.2.0", "cases": cases}, f, indent=1)
     f.write("\n")

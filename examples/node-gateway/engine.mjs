@@ -2,7 +2,7 @@
 // modules, and each `instantiate()` makes a fresh, isolated instance of it.
 //
 //   const { instantiate } = await loadComponent("scimd_guest.wasm");
-//   const { RealmEngine } = await instantiate();          // scim:engine/engine@0.1.0
+//   const { RealmEngine } = await instantiate();          // scim:engine/engine@0.2.0 (or 0.1.0)
 //   const engine = RealmEngine.create(JSON.stringify({ compatibility: "entra" }));
 //
 // Methods returning `result<T, scim-error>` return T, or throw a jco `ComponentError` whose
@@ -14,7 +14,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { transpile } from "@bytecodealliance/jco";
 import { WASIShim } from "@bytecodealliance/preview2-shim/instantiation";
 
-const INTERFACE = "scim:engine/engine@0.1.0";
+/** The interface of each scim:engine version this host runs, newest first. */
+const INTERFACES = ["scim:engine/engine@0.2.0", "scim:engine/engine@0.1.0"];
 const GEN = join(dirname(fileURLToPath(import.meta.url)), "gen");
 
 /**
@@ -49,8 +50,8 @@ export async function loadComponent(wasmPath, { outDir } = {}) {
 
   async function instantiate() {
     const root = await instantiateJs((name) => modules.get(name), wasi.getImportObject());
-    const engine = root[INTERFACE];
-    if (!engine?.RealmEngine) throw new Error(`the component does not export ${INTERFACE}`);
+    const engine = INTERFACES.map((i) => root[i]).find((e) => e?.RealmEngine);
+    if (!engine) throw new Error(`the component exports none of ${INTERFACES.join(", ")}`);
     return engine;
   }
   return { instantiate, transpileMs };

@@ -20,7 +20,7 @@ import { loadComponent, scimError } from "./engine.mjs";
 //   list<u32>       [1, 2]                   <-  Uint32Array (jco lifts lists of numbers as typed arrays)
 //   s64             1                        <-  1n (BigInt)
 //   result<T, E>    {"ok": T} / {"err": E}   <-  T returned / ComponentError thrown with E as payload
-// No argument of scim:engine@0.1.0 has an s64 in it (s64 appears only in what plan-query and
+// No argument of scim:engine@0.2.0 has an s64 in it (s64 appears only in what plan-query and
 // parse-search return), so canonical→jco never has to make a BigInt. A record with fields named
 // exactly `tag` (and `val`) would read as a variant; the WIT has none.
 

@@ -1,6 +1,6 @@
 //! scimd: a SCIM 2.0 (RFC 7643/7644) provisioning server. The host (this crate) owns HTTP,
 //! authentication, the clock, ids and the SQLite store; every SCIM rule lives in a
-//! WebAssembly component that implements `wit/scim-engine.wit`.
+//! WebAssembly component that implements `wit/since_v0.2.0/scim-engine.wit`.
 //!
 //! Layout: `http` (routes, SCIM envelope), `auth` (tokens → principals), `store` (the realm
 //! model in SQLite), `runtime` (wasmtime, per-realm engines), `housekeeping` (expiry of old

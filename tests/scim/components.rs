@@ -48,7 +48,7 @@ async fn a_deployed_component_serves_the_realm_and_rollback_restores_the_previou
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["version"], 1);
     assert_eq!(r.json["hash"], sha256(&wasm));
-    assert_eq!(r.json["apiVersion"], "0.1.0");
+    assert_eq!(r.json["apiVersion"], "0.2.0");
     assert_eq!(r.json["active"], true);
 
     // The existing user renders through the new engine; new writes go through it too.
@@ -135,7 +135,7 @@ async fn a_component_of_another_wit_version_is_refused_and_nothing_changes() -> 
     let c = realm(&server, &admin, "r").await?;
     let id = barbara(&c).await?;
     let r = admin.put_bytes("/realms/r/scim/component", wrong_world()?).await?;
-    r.assert_admin_error(400, "does not export the `scim:engine/engine` interface of version 0.1");
+    r.assert_admin_error(400, "does not export the `scim:engine/engine` interface of a version this scimd runs");
     assert_eq!(admin.get("/realms/r/scim/components").await?.json.as_array().map(Vec::len), Some(1), "nothing stored");
     assert_eq!(c.get(&format!("/Users/{id}")).await?.json["userName"], "BJensen");
     Ok(())
@@ -476,5 +476,43 @@ async fn a_hot_swap_under_steady_traffic_fails_no_request_and_changes_answers_at
             s.started, s.ended
         );
     }
+    Ok(())
+}
+
+/// The custom-mapping example as built against `scim:engine@0.1.0`
+/// (`tests/fixtures/engines-v0.1`): engines built for 0.1 keep running on this host.
+const CUSTOM_MAPPING_V0_1: &[u8] = include_bytes!("../fixtures/engines-v0.1/custom-mapping.wasm");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_engine_built_for_wit_0_1_deploys_serves_pages_and_rolls_back() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    let c = realm(&server, &admin, "r").await?;
+    let id = barbara(&c).await?;
+    let r = admin.put_bytes("/realms/r/scim/component", CUSTOM_MAPPING_V0_1.to_vec()).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["apiVersion"], "0.1.0");
+
+    // One resource, a page (rendered one resource at a time for a 0.1 engine), and writes.
+    let one = c.get(&format!("/Users/{id}")).await?;
+    assert_eq!(
+        (one.json["userName"].as_str(), one.json["displayName"].as_str()),
+        (Some("bjensen"), Some("Barbara Jensen"))
+    );
+    let made = c.post("/Users", &json!({"schemas": [USER], "userName": "ALICE"})).await?;
+    assert_eq!(made.status, 201, "{}", made.text);
+    assert_eq!(made.json["userName"], "alice");
+    let page = c.get("/Users?count=10").await?;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let names: Vec<&str> =
+        page.json["Resources"].as_array().into_iter().flatten().filter_map(|u| u["userName"].as_str()).collect();
+    assert_eq!(names, ["bjensen", "alice"]);
+    let group = c.create_group("Tour Guides", &[&id]).await?;
+    let g = c.get(&format!("/Groups/{group}")).await?;
+    assert_eq!(g.json["members"][0]["value"], id.as_str());
+
+    let back = admin.post("/realms/r/scim/component/rollback", &json!({})).await?;
+    assert_eq!(back.status, 200, "{}", back.text);
+    assert_eq!(c.get(&format!("/Users/{id}")).await?.json["userName"], "BJensen", "the default engine again");
     Ok(())
 }

@@ -15,7 +15,11 @@ use wasmtime::component::{Component, Func, Linker, ResourceAny, ResourceTable, T
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-const INTERFACE: &str = "scim:engine/engine@0.1.0";
+/// The interface of each WIT version scimd runs, newest first.
+const INTERFACES: [&str; 2] = ["scim:engine/engine@0.2.0", "scim:engine/engine@0.1.0"];
+
+/// The default engine as built from the 0.1 sources (`tests/fixtures/engines-v0.1`).
+const DEFAULT_V0_1: &[u8] = include_bytes!("../fixtures/engines-v0.1/scimd-default.wasm");
 
 struct State {
     wasi: WasiCtx,
@@ -121,8 +125,10 @@ impl Guest {
         w(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
         let mut store = Store::new(engine, State { wasi: WasiCtx::builder().build(), table: ResourceTable::new() });
         let instance = w(linker.instantiate(&mut store, component))?;
-        let interface =
-            instance.get_export_index(&mut store, None, INTERFACE).ok_or_else(|| anyhow!("no export {INTERFACE}"))?;
+        let interface = INTERFACES
+            .iter()
+            .find_map(|i| instance.get_export_index(&mut store, None, i))
+            .ok_or_else(|| anyhow!("no export of {INTERFACES:?}"))?;
         Ok(Guest { store, instance, interface })
     }
 
@@ -155,13 +161,17 @@ impl Guest {
     }
 }
 
-/// Every case's answers, in the canonical encoding.
-fn answers(cases: &Value) -> Result<Map<String, Value>> {
+/// Every case's answers from a component, in the canonical encoding; cases of calls added
+/// after `version` (their `since`) are left out.
+fn answers(cases: &Value, wasm: &[u8], version: &str) -> Result<Map<String, Value>> {
     let engine = w(Engine::new(Config::new().wasm_component_model(true)))?;
-    let component = w(Component::new(&engine, scimd::runtime::DEFAULT_COMPONENT))?;
+    let component = w(Component::new(&engine, wasm))?;
     let mut out = Map::new();
     for case in cases["cases"].as_array().ok_or_else(|| anyhow!("cases.json has no cases"))? {
         let name = case["name"].as_str().ok_or_else(|| anyhow!("a case has no name"))?;
+        if case["since"].as_str().is_some_and(|since| since > version) {
+            continue;
+        }
         let mut guest = Guest::new(&engine, &component)?;
         let create = guest.func("[static]realm-engine.create")?;
         let created = guest.call(create, None, std::slice::from_ref(&case["config"]), &format!("{name}: create"))?;
@@ -192,7 +202,7 @@ fn answers(cases: &Value) -> Result<Map<String, Value>> {
 fn the_default_engine_answers_every_golden_case_as_recorded() -> Result<()> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance");
     let cases: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json"))?)?;
-    let got = answers(&cases)?;
+    let got = answers(&cases, scimd::runtime::DEFAULT_COMPONENT, "0.2")?;
     let expected_path = dir.join("expected.json");
     if std::env::var_os("SCIMD_BLESS").is_some() {
         let mut text = serde_json::to_string_pretty(&got)?;
@@ -207,6 +217,35 @@ fn the_default_engine_answers_every_golden_case_as_recorded() -> Result<()> {
     assert_eq!(names(&got), names(&expected), "the cases and the recorded answers name the same cases");
     for (name, answer) in &got {
         assert_eq!(answer, &expected[name], "case '{name}' answers differently than recorded");
+    }
+    Ok(())
+}
+
+/// An engine built against 0.1 answers every case 0.1 has as the current default engine
+/// recorded them (save the version it reports): the 0.2 host runs it unchanged.
+#[test]
+fn the_default_engine_built_for_0_1_answers_the_0_1_golden_cases_as_recorded() -> Result<()> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance");
+    let cases: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json"))?)?;
+    let expected: Map<String, Value> = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json"))?)?;
+    let got = answers(&cases, DEFAULT_V0_1, "0.1")?;
+    assert!(got.len() >= 10 && got.len() < expected.len(), "the 0.1 cases, not those since 0.2");
+    let versions = |v: &mut Value, to: &str| {
+        for call in v["calls"].as_array_mut().into_iter().flatten() {
+            if let Some(version) = call.get_mut("api-version") {
+                *version = Value::String(to.into());
+            }
+        }
+    };
+    for (name, answer) in got {
+        let mut answer = answer.clone();
+        let mut recorded = expected[&name].clone();
+        if answer.to_string().contains("\"api-version\"") {
+            assert!(answer.to_string().contains("\"api-version\":\"0.1.0\""), "{name}: the fixture is the 0.1 build");
+        }
+        versions(&mut answer, "-");
+        versions(&mut recorded, "-");
+        assert_eq!(answer, recorded, "case '{name}' answers differently on the 0.1 build");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The built default component honours the contract: it imports nothing but `wasi:*`
-//! interfaces and exports `scim:engine/engine@0.1.0`.
+//! interfaces and exports `scim:engine/engine@0.2.0`; and so does the 0.1 build kept as a
+//! fixture, with 0.1's interface.
 
 use anyhow::Result;
 use scimd::runtime::{DEFAULT_COMPONENT, engine};
@@ -7,8 +8,17 @@ use wasmtime::component::Component;
 
 #[test]
 fn default_component_imports_only_wasi_and_exports_the_engine() -> Result<()> {
+    only_wasi_and(DEFAULT_COMPONENT, "scim:engine/engine@0.2.0")
+}
+
+#[test]
+fn the_0_1_build_imports_only_wasi_and_exports_the_0_1_engine() -> Result<()> {
+    only_wasi_and(include_bytes!("../fixtures/engines-v0.1/scimd-default.wasm"), "scim:engine/engine@0.1.0")
+}
+
+fn only_wasi_and(wasm: &[u8], export: &str) -> Result<()> {
     let engine = engine();
-    let component = Component::new(engine, DEFAULT_COMPONENT).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let component = Component::new(engine, wasm).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
     assert!(!imports.is_empty());
@@ -16,6 +26,6 @@ fn default_component_imports_only_wasi_and_exports_the_engine() -> Result<()> {
         assert!(name.starts_with("wasi:"), "unexpected import {name}");
     }
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    assert_eq!(exports, vec!["scim:engine/engine@0.1.0".to_string()]);
+    assert_eq!(exports, vec![export.to_string()]);
     Ok(())
 }

@@ -24,6 +24,7 @@ mod patch;
 mod profile;
 mod projection;
 mod roles;
+mod scale;
 mod search;
 mod sessions;
 mod strict_mode;

@@ -20,7 +20,7 @@ use crate::{Engine, Result};
 
 wit_bindgen::generate!({
     world: "scim-guest",
-    path: "../../wit",
+    path: "../../wit/since_v0.2.0",
     export_macro_name: "export_scim_engine",
     pub_export_macro: true,
     default_bindings_module: "scim_engine::component",
@@ -84,6 +84,49 @@ pub trait ScimEngine: Sized + 'static {
 
     fn parse_search(&self, body: &str) -> Result<m::SearchRequest> {
         self.engine().parse_search(body)
+    }
+
+    /// A page, one `render` per item, so that an engine that overrides `render` renders its
+    /// pages the same way.
+    fn render_page(&self, ctx: &m::Context, items: &[m::PageItem], projection: &m::Projection) -> Result<Vec<String>> {
+        items
+            .iter()
+            .map(|item| {
+                if item.minimal {
+                    let minimal = self.engine().minimal_projection(item.stored.model.kind())?;
+                    self.render(ctx, &item.stored, &[], &minimal)
+                } else {
+                    self.render(ctx, &item.stored, &item.relations, projection)
+                }
+            })
+            .collect()
+    }
+
+    /// The frame, cut from what this engine's `render` gives with no relations.
+    fn render_frame(
+        &self,
+        ctx: &m::Context,
+        item: &m::PageItem,
+        projection: &m::Projection,
+    ) -> Result<Option<m::Frame>> {
+        if item.minimal || !projection.include_relations {
+            return Ok(None);
+        }
+        let kind = item.stored.model.kind();
+        let text = self.render(ctx, &item.stored, &[crate::render::placeholder_relation()], projection)?;
+        Ok(crate::render::frame_of(&text, crate::render::relation_attr(kind)))
+    }
+
+    /// Relations as the default engine renders them; an engine that changes how `render`
+    /// shows relations overrides this too.
+    fn render_relations(
+        &self,
+        ctx: &m::Context,
+        kind: m::Kind,
+        relations: &[m::Relation],
+        projection: &m::Projection,
+    ) -> Result<String> {
+        self.engine().render_relations(ctx, kind, relations, projection)
     }
 }
 
@@ -176,6 +219,10 @@ fn stored_in(s: wit::Stored) -> m::Stored {
 
 fn relations_in(r: Vec<wit::Relation>) -> Vec<m::Relation> {
     r.into_iter().map(|r| m::Relation { id: r.id, kind: kind_in(r.kind), display: r.display }).collect()
+}
+
+fn page_item_in(i: wit::PageItem) -> m::PageItem {
+    m::PageItem { stored: stored_in(i.stored), relations: relations_in(i.relations), minimal: i.minimal }
 }
 
 fn ctx_in(c: wit::Context) -> m::Context {
@@ -356,6 +403,40 @@ impl<E: ScimEngine> GuestRealmEngine for Realm<E> {
             .map(|c| m::Candidate { stored: stored_in(c.stored), relations: relations_in(c.relations) })
             .collect();
         self.0.matches(kind_in(kind), &filter, &candidates).map_err(error)
+    }
+
+    fn render_page(
+        &self,
+        ctx: wit::Context,
+        items: Vec<wit::PageItem>,
+        projection: wit::Projection,
+    ) -> Result<Vec<wit::Json>, wit::ScimError> {
+        let items: Vec<m::PageItem> = items.into_iter().map(page_item_in).collect();
+        self.0.render_page(&ctx_in(ctx), &items, &projection_in(projection)).map_err(error)
+    }
+
+    fn render_frame(
+        &self,
+        ctx: wit::Context,
+        item: wit::PageItem,
+        projection: wit::Projection,
+    ) -> Result<Option<wit::Frame>, wit::ScimError> {
+        self.0
+            .render_frame(&ctx_in(ctx), &page_item_in(item), &projection_in(projection))
+            .map(|f| f.map(|f| wit::Frame { head: f.head, tail: f.tail }))
+            .map_err(error)
+    }
+
+    fn render_relations(
+        &self,
+        ctx: wit::Context,
+        kind: wit::ResourceKind,
+        relations: Vec<wit::Relation>,
+        projection: wit::Projection,
+    ) -> Result<wit::Json, wit::ScimError> {
+        self.0
+            .render_relations(&ctx_in(ctx), kind_in(kind), &relations_in(relations), &projection_in(projection))
+            .map_err(error)
     }
 
     fn parse_search(&self, body: wit::Json) -> Result<wit::SearchRequest, wit::ScimError> {

@@ -3,7 +3,7 @@
 //! stored resources, and carries out the writes this engine describes.
 //!
 //! This crate builds natively (where it is unit-tested) and is wrapped as a `wasm32-wasip2`
-//! component by `scimd-guest`, one function per export of `wit/scim-engine.wit`. Other guests
+//! component by `scimd-guest`, one function per export of `wit/since_v0.2.0/scim-engine.wit`. Other guests
 //! can reuse it and change only what they need, e.g. the mapping.
 
 #[cfg(feature = "component")]
@@ -28,13 +28,14 @@ use serde_json::{Map, Value, json};
 pub use config::{Compatibility, Config};
 pub use error::{Error, Result};
 use model::{
-    Candidate, Context, EngineInfo, Kind, MemberChanges, Projection, QueryPlan, Relation, SearchRequest, Stored, Write,
+    Candidate, Context, EngineInfo, Frame, Kind, MemberChanges, PageItem, Projection, QueryPlan, Relation,
+    SearchRequest, Stored, Write,
 };
 use resource::Validator;
 use schema::{ResourceSchema, Schemas};
 
 /// The version of the `scim:engine` WIT package this engine implements.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.2.0";
 
 /// Entra's schema discovery fails on attributes it cannot map, though scimd accepts them
 /// (`password`, `emails.display`, …): in `entra` mode `/Schemas` leaves out `password` and the
@@ -194,6 +195,52 @@ impl Engine {
         }
         let doc = render::full_doc(rs, ctx, stored, rel);
         Ok(Value::Object(render::project(rs, doc, projection, self.config.lenient())).to_string())
+    }
+
+    /// The projection of a resource's minimal form (`page-item.minimal`): `schemas`, `id` and
+    /// its name.
+    pub fn minimal_projection(&self, kind: Kind) -> Result<Projection> {
+        let name = match kind {
+            Kind::User => "userName",
+            Kind::Group => "displayName",
+        };
+        self.projection(kind, Some(name), None)
+    }
+
+    /// Renders a page of resources, each as `render` would.
+    pub fn render_page(&self, ctx: &Context, items: &[PageItem], projection: &Projection) -> Result<Vec<String>> {
+        items
+            .iter()
+            .map(|item| {
+                if item.minimal {
+                    let minimal = self.minimal_projection(item.stored.model.kind())?;
+                    self.render(ctx, &item.stored, &[], &minimal)
+                } else {
+                    self.render(ctx, &item.stored, &item.relations, projection)
+                }
+            })
+            .collect()
+    }
+
+    /// The frame of a resource whose relations the host streams (`None`: render it whole).
+    pub fn render_frame(&self, ctx: &Context, item: &PageItem, projection: &Projection) -> Result<Option<Frame>> {
+        if item.minimal || !projection.include_relations {
+            return Ok(None);
+        }
+        let kind = item.stored.model.kind();
+        let text = self.render(ctx, &item.stored, &[crate::render::placeholder_relation()], projection)?;
+        Ok(render::frame_of(&text, render::relation_attr(kind)))
+    }
+
+    /// A chunk of a `kind` resource's relations, for a frame.
+    pub fn render_relations(
+        &self,
+        ctx: &Context,
+        kind: Kind,
+        relations: &[Relation],
+        projection: &Projection,
+    ) -> Result<String> {
+        Ok(render::relations_json(self.rs(kind), ctx, relations, projection, self.config.lenient()))
     }
 
     /// Plans a query.

@@ -214,6 +214,21 @@ pub struct QueryPlan {
     pub sort: Option<SortKey>,
 }
 
+/// `page-item`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageItem {
+    pub stored: Stored,
+    pub relations: Vec<Relation>,
+    pub minimal: bool,
+}
+
+/// `frame`: a resource's JSON text is `head`, its relations joined by `,`, then `tail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub head: String,
+    pub tail: String,
+}
+
 /// `candidate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {

@@ -96,6 +96,79 @@ pub fn full_json(rs: &ResourceSchema, ctx: &Context, stored: &Stored, relations:
     serde_json::to_string(&document(rs, ctx, stored, relations)).unwrap_or_default()
 }
 
+/// Relations as the JSON values of their attribute (a `kind` resource's `members` or
+/// `groups`) under a projection, joined by `,`: the chunks a host streams inside a `Frame`.
+pub fn relations_json(
+    rs: &ResourceSchema,
+    ctx: &Context,
+    relations: &[Relation],
+    projection: &Projection,
+    lenient: bool,
+) -> String {
+    let attr = relation_attr(rs.kind);
+    let mut out = String::new();
+    if projection.attributes.is_empty() && projection.excluded_attributes.is_empty() {
+        for (i, r) in relations.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(&relation_node(ctx, rs.kind, r)).unwrap_or_default());
+        }
+        return out;
+    }
+    // The projection's masks of the relation attribute, applied as to a whole document.
+    let items: Vec<Value> = relations.iter().map(|r| relation_node(ctx, rs.kind, r).to_value()).collect();
+    let mut doc = Map::new();
+    doc.insert(attr.to_string(), Value::Array(items));
+    if let Some(Value::Array(kept)) = project(rs, doc, projection, lenient).remove(attr) {
+        for (i, v) in kept.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&v.to_string());
+        }
+    }
+    out
+}
+
+/// Splits a resource rendered with one placeholder relation at its relation attribute: the
+/// text before the attribute's first value and the text after its last (the placeholder is
+/// dropped). `None` when the document has no such top-level attribute (the projection left it
+/// out).
+pub fn frame_of(text: &str, attr: &str) -> Option<crate::model::Frame> {
+    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(text) else {
+        return None;
+    };
+    if !matches!(doc.get(attr), Some(Value::Array(_))) {
+        return None;
+    }
+    let (mut head, mut tail) = (String::from("{"), String::new());
+    let mut after = false;
+    for (i, (k, v)) in doc.iter().enumerate() {
+        let out = if after { &mut tail } else { &mut head };
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(k.clone()).to_string());
+        out.push(':');
+        if k == attr {
+            out.push('[');
+            after = true;
+            tail.push(']');
+        } else {
+            out.push_str(&v.to_string());
+        }
+    }
+    tail.push('}');
+    Some(crate::model::Frame { head, tail })
+}
+
+/// The relation a frame is rendered with, to be cut out (`frame_of`): any projection that keeps
+/// some of a resource's relations keeps this one.
+pub fn placeholder_relation() -> Relation {
+    Relation { id: String::new(), kind: Kind::User, display: Some(String::new()) }
+}
+
 /// One item of an `attributes` or `excludedAttributes` list.
 enum Item {
     /// An extension schema URN alone: all of its attributes.

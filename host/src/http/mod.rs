@@ -8,6 +8,7 @@ mod oidc;
 mod params;
 mod resources;
 mod response;
+mod streamed;
 pub mod wire;
 
 use std::collections::HashMap;

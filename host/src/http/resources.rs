@@ -15,8 +15,11 @@ use super::response::{self, check_if_match, if_none_match};
 use super::{AppState, Scim, heavy, kind_of, read_bytes};
 use crate::auth::Need;
 use crate::error::{Error, Result};
-use crate::runtime::Session;
-use crate::runtime::bindings::{Candidate, Meta, Projection, Relation, ResourceKind, Stored, Write};
+use std::sync::Arc;
+
+use super::streamed;
+use crate::runtime::bindings::{Candidate, Meta, PageItem, Projection, Relation, ResourceKind, Stored, Write};
+use crate::runtime::{RealmEngine, Session};
 use crate::store::{self, Page, PageRequest, Row, events, now_ms};
 
 /// How many times a replace or patch is re-run when a concurrent write wins.
@@ -64,33 +67,27 @@ fn relations_of(scim: &Scim, kind: ResourceKind, pk: i64) -> Result<Vec<Relation
     scim.app.store.read(|c| store::relations(c, kind, pk))
 }
 
-/// What a protected resource (one holding an administrative role, see `store::protection`) is
-/// shown with, whatever was asked: its id, name and meta, nothing a provisioning client could
-/// use against it.
-fn minimal(s: &mut Session<'_>, kind: ResourceKind) -> Result<Projection> {
-    let name = match kind {
-        ResourceKind::User => "userName",
-        ResourceKind::Group => "displayName",
-    };
-    s.projection(kind, Some(name), None)
-}
-
-/// The projection a protected row is rendered with instead of the one asked for (`None`: the
-/// row is not protected, render it as asked, without copying the projection).
-fn instead(s: &mut Session<'_>, kind: ResourceKind, row: &Row) -> Result<Option<Projection>> {
-    if row.protected { minimal(s, kind).map(Some) } else { Ok(None) }
+/// A row as the engine renders it: a protected one (holding an administrative role, see
+/// `store::protection`) only in its minimal form, whatever was asked, and without relations.
+fn page_item(scim: &Scim, kind: ResourceKind, row: Row, relations: Vec<Relation>) -> PageItem {
+    let minimal = row.protected;
+    PageItem { stored: stored(scim, kind, row), relations: if minimal { Vec::new() } else { relations }, minimal }
 }
 
 /// Renders one row under a projection.
 fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: Row, projection: &Projection) -> Result<String> {
-    let minimal = instead(s, kind, &row)?;
-    let projection = minimal.as_ref().unwrap_or(projection);
-    let relations = if projection.include_relations && row.may_have_relations() {
+    let relations = if projection.include_relations && row.may_have_relations() && !row.protected {
         relations_of(scim, kind, row.pk)?
     } else {
         Vec::new()
     };
-    s.render(&scim.ctx, &stored(scim, kind, row), &relations, projection)
+    render_one(scim, s, page_item(scim, kind, row, relations), projection)
+}
+
+fn render_one(scim: &Scim, s: &mut Session<'_>, item: PageItem, projection: &Projection) -> Result<String> {
+    s.render_page(&scim.ctx, std::slice::from_ref(&item), projection)?
+        .pop()
+        .ok_or_else(|| Error::GuestTrap("render-page answered nothing for one resource".into()))
 }
 
 /// The hash of a password the engine found in a write, through the server's bounded hasher
@@ -114,6 +111,9 @@ pub async fn get_one(
     let engine = scim.engine()?;
     engine.with(|s| {
         let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        if kind == ResourceKind::Group && projection.include_relations {
+            return get_group(&scim, s, &engine, &id, &headers, projection);
+        }
         let (row, relations) = scim.app.store.read(|c| {
             let row = store::find(c, scim.realm.id, kind, &id)?.ok_or_else(|| not_found(kind, &id))?;
             let relations = if projection.include_relations && row.may_have_relations() && !row.protected {
@@ -127,11 +127,40 @@ pub async fn get_one(
             return Ok(response::not_modified(row.version));
         }
         let (version, location) = (row.version, location(&scim, kind, &row.id));
-        let minimal = instead(s, kind, &row)?;
-        let projection = minimal.as_ref().unwrap_or(&projection);
-        let body = s.render(&scim.ctx, &stored(&scim, kind, row), &relations, projection)?;
+        let body = render_one(&scim, s, page_item(&scim, kind, row, relations), &projection)?;
         Ok(response::resource(StatusCode::OK, body, version, &location))
     })
+}
+
+/// A group with its members, read from one snapshot: whole, or streamed when it has more than
+/// `streamed::STREAM_AT` members and the engine gives a frame for them.
+fn get_group(
+    scim: &Scim,
+    s: &mut Session<'_>,
+    engine: &Arc<RealmEngine>,
+    id: &str,
+    headers: &HeaderMap,
+    projection: Projection,
+) -> Result<Response> {
+    let kind = ResourceKind::Group;
+    let snapshot = scim.app.store.snapshot()?;
+    let row = store::find(snapshot.conn(), scim.realm.id, kind, id)?.ok_or_else(|| not_found(kind, id))?;
+    if if_none_match(headers, row.version) {
+        return Ok(response::not_modified(row.version));
+    }
+    let (pk, version, location) = (row.pk, row.version, location(scim, kind, &row.id));
+    if !row.protected && store::has_more_members(snapshot.conn(), pk, streamed::STREAM_AT)? {
+        let item = page_item(scim, kind, row.clone(), Vec::new());
+        if let Some(frame) = s.render_frame(&scim.ctx, &item, &projection)? {
+            let group =
+                streamed::Group { snapshot, engine: engine.clone(), ctx: scim.ctx.clone(), pk, frame, projection };
+            return Ok(streamed::group(group, version, &location));
+        }
+    }
+    let relations = if row.protected { Vec::new() } else { store::relations(snapshot.conn(), kind, pk)? };
+    drop(snapshot);
+    let body = render_one(scim, s, page_item(scim, kind, row, relations), &projection)?;
+    Ok(response::resource(StatusCode::OK, body, version, &location))
 }
 
 fn find(scim: &Scim, kind: ResourceKind, id: &str) -> Result<Row> {
@@ -207,13 +236,15 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
             let page = recheck(scim, s, kind, &plan, filter, page_req)?;
             store.read(|c| with_relations(c, page))?
         };
-        let mut rendered = Vec::with_capacity(page.rows.len());
-        for row in page.rows {
-            let rel = relations.remove(&row.pk).unwrap_or_default();
-            let minimal = instead(s, kind, &row)?;
-            let projection = minimal.as_ref().unwrap_or(&projection);
-            rendered.push(s.render(&scim.ctx, &stored(scim, kind, row), &rel, projection)?);
-        }
+        let items: Vec<PageItem> = page
+            .rows
+            .into_iter()
+            .map(|row| {
+                let rel = relations.remove(&row.pk).unwrap_or_default();
+                page_item(scim, kind, row, rel)
+            })
+            .collect();
+        let rendered = s.render_page(&scim.ctx, &items, &projection)?;
         Ok(response::list(page.total, page_req.start_index, &rendered))
     })
 }

@@ -6,6 +6,7 @@
 //! instance that trapped or ran out of time is dropped, never reused, and the host goes on.
 
 pub mod bindings;
+mod compat;
 pub mod plan_check;
 
 use std::collections::HashMap;
@@ -20,8 +21,8 @@ use wasmtime_wasi::p2::DynOutputStream;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use bindings::{
-    Candidate, Context, EngineInfo, Projection, QueryPlan, Relation, ResourceKind, ScimError, ScimGuest, ScimGuestPre,
-    SearchRequest, Stored, Write,
+    Candidate, Context, EngineInfo, Frame, PageItem, Projection, QueryPlan, Relation, ResourceKind, ScimError,
+    SearchRequest, Stored, Write, v0_1, v0_2,
 };
 
 use crate::error::{Error, Result};
@@ -210,12 +211,25 @@ fn contained<T>(limits: Limits, call: impl FnOnce() -> wasmtime::Result<T>) -> R
     }
 }
 
-/// A component checked against the `scim-guest` world and ready to instantiate.
+/// A component checked against a `scim-guest` world this host runs and ready to instantiate.
 #[derive(Clone)]
 pub struct Loaded {
-    pre: ScimGuestPre<GuestState>,
+    pre: Pre,
     /// SHA-256 of the component's bytes, hex.
     pub hash: String,
+}
+
+/// A component of one of the WIT versions scimd runs.
+#[derive(Clone)]
+enum Pre {
+    V0_2(v0_2::ScimGuestPre<GuestState>),
+    V0_1(v0_1::ScimGuestPre<GuestState>),
+}
+
+/// An instance of one of them.
+enum Guest {
+    V0_2(v0_2::ScimGuest),
+    V0_1(v0_1::ScimGuest),
 }
 
 /// SHA-256 of a component, hex.
@@ -233,12 +247,19 @@ impl Loaded {
         let pre = linker()?
             .instantiate_pre(&component)
             .map_err(|e| Error::InvalidValue(format!("the component cannot be linked: {e:#}")))?;
-        let pre = ScimGuestPre::new(pre).map_err(|e| {
-            Error::InvalidValue(format!(
-                "the component does not export the `scim:engine/engine` interface of version 0.1 this scimd \
-                 implements (wit/scim-engine.wit): {e:#}"
-            ))
-        })?;
+        // The newest version first: a component exports one.
+        let pre = match v0_2::ScimGuestPre::new(pre.clone()) {
+            Ok(p) => Pre::V0_2(p),
+            Err(newest) => match v0_1::ScimGuestPre::new(pre) {
+                Ok(p) => Pre::V0_1(p),
+                Err(_) => {
+                    return Err(Error::InvalidValue(format!(
+                        "the component does not export the `scim:engine/engine` interface of a version this scimd \
+                         runs (0.2, wit/since_v0.2.0; or 0.1, wit/since_v0.1.0): {newest:#}"
+                    )));
+                }
+            },
+        };
         Ok(Loaded { pre, hash: component_hash(bytes) })
     }
 
@@ -260,10 +281,20 @@ pub struct Limits {
     pub memory: usize,
 }
 
+impl Loaded {
+    /// The `scim:engine` version the component was built against.
+    pub fn wit_version(&self) -> &'static str {
+        match self.pre {
+            Pre::V0_2(_) => "0.2",
+            Pre::V0_1(_) => "0.1",
+        }
+    }
+}
+
 /// One instance with its configured `realm-engine` resource.
 struct Instance {
     store: Store<GuestState>,
-    guest: ScimGuest,
+    guest: Guest,
     handle: ResourceAny,
 }
 
@@ -345,12 +376,27 @@ impl RealmEngine {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         store.epoch_deadline_trap();
-        let guest = contained(self.limits, || self.loaded.pre.instantiate(&mut store))?;
-        let handle =
-            contained(self.limits, || guest.scim_engine_engine().realm_engine().call_create(&mut store, &self.config))?
-                .map_err(|e| {
-                    Error::InvalidValue(format!("the realm's SCIM engine refused its configuration: {}", e.detail))
-                })?;
+        let refused = |detail: String| {
+            Error::InvalidValue(format!("the realm's SCIM engine refused its configuration: {detail}"))
+        };
+        let (guest, handle) = match &self.loaded.pre {
+            Pre::V0_2(pre) => {
+                let guest = contained(self.limits, || pre.instantiate(&mut store))?;
+                let handle = contained(self.limits, || {
+                    guest.scim_engine_engine().realm_engine().call_create(&mut store, &self.config)
+                })?
+                .map_err(|e| refused(e.detail))?;
+                (Guest::V0_2(guest), handle)
+            }
+            Pre::V0_1(pre) => {
+                let guest = contained(self.limits, || pre.instantiate(&mut store))?;
+                let handle = contained(self.limits, || {
+                    guest.scim_engine_engine().realm_engine().call_create(&mut store, &self.config)
+                })?
+                .map_err(|e| refused(e.detail))?;
+                (Guest::V0_1(guest), handle)
+            }
+        };
         Ok(Instance { store, guest, handle })
     }
 
@@ -443,17 +489,29 @@ pub struct Session<'a> {
     projections: &'a RwLock<HashMap<ProjectionKey, Projection>>,
 }
 
+/// Calls one function of the realm engine, on whichever WIT version the instance speaks:
+/// `$v2` with the 0.2 bindings, `$v1` with the 0.1 bindings (`g`: the interface, `st`: the
+/// store, `h`: the resource handle). A failed call poisons the session.
 macro_rules! guest_call {
-    ($self:ident, $method:ident $(, $arg:expr)*) => {{
+    ($self:ident, |$g:ident, $st:ident, $h:ident| v2: $v2:expr, v1: $v1:expr) => {{
         if $self.poisoned {
             // A trapped instance is in no state to be called again.
             return Err(Error::GuestTrap("its instance already failed in this request".into()));
         }
         let limits = $self.limits;
-        let inst = &mut *$self.inst;
-        inst.store.set_epoch_deadline(deadline_ticks(limits.deadline));
-        let r = contained(limits, || {
-            inst.guest.scim_engine_engine().realm_engine().$method(&mut inst.store, inst.handle $(, $arg)*)
+        let Instance { store: $st, guest, handle } = &mut *$self.inst;
+        let $h = *handle;
+        $st.set_epoch_deadline(deadline_ticks(limits.deadline));
+        let r = contained(limits, || match guest {
+            Guest::V0_2(g) => {
+                let $g = g.scim_engine_engine().realm_engine();
+                $v2
+            }
+            Guest::V0_1(g) => {
+                #[allow(unused_variables)]
+                let $g = g.scim_engine_engine().realm_engine();
+                $v1
+            }
         });
         if r.is_err() {
             $self.poisoned = true;
@@ -462,21 +520,48 @@ macro_rules! guest_call {
     }};
 }
 
+/// A call 0.1 does not have (the callers above never make it on a 0.1 engine).
+fn not_in_v0_1(call: &str) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("scim:engine 0.1 has no {call}"))
+}
+
 impl Session<'_> {
+    fn is_v0_1(&self) -> bool {
+        matches!(self.inst.guest, Guest::V0_1(_))
+    }
+
     pub fn describe(&mut self) -> Result<EngineInfo> {
-        guest_call!(self, call_describe)
+        guest_call!(self, |g, st, h| v2: g.call_describe(st, h), v1: g.call_describe(st, h).map(compat::info_back))
     }
 
     pub fn create_resource(&mut self, ctx: &Context, kind: ResourceKind, body: &str) -> Result<Write> {
-        guest_call!(self, call_create_resource, ctx, kind, &body.to_owned())?.map_err(guest_error)
+        let body = body.to_owned();
+        guest_call!(self, |g, st, h|
+            v2: g.call_create_resource(st, h, ctx, kind, &body),
+            v1: g.call_create_resource(st, h, &compat::context(ctx), compat::kind(kind), &body)
+                .map(|r| r.map(compat::write_back).map_err(compat::error_back))
+        )?
+        .map_err(guest_error)
     }
 
     pub fn replace(&mut self, ctx: &Context, current: &Stored, body: &str) -> Result<Write> {
-        guest_call!(self, call_replace, ctx, current, &body.to_owned())?.map_err(guest_error)
+        let body = body.to_owned();
+        guest_call!(self, |g, st, h|
+            v2: g.call_replace(st, h, ctx, current, &body),
+            v1: g.call_replace(st, h, &compat::context(ctx), &compat::stored(current), &body)
+                .map(|r| r.map(compat::write_back).map_err(compat::error_back))
+        )?
+        .map_err(guest_error)
     }
 
     pub fn patch(&mut self, ctx: &Context, current: &Stored, body: &str) -> Result<Write> {
-        guest_call!(self, call_patch, ctx, current, &body.to_owned())?.map_err(guest_error)
+        let body = body.to_owned();
+        guest_call!(self, |g, st, h|
+            v2: g.call_patch(st, h, ctx, current, &body),
+            v1: g.call_patch(st, h, &compat::context(ctx), &compat::stored(current), &body)
+                .map(|r| r.map(compat::write_back).map_err(compat::error_back))
+        )?
+        .map_err(guest_error)
     }
 
     pub fn projection(
@@ -489,7 +574,12 @@ impl Session<'_> {
         if let Some(p) = self.projections.read().get(&key) {
             return Ok(p.clone());
         }
-        let p = guest_call!(self, call_projection, kind, attributes, excluded)?.map_err(guest_error)?;
+        let p = guest_call!(self, |g, st, h|
+            v2: g.call_projection(st, h, kind, attributes, excluded),
+            v1: g.call_projection(st, h, compat::kind(kind), attributes, excluded)
+                .map(|r| r.map(compat::projection_back).map_err(compat::error_back))
+        )?
+        .map_err(guest_error)?;
         let mut cache = self.projections.write();
         if cache.len() >= PROJECTION_CACHE {
             cache.clear();
@@ -505,7 +595,84 @@ impl Session<'_> {
         relations: &[Relation],
         projection: &Projection,
     ) -> Result<String> {
-        guest_call!(self, call_render, ctx, stored, relations, projection)?.map_err(guest_error)
+        guest_call!(self, |g, st, h|
+            v2: g.call_render(st, h, ctx, stored, relations, projection),
+            v1: g.call_render(
+                st,
+                h,
+                &compat::context(ctx),
+                &compat::stored(stored),
+                &compat::relations(relations),
+                &compat::projection(projection),
+            )
+            .map(|r| r.map_err(compat::error_back))
+        )?
+        .map_err(guest_error)
+    }
+
+    /// A page of resources, one JSON text each: one call for a 0.2 engine; for a 0.1 engine one
+    /// `render` per item, a minimal item rendered through the projection of its name.
+    pub fn render_page(&mut self, ctx: &Context, items: &[PageItem], projection: &Projection) -> Result<Vec<String>> {
+        if self.is_v0_1() {
+            return items
+                .iter()
+                .map(|item| {
+                    if item.minimal {
+                        let kind = crate::store::kind_of_model(&item.stored.model);
+                        let name = match kind {
+                            ResourceKind::User => "userName",
+                            ResourceKind::Group => "displayName",
+                        };
+                        let minimal = self.projection(kind, Some(name), None)?;
+                        self.render(ctx, &item.stored, &[], &minimal)
+                    } else {
+                        self.render(ctx, &item.stored, &item.relations, projection)
+                    }
+                })
+                .collect();
+        }
+        let rendered = guest_call!(self, |g, st, h|
+            v2: g.call_render_page(st, h, ctx, items, projection),
+            v1: Err(not_in_v0_1("render-page"))
+        )?
+        .map_err(guest_error)?;
+        if rendered.len() != items.len() {
+            self.poisoned = true;
+            return Err(Error::GuestTrap(format!(
+                "render-page answered {} times for {} resources",
+                rendered.len(),
+                items.len()
+            )));
+        }
+        Ok(rendered)
+    }
+
+    /// The frame of a resource whose relations are streamed; `None` for a 0.1 engine (which
+    /// renders relations whole) or when the engine renders the resource whole.
+    pub fn render_frame(&mut self, ctx: &Context, item: &PageItem, projection: &Projection) -> Result<Option<Frame>> {
+        if self.is_v0_1() {
+            return Ok(None);
+        }
+        guest_call!(self, |g, st, h|
+            v2: g.call_render_frame(st, h, ctx, item, projection),
+            v1: Err(not_in_v0_1("render-frame"))
+        )?
+        .map_err(guest_error)
+    }
+
+    /// A chunk of relations inside a frame (only engines that gave a frame are asked).
+    pub fn render_relations(
+        &mut self,
+        ctx: &Context,
+        kind: ResourceKind,
+        relations: &[Relation],
+        projection: &Projection,
+    ) -> Result<String> {
+        guest_call!(self, |g, st, h|
+            v2: g.call_render_relations(st, h, ctx, kind, relations, projection),
+            v1: Err(not_in_v0_1("render-relations"))
+        )?
+        .map_err(guest_error)
     }
 
     pub fn plan_query(
@@ -515,7 +682,12 @@ impl Session<'_> {
         sort_by: Option<&str>,
         sort_order: Option<&str>,
     ) -> Result<QueryPlan> {
-        let plan = guest_call!(self, call_plan_query, kind, filter, sort_by, sort_order)?.map_err(guest_error)?;
+        let plan = guest_call!(self, |g, st, h|
+            v2: g.call_plan_query(st, h, kind, filter, sort_by, sort_order),
+            v1: g.call_plan_query(st, h, compat::kind(kind), filter, sort_by, sort_order)
+                .map(|r| r.map(compat::plan_back).map_err(compat::error_back))
+        )?
+        .map_err(guest_error)?;
         if let Err(why) = plan_check::check(&plan) {
             // The engine's fault: its instance goes, and the failure is reported like a trap.
             self.poisoned = true;
@@ -525,11 +697,22 @@ impl Session<'_> {
     }
 
     pub fn matches(&mut self, kind: ResourceKind, filter: &str, candidates: &[Candidate]) -> Result<Vec<bool>> {
-        guest_call!(self, call_matches, kind, filter, candidates)?.map_err(guest_error)
+        let filter = filter.to_owned();
+        guest_call!(self, |g, st, h|
+            v2: g.call_matches(st, h, kind, &filter, candidates),
+            v1: g.call_matches(st, h, compat::kind(kind), &filter, &compat::candidates(candidates))
+                .map(|r| r.map_err(compat::error_back))
+        )?
+        .map_err(guest_error)
     }
 
     pub fn parse_search(&mut self, body: &str) -> Result<SearchRequest> {
-        guest_call!(self, call_parse_search, &body.to_owned())?.map_err(guest_error)
+        let body = body.to_owned();
+        guest_call!(self, |g, st, h|
+            v2: g.call_parse_search(st, h, &body),
+            v1: g.call_parse_search(st, h, &body).map(|r| r.map(compat::search_back).map_err(compat::error_back))
+        )?
+        .map_err(guest_error)
     }
 }
 
@@ -690,8 +873,9 @@ pub fn self_test(probe: &RealmEngine, engine: &RealmEngine) -> std::result::Resu
 }
 
 fn check_description(info: &EngineInfo) -> std::result::Result<(), String> {
-    if !info.api_version.starts_with("0.1.") && info.api_version != "0.1" {
-        return Err(format!("describe: it implements scim:engine {}, this scimd 0.1", info.api_version));
+    let runs = ["0.1", "0.2"];
+    if !runs.iter().any(|v| info.api_version == *v || info.api_version.starts_with(&format!("{v}."))) {
+        return Err(format!("describe: it implements scim:engine {}, this scimd 0.2 and 0.1", info.api_version));
     }
     let list = |text: &str, what: &str| -> std::result::Result<Vec<serde_json::Value>, String> {
         match serde_json::from_str::<serde_json::Value>(text) {

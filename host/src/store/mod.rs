@@ -24,6 +24,7 @@ pub mod sessions;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -36,8 +37,9 @@ pub use keys::SigningKey;
 pub use query::{Page, PageRequest, candidates, run_exact};
 pub use realms::{Realm, TokenInfo, valid_realm_name};
 pub use resources::{
-    GroupRef, Row, admin_membership, apply_members, delete, delete_user_row, find, group_ref, group_refs, insert,
-    kind_code, kind_of as kind_of_model, load, protected_error, relations, relations_many, update,
+    GroupRef, MemberKey, Row, admin_membership, apply_members, delete, delete_user_row, find, group_ref, group_refs,
+    has_more_members, insert, kind_code, kind_of as kind_of_model, load, members_after, protected_error, relations,
+    relations_many, update,
 };
 
 use crate::error::{Error, Result};
@@ -168,6 +170,15 @@ impl Store {
         result
     }
 
+    /// A read transaction that outlives one call: what a response streamed in chunks reads
+    /// from, so that all of its chunks come from one snapshot. It holds a reader connection
+    /// (and keeps the WAL from restarting past its snapshot) until dropped.
+    pub fn snapshot(self: &Arc<Self>) -> Result<Snapshot> {
+        let conn = self.reader()?;
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(Snapshot { store: self.clone(), conn: Some(conn) })
+    }
+
     fn reader(&self) -> Result<Connection> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::Internal("the store is closed".into()));
@@ -225,6 +236,29 @@ impl Store {
             let _ = tx.send(r);
         })?;
         rx.recv().map_err(|_| Error::Internal("the writer thread has stopped".into()))?
+    }
+}
+
+/// See `Store::snapshot`.
+pub struct Snapshot {
+    store: Arc<Store>,
+    conn: Option<Connection>,
+}
+
+impl Snapshot {
+    pub fn conn(&self) -> &Connection {
+        // Present from creation until drop.
+        self.conn.as_ref().expect("a snapshot holds its connection until dropped")
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && conn.execute_batch("COMMIT").is_ok()
+        {
+            self.store.give_back(conn);
+        }
     }
 }
 

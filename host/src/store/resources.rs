@@ -718,6 +718,45 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
     Ok(out)
 }
 
+/// Where a chunk of a group's members ends: the next chunk starts after it.
+pub type MemberKey = (i64, i64);
+
+/// Whether a group has more than `n` direct members (without counting them all).
+pub fn has_more_members(c: &Connection, group_pk: i64, n: i64) -> Result<bool> {
+    Ok(c.prepare_cached("SELECT 1 FROM memberships WHERE group_pk = ?1 LIMIT 1 OFFSET ?2")?
+        .query_row(params![group_pk, n], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Up to `limit` direct members of a group after `after`, in the order `relations` gives
+/// them (users, then groups, each by key): one index range per chunk, however deep.
+pub fn members_after(
+    c: &Connection,
+    group_pk: i64,
+    after: Option<MemberKey>,
+    limit: i64,
+) -> Result<(Vec<Relation>, Option<MemberKey>)> {
+    let (kind, pk) = after.unwrap_or((-1, -1));
+    let mut st = c.prepare_cached(
+        "SELECT m.member_kind, m.member_pk, coalesce(u.id, g.id), coalesce(u.username, g.name) FROM memberships m \
+         LEFT JOIN users u ON m.member_kind = 0 AND u.pk = m.member_pk \
+         LEFT JOIN groups g ON m.member_kind = 1 AND g.pk = m.member_pk \
+         WHERE m.group_pk = ?1 AND (m.member_kind, m.member_pk) > (?2, ?3) \
+         ORDER BY m.member_kind, m.member_pk LIMIT ?4",
+    )?;
+    let mut rows = st.query(params![group_pk, kind, pk, limit])?;
+    let (mut out, mut last) = (Vec::new(), None);
+    while let Some(r) = rows.next()? {
+        let (member_kind, member_pk): (i64, i64) = (r.get(0)?, r.get(1)?);
+        last = Some((member_kind, member_pk));
+        let Some(id) = r.get::<_, Option<String>>(2)? else { continue };
+        let kind = if member_kind == 0 { ResourceKind::User } else { ResourceKind::Group };
+        out.push(Relation { id, kind, display: r.get(3)? });
+    }
+    Ok((out, last))
+}
+
 /// The relations of many resources at once.
 pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<HashMap<i64, Vec<Relation>>> {
     let mut out: HashMap<i64, Vec<Relation>> = HashMap::new();

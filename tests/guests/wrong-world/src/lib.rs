@@ -1,4 +1,4 @@
-//! A component of the wrong world: it exports `scim:engine/engine@0.2.0` with other functions.
+//! A component of the wrong world: it exports `scim:engine/engine@0.9.0` with other functions.
 
 // wit-bindgen's generated glue is `unsafe`.
 #![allow(unsafe_code)]
