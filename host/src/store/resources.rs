@@ -298,8 +298,12 @@ pub fn kind_of(model: &Model) -> ResourceKind {
 }
 
 /// Replaces a resource's model if its version is still `expected_version` (and it is not
-/// protected); returns the new version, or `None` when another write came first. Only what changed is written: each
-/// column and attribute left alone keeps its index entries untouched.
+/// protected); returns the new version, or `None` when another write came first. Only what
+/// changed is written: each column and attribute left alone keeps its index entries untouched.
+///
+/// A version covers the resource's own attributes and its memberships, not the names of the
+/// resources it is related to: renaming a group of a million members writes one row (its
+/// members' `groups[].display` shows the new name without a new version of each member).
 #[allow(clippy::too_many_arguments)]
 pub fn update(
     tx: &Connection,
@@ -312,7 +316,6 @@ pub fn update(
     password_hash: Option<&str>,
 ) -> Result<Option<i64>> {
     let mut assignments = vec!["last_modified = ?3".to_string(), "version = version + 1".to_string()];
-    let mut renamed = false;
     let mut values = vec![SqlValue::Integer(pk), SqlValue::Integer(expected_version), SqlValue::Integer(now)];
     let mut set = |column: &str, v: SqlValue| {
         values.push(v);
@@ -350,7 +353,6 @@ pub fn update(
             if o.name != n.name {
                 set("name", SqlValue::Text(n.name.clone()));
                 set("name_ci", SqlValue::Text(n.name.to_lowercase()));
-                renamed = true;
             }
             "groups"
         }
@@ -370,16 +372,6 @@ pub fn update(
         return Ok(None);
     }
     update_attributes(tx, realm_id, kind_of(new), pk, attributes_of(old), attributes_of(new))?;
-    if renamed {
-        // Members show the group's name in their `groups[].display`.
-        for (kind, main) in [(ResourceKind::User, "users"), (ResourceKind::Group, "groups")] {
-            tx.prepare_cached(&format!(
-                "UPDATE {main} SET version = version + 1, last_modified = ?3 WHERE pk IN \
-                 (SELECT member_pk FROM memberships WHERE group_pk = ?1 AND member_kind = ?2)"
-            ))?
-            .execute(params![pk, kind_code(kind), now])?;
-        }
-    }
     Ok(Some(expected_version + 1))
 }
 
