@@ -65,6 +65,9 @@ enum Command {
         /// Seconds a request may take, body included.
         #[arg(long, env = "SCIMD_REQUEST_TIMEOUT", default_value_t = 60)]
         request_timeout: u64,
+        /// Seconds a pagination cursor (RFC 9865) stays valid.
+        #[arg(long, env = "SCIMD_CURSOR_TIMEOUT", default_value_t = 3600)]
+        cursor_timeout: u64,
     },
     /// Recover a server whose administrators are lost, offline (as Keycloak's
     /// `bootstrap-admin`): makes (or re-enables, with a new password) a master-realm user with
@@ -202,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             trusted_jwks_dir,
             header_read_timeout,
             request_timeout,
+            cursor_timeout,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -220,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             settings.trusted_jwks_dir = trusted_jwks_dir;
             settings.header_read_timeout = std::time::Duration::from_secs(header_read_timeout.max(1));
             settings.request_timeout = std::time::Duration::from_secs(request_timeout.max(1));
+            settings.cursor_timeout = std::time::Duration::from_secs(cursor_timeout.max(1));
             let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
             runtime.block_on(async move {
                 let state = AppState::new(settings).context("starting scimd")?;

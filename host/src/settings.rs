@@ -36,6 +36,9 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// How long a request may take, body included.
     pub request_timeout: Duration,
+    /// How long an RFC 9865 cursor stays valid (`SCIMD_CURSOR_TIMEOUT`, default an hour):
+    /// advertised as `pagination.cursorTimeout`.
+    pub cursor_timeout: Duration,
 }
 
 /// Forwarding headers honoured from a reverse proxy.
@@ -77,6 +80,7 @@ impl Settings {
             trusted_jwks_dir: None,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            cursor_timeout: Duration::from_secs(3600),
         }
     }
 

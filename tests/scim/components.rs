@@ -507,6 +507,17 @@ async fn an_engine_built_for_wit_0_1_deploys_serves_pages_and_rolls_back() -> Re
     let names: Vec<&str> =
         page.json["Resources"].as_array().into_iter().flatten().filter_map(|u| u["userName"].as_str()).collect();
     assert_eq!(names, ["bjensen", "alice"]);
+    // Cursors are the host's: a 0.1 engine pages by cursor too, and the host advertises it.
+    let first = c.get("/Users?count=1&cursor=").await?;
+    let next = first.json["nextCursor"].as_str().unwrap_or_default();
+    let second = c.get(&format!("/Users?count=1&cursor={next}")).await?;
+    assert_eq!(
+        (&first.json["Resources"][0]["userName"], &second.json["Resources"][0]["userName"]),
+        (&json!("bjensen"), &json!("alice"))
+    );
+    assert!(second.json.get("nextCursor").is_none(), "{}", second.text);
+    let spc = c.get("/ServiceProviderConfig").await?;
+    assert_eq!(spc.json["pagination"]["cursor"], true, "{}", spc.text);
     let group = c.create_group("Tour Guides", &[&id]).await?;
     let g = c.get(&format!("/Groups/{group}")).await?;
     assert_eq!(g.json["members"][0]["value"], id.as_str());

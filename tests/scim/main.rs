@@ -8,6 +8,7 @@ mod bad_input;
 mod components;
 mod conformance;
 mod contract;
+mod cursor;
 mod discovery;
 mod durability;
 mod entra;

@@ -450,6 +450,7 @@ impl<E: ScimEngine> GuestRealmEngine for Realm<E> {
                 sort_order: s.sort_order,
                 start_index: s.start_index,
                 count: s.count,
+                cursor: s.cursor,
             })
             .map_err(error)
     }

@@ -27,6 +27,9 @@ pub struct Config {
     pub max_payload_size: u64,
     /// Whether the host serves ETags.
     pub etag: bool,
+    /// How long the host's pagination cursors stay valid, in seconds (RFC 9865
+    /// `cursorTimeout`; since 0.2.0).
+    pub cursor_timeout: u64,
     /// Extension schemas the realm declares (see `profile`).
     pub extensions: Option<Value>,
     /// The realm's user profile (see `profile`).
@@ -41,6 +44,7 @@ impl Default for Config {
             max_operations: 1000,
             max_payload_size: 1_048_576,
             etag: true,
+            cursor_timeout: 3600,
             extensions: None,
             profile: None,
         }
@@ -74,6 +78,7 @@ impl Config {
                 "maxResults" => config.max_results = positive(key, v)? as u32,
                 "maxOperations" => config.max_operations = positive(key, v)? as u32,
                 "maxPayloadSize" => config.max_payload_size = positive(key, v)?,
+                "cursorTimeout" => config.cursor_timeout = positive(key, v)?,
                 "etag" => config.etag = v.as_bool().ok_or_else(|| Error::Config("etag must be a boolean".into()))?,
                 "extensions" => match v {
                     Value::Null => {}

@@ -128,6 +128,15 @@ impl Engine {
             "patch": {"supported": true},
             "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": c.max_payload_size},
             "filter": {"supported": true, "maxResults": c.max_results},
+            // RFC 9865 §5: the host pages lists and searches by index or by cursor.
+            "pagination": {
+                "cursor": true,
+                "index": true,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": c.max_results,
+                "maxPageSize": c.max_results,
+                "cursorTimeout": c.cursor_timeout
+            },
             "changePassword": {"supported": true},
             "sort": {"supported": true},
             "etag": {"supported": c.etag},

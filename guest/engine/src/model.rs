@@ -246,6 +246,7 @@ pub struct SearchRequest {
     pub sort_order: Option<String>,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
+    pub cursor: Option<String>,
 }
 
 /// `engine-info`.

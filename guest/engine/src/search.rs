@@ -59,6 +59,8 @@ pub fn parse(body: &Value, lenient: bool) -> Result<SearchRequest> {
             "sortorder" => out.sort_order = text(v)?,
             "startindex" => out.start_index = int(v)?,
             "count" => out.count = int(v)?,
+            // RFC 9865 §3: an empty cursor asks for the first page.
+            "cursor" => out.cursor = text(v)?,
             _ if lenient => {}
             _ => {
                 return Err(Error::InvalidValue(format!("'{key}' is not a search request parameter")));

@@ -31,7 +31,22 @@ pub async fn service_provider_config(
 ) -> Result<Response> {
     let scim = Scim::enter(&app, &realm, &headers, Need::Discovery)?;
     let engine = scim.engine()?;
-    let spc = parse(&engine.info().service_provider_config, "ServiceProviderConfig")?;
+    let mut spc = parse(&engine.info().service_provider_config, "ServiceProviderConfig")?;
+    // The host pages (RFC 9865 §5); an engine older than 0.2 does not say so itself.
+    if let Some(obj) = spc.as_object_mut().filter(|o| !o.contains_key("pagination")) {
+        let max = app.settings.max_results;
+        obj.insert(
+            "pagination".into(),
+            serde_json::json!({
+                "cursor": true,
+                "index": true,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": max,
+                "maxPageSize": max,
+                "cursorTimeout": app.settings.cursor_timeout.as_secs(),
+            }),
+        );
+    }
     let spc = with_location(spc, format!("{}/ServiceProviderConfig", scim.ctx.base_url));
     Ok(json(StatusCode::OK, spc.to_string()))
 }
@@ -59,7 +74,7 @@ fn documents(scim: &Scim, endpoint: &str) -> Result<Vec<Value>> {
 fn list(scim: &Scim, endpoint: &str) -> Result<Response> {
     let docs = documents(scim, endpoint)?;
     let rendered: Vec<String> = docs.iter().map(Value::to_string).collect();
-    Ok(response::list(rendered.len() as i64, 1, &rendered))
+    Ok(response::list(Some(rendered.len() as i64), Some(1), response::Cursors::default(), &rendered))
 }
 
 fn one(scim: &Scim, endpoint: &str, id: &str) -> Result<Response> {

@@ -2,6 +2,7 @@
 //! then hand the request to the realm's engine and the store (see `runtime::heavy` for where the work runs).
 
 mod admin;
+pub mod cursor;
 mod discovery;
 mod envelope;
 mod oidc;
@@ -54,6 +55,8 @@ pub struct Inner {
     /// Failed logins, counted per name (brute-force detection).
     pub brute_force: crate::auth::brute_force::Detector,
     pub settings: Settings,
+    /// Seals and opens the realms' pagination cursors.
+    pub cursors: cursor::Cursors,
     realms: RwLock<HashMap<String, CachedRealm>>,
     /// Bumped by `forget`: a realm read before a change is not cached after it.
     generation: std::sync::atomic::AtomicU64,
@@ -84,7 +87,9 @@ impl AppState {
                 events::record(c, realm_id, &actor, "ACTION", "SCIM_ENGINE_FAILURE", "scim/component", Some(&detail))
             });
         }));
+        let cursors = cursor::Cursors::new(&store.cursor_key()?, settings.cursor_timeout);
         Ok(AppState(Arc::new(Inner {
+            cursors,
             auth: Authenticator::new(store.clone(), settings.trusted_jwks_dir.clone()),
             passwords: Passwords::for_this_machine(),
             brute_force: Default::default(),
@@ -148,6 +153,7 @@ impl AppState {
         json!({
             "compatibility": realm.compatibility,
             "maxResults": self.settings.max_results,
+            "cursorTimeout": self.settings.cursor_timeout.as_secs(),
             "maxOperations": self.settings.max_operations,
             "maxPayloadSize": self.settings.max_body,
             "etag": true,

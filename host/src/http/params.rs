@@ -15,6 +15,8 @@ pub struct Params {
     pub sort_order: Option<String>,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
+    /// RFC 9865: present (perhaps empty, for the first page) when the client pages by cursor.
+    pub cursor: Option<String>,
 }
 
 fn integer(name: &str, value: &str) -> Result<i64> {
@@ -36,6 +38,7 @@ impl Params {
                 "sortorder" => p.sort_order = Some(value),
                 "startindex" => p.start_index = Some(integer("startIndex", &value)?),
                 "count" => p.count = Some(integer("count", &value)?),
+                "cursor" => p.cursor = Some(value),
                 _ => {}
             }
         }
@@ -46,11 +49,13 @@ impl Params {
     /// `count` means 0, and `count` is capped at the server's maximum, which is also the
     /// default.
     pub fn page(&self, max_results: u32) -> PageRequest {
+        PageRequest { start_index: self.start_index.unwrap_or(1).max(1), count: self.count(max_results) }
+    }
+
+    /// `count` within `0..=max_results` (the maximum also when absent), for either paging.
+    pub fn count(&self, max_results: u32) -> i64 {
         let max = i64::from(max_results);
-        PageRequest {
-            start_index: self.start_index.unwrap_or(1).max(1),
-            count: self.count.unwrap_or(max).clamp(0, max),
-        }
+        self.count.unwrap_or(max).clamp(0, max)
     }
 }
 

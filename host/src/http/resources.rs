@@ -15,12 +15,14 @@ use super::response::{self, check_if_match, if_none_match};
 use super::{AppState, Scim, heavy, kind_of, read_bytes};
 use crate::auth::Need;
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::cursor::Binding;
 use super::streamed;
 use crate::runtime::bindings::{Candidate, Meta, PageItem, Projection, Relation, ResourceKind, Stored, Write};
 use crate::runtime::{RealmEngine, Session};
-use crate::store::{self, Page, PageRequest, Row, events, now_ms};
+use crate::store::{self, Page, Paging, Position, Resume, Row, events, now_ms};
 
 /// How many times a replace or patch is re-run when a concurrent write wins.
 const WRITE_ATTEMPTS: usize = 5;
@@ -204,14 +206,41 @@ pub async fn search(
         sort_order: req.sort_order,
         start_index: req.start_index,
         count: req.count,
+        cursor: req.cursor,
     };
     query_resources(&scim, kind, params)
+}
+
+/// How a list or search is paged: by index, or by an RFC 9865 cursor (opened here, so that
+/// a cursor of another realm, query or resource type is refused before any read).
+fn paging(scim: &Scim, kind: ResourceKind, params: &Params) -> Result<(Paging, Option<Binding>)> {
+    let max = scim.app.settings.max_results;
+    let Some(cursor) = &params.cursor else {
+        return Ok((Paging::Index(params.page(max)), None));
+    };
+    if params.start_index.is_some() {
+        return Err(Error::InvalidValue(
+            "'startIndex' and 'cursor' cannot be used together: page by index or by cursor".into(),
+        ));
+    }
+    let binding = Binding::new(
+        scim.realm.id,
+        kind,
+        params.filter.as_deref(),
+        params.sort_by.as_deref(),
+        params.sort_order.as_deref(),
+    );
+    let resume = match cursor.as_str() {
+        "" => None,
+        c => Some(scim.app.cursors.open(&binding, c, now_ms())?),
+    };
+    Ok((Paging::Cursor { resume, count: params.count(max) }, Some(binding)))
 }
 
 /// A list or search: plan with the engine, run over the store, re-check when inexact,
 /// render the page.
 fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Response> {
-    let page_req = params.page(scim.app.settings.max_results);
+    let (paging, binding) = paging(scim, kind, &params)?;
     let engine = scim.engine()?;
     engine.with(|s| {
         let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
@@ -230,10 +259,10 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
         };
         // A page and its total agree (see `run_exact`); relations are read right after.
         let (page, mut relations) = if plan.exact {
-            store.read(|c| with_relations(c, store::run_exact(c, scim.realm.id, kind, &plan, page_req)?))?
+            store.read(|c| with_relations(c, store::run_exact(c, scim.realm.id, kind, &plan, &paging)?))?
         } else {
             let filter = params.filter.as_deref().unwrap_or_default();
-            let page = recheck(scim, s, kind, &plan, filter, page_req)?;
+            let page = recheck(scim, s, kind, &plan, filter, &paging)?;
             store.read(|c| with_relations(c, page))?
         };
         let items: Vec<PageItem> = page
@@ -245,7 +274,20 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
             })
             .collect();
         let rendered = s.render_page(&scim.ctx, &items, &projection)?;
-        Ok(response::list(page.total, page_req.start_index, &rendered))
+        Ok(match (&paging, binding) {
+            (Paging::Index(req), _) => {
+                response::list(page.total, Some(req.start_index), response::Cursors::default(), &rendered)
+            }
+            (Paging::Cursor { .. }, binding) => {
+                let now = now_ms();
+                let seal = |resume: Option<Resume>| {
+                    resume.zip(binding.as_ref()).map(|(r, b)| scim.app.cursors.seal(b, &r, now))
+                };
+                let next = seal(page.next.map(Resume::After));
+                let previous = seal(page.previous.map(Resume::Before));
+                response::list(page.total, None, response::Cursors { next, previous }, &rendered)
+            }
+        })
     })
 }
 
@@ -256,37 +298,47 @@ fn recheck(
     kind: ResourceKind,
     plan: &crate::runtime::bindings::QueryPlan,
     filter: &str,
-    page: PageRequest,
+    paging: &Paging,
 ) -> Result<Page> {
     let store = &scim.app.store;
-    let pks = store.read(|c| store::candidates(c, scim.realm.id, kind, plan))?;
-    if pks.len() > MATCH_BATCH {
-        return heavy(|| recheck_all(scim, s, kind, plan, filter, page, &pks));
+    let resume = match paging {
+        Paging::Cursor { resume, .. } => resume.as_ref(),
+        Paging::Index(_) => None,
+    };
+    let candidates = store.read(|c| store::candidates(c, scim.realm.id, kind, plan, resume))?;
+    if candidates.len() > MATCH_BATCH {
+        return heavy(|| recheck_all(scim, s, kind, filter, plan.recheck_needs_relations, paging, &candidates));
     }
-    recheck_all(scim, s, kind, plan, filter, page, &pks)
+    recheck_all(scim, s, kind, filter, plan.recheck_needs_relations, paging, &candidates)
 }
 
-/// Re-checks candidates in batches and pages the matches.
+/// Re-checks candidates in batches and pages the matches: an index page counts every match
+/// for its total; a cursor page stops at the first match past the page, which tells that
+/// another page follows (candidates come in the cursor's reading order).
 fn recheck_all(
     scim: &Scim,
     s: &mut Session<'_>,
     kind: ResourceKind,
-    plan: &crate::runtime::bindings::QueryPlan,
     filter: &str,
-    page: PageRequest,
-    pks: &[i64],
+    needs_relations: bool,
+    paging: &Paging,
+    candidates: &[(i64, Position)],
 ) -> Result<Page> {
     let store = &scim.app.store;
-    let first = (page.start_index - 1) as usize;
+    let (first, count, resume) = match paging {
+        Paging::Index(p) => ((p.start_index - 1) as usize, p.count, None),
+        // `count=0` asks for the total alone: every match is counted.
+        Paging::Cursor { count, resume } => (0, *count, Some(resume.as_ref()).filter(|_| *count > 0)),
+    };
     let mut total = 0i64;
     let mut rows = Vec::new();
-    for chunk in pks.chunks(MATCH_BATCH) {
-        let batch = store.read(|c| store::load(c, kind, chunk))?;
-        let mut relations = if plan.recheck_needs_relations {
-            store.read(|c| store::relations_many(c, kind, chunk))?
-        } else {
-            Default::default()
-        };
+    // A cursor page's matches with their positions, one past the page when there is one.
+    let mut matched: Vec<(Row, Position)> = Vec::new();
+    for chunk in candidates.chunks(MATCH_BATCH) {
+        let pks: Vec<i64> = chunk.iter().map(|(pk, _)| *pk).collect();
+        let batch = store.read(|c| store::load(c, kind, &pks))?;
+        let mut relations =
+            if needs_relations { store.read(|c| store::relations_many(c, kind, &pks))? } else { Default::default() };
         let candidates: Vec<Candidate> = batch
             .iter()
             .map(|row| Candidate {
@@ -302,16 +354,30 @@ fn recheck_all(
                 batch.len()
             )));
         }
+        // Rows deleted since the candidates were read are missing from `batch`: match by key.
+        let positions: HashMap<i64, &Position> = chunk.iter().map(|(pk, at)| (*pk, at)).collect();
         for (row, ok) in batch.into_iter().zip(verdicts) {
-            if ok {
-                if (total as usize) >= first && (rows.len() as i64) < page.count {
-                    rows.push(row);
-                }
-                total += 1;
+            if !ok {
+                continue;
             }
+            if let Some(resume) = resume {
+                let Some(at) = positions.get(&row.pk) else { continue };
+                matched.push((row, (*at).clone()));
+                if matched.len() as i64 > count {
+                    return Ok(store::cursor_page(matched, count, resume, None));
+                }
+                continue;
+            }
+            if (total as usize) >= first && (rows.len() as i64) < count {
+                rows.push(row);
+            }
+            total += 1;
         }
     }
-    Ok(Page { total, rows })
+    Ok(match resume {
+        Some(resume) => store::cursor_page(matched, count, resume, None),
+        None => Page { total: Some(total), rows, next: None, previous: None },
+    })
 }
 
 pub async fn create(

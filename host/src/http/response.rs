@@ -49,13 +49,35 @@ pub fn not_modified(version: i64) -> Response {
     resp
 }
 
-/// A `ListResponse` of already-rendered resources (RFC 7644 §3.4.2).
-pub fn list(total: i64, start_index: i64, resources: &[String]) -> Response {
-    let mut body = String::with_capacity(128 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
-    body.push_str(&format!(
-        "{{\"schemas\":[\"{LIST_RESPONSE}\"],\"totalResults\":{total},\"itemsPerPage\":{},\"startIndex\":{start_index},\"Resources\":[",
-        resources.len()
-    ));
+/// The cursors of a cursor page (RFC 9865 §2.2), sealed.
+#[derive(Default)]
+pub struct Cursors {
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
+/// A `ListResponse` of already-rendered resources (RFC 7644 §3.4.2): an index page has its `startIndex`; a cursor page
+/// (RFC 9865) has `nextCursor` unless it is the last, and `totalResults` only when it was
+/// cheap to know (see `store::run_exact`).
+pub fn list(total: Option<i64>, start_index: Option<i64>, cursors: Cursors, resources: &[String]) -> Response {
+    use std::fmt::Write as _;
+    let mut body = String::with_capacity(192 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
+    let _ = write!(body, "{{\"schemas\":[\"{LIST_RESPONSE}\"]");
+    if let Some(total) = total {
+        let _ = write!(body, ",\"totalResults\":{total}");
+    }
+    let _ = write!(body, ",\"itemsPerPage\":{}", resources.len());
+    if let Some(start) = start_index {
+        let _ = write!(body, ",\"startIndex\":{start}");
+    }
+    // Sealed cursors are base64url: nothing to escape.
+    if let Some(next) = cursors.next {
+        let _ = write!(body, ",\"nextCursor\":\"{next}\"");
+    }
+    if let Some(previous) = cursors.previous {
+        let _ = write!(body, ",\"previousCursor\":\"{previous}\"");
+    }
+    body.push_str(",\"Resources\":[");
     for (i, r) in resources.iter().enumerate() {
         if i > 0 {
             body.push(',');

@@ -20,6 +20,7 @@ pub mod realms;
 mod resources;
 pub mod roles;
 mod schema;
+mod secrets;
 pub mod sessions;
 mod writer;
 
@@ -34,7 +35,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use epoch::Epoch;
 pub use events::Actor;
 pub use keys::SigningKey;
-pub use query::{Page, PageRequest, candidates, run_exact};
+pub use query::{Page, PageRequest, Paging, Position, Resume, candidates, cursor_page, run_exact};
 pub use realms::{Realm, TokenInfo, valid_realm_name};
 pub use resources::{
     GroupRef, MemberKey, Row, admin_membership, apply_members, delete, delete_user_row, find, group_ref, group_refs,

@@ -29,8 +29,13 @@ pub struct PageRequest {
 /// One page of a query.
 #[derive(Debug)]
 pub struct Page {
-    pub total: i64,
+    /// `None` on a cursor page whose total would cost a count of every match.
+    pub total: Option<i64>,
     pub rows: Vec<Row>,
+    /// Where the next page starts; `None` on the last page (and on index pages).
+    pub next: Option<Position>,
+    /// Where the previous page ends, on a cursor page that is not the first.
+    pub previous: Option<Position>,
 }
 
 struct Sql<'p> {
@@ -212,22 +217,190 @@ impl Sql<'_> {
         })
     }
 
-    fn order_by(&mut self, sort: Option<&SortKey>) -> Result<String> {
+    /// The runs of rows in result order (see `Phase`), each over `base` (the realm, the
+    /// visibility rule and the predicate).
+    ///
+    /// RFC 7644 §3.4.2.3: rows without a value for `sortBy` come last when ascending and first
+    /// when descending — as if absent were the largest value — and a multi-valued attribute
+    /// sorts by its first value. Ties are broken by the row's key in the sort's direction, so
+    /// that the order is total (stable pages, exact keysets) and every run reads an index in
+    /// order: a descending sort is the ascending one reversed.
+    fn phases(&mut self, base: &str, sort: Option<&SortKey>) -> Result<Vec<Phase>> {
+        let plain = |from: String, descending: bool| Phase { from, pk: "r.pk", value: None, descending };
         let Some(sort) = sort else {
-            return Ok("r.pk".into());
+            return Ok(vec![plain(format!("WHERE {base}"), false)]);
         };
-        let dir = if sort.descending { "DESC" } else { "ASC" };
-        let expr = match &sort.field {
+        let descending = sort.descending;
+        let (valued, absent) = match &sort.field {
+            Field::Relation => return Err(bad_plan("cannot sort by relations")),
             Field::Attribute(name) => {
                 let (_, attrs) = tables(self.kind);
+                let realm = self.bind(SqlValue::Integer(self.realm_id));
                 let name = self.bind(SqlValue::Text(name.clone()));
                 let col = if sort.case_insensitive { "value_ci" } else { "value" };
-                format!("(SELECT min(a.{col}) FROM {attrs} a WHERE a.owner = r.pk AND a.name = {name})")
+                let valued = Phase {
+                    from: format!(
+                        "JOIN {attrs} a ON a.owner = r.pk \
+                         WHERE a.realm_id = {realm} AND a.name = {name} AND a.ord = 0 AND {base}"
+                    ),
+                    pk: "a.owner",
+                    value: Some(format!("a.{col}")),
+                    descending,
+                };
+                let absent = plain(
+                    format!(
+                        "WHERE {base} AND NOT EXISTS \
+                         (SELECT 1 FROM {attrs} x WHERE x.owner = r.pk AND x.name = {name} AND x.ord = 0)"
+                    ),
+                    descending,
+                );
+                (valued, absent)
             }
-            Field::Relation => return Err(bad_plan("cannot sort by relations")),
-            f => self.column(f, sort.case_insensitive).unwrap_or("NULL").to_string(),
+            field => {
+                // A field this kind does not have is absent from every row.
+                let Some(col) = self.column(field, sort.case_insensitive) else {
+                    return Ok(vec![plain(format!("WHERE {base}"), descending)]);
+                };
+                let valued = |from: String| Phase { from, pk: "r.pk", value: Some(col.to_string()), descending };
+                if !matches!(field, Field::Email | Field::FirstName | Field::LastName) {
+                    return Ok(vec![valued(format!("WHERE {base}"))]);
+                }
+                (
+                    valued(format!("WHERE {base} AND {col} IS NOT NULL")),
+                    plain(format!("WHERE {base} AND {col} IS NULL"), descending),
+                )
+            }
         };
-        Ok(format!("{expr} IS NULL, {expr} {dir}, r.pk"))
+        Ok(if descending { vec![absent, valued] } else { vec![valued, absent] })
+    }
+}
+
+/// One run of a query's rows in result order: the rows with a sort value, ordered by it and
+/// then by key, or the rows without one (or every row when there is no sort), ordered by key.
+/// Each run is one index range, so a page costs the same at any depth when it starts from a
+/// keyset position.
+struct Phase {
+    /// `[JOIN …] WHERE …`: the run's rows.
+    from: String,
+    /// The rows' key in this run's query (`r.pk`, or the attribute row's `a.owner`).
+    pk: &'static str,
+    /// The sort value's expression; `None` when the run is ordered by key alone.
+    value: Option<String>,
+    descending: bool,
+}
+
+impl Phase {
+    /// The rest of a query over this run, past `position` when given (after it, or before it
+    /// read `backward`), up to `limit` rows from `offset`; keyset values are bound after
+    /// `params`.
+    fn tail(
+        &self,
+        position: Option<&Position>,
+        backward: bool,
+        limit: i64,
+        offset: i64,
+        params: &mut Vec<SqlValue>,
+    ) -> String {
+        let (cmp, dir) = if self.descending != backward { ("<", "DESC") } else { (">", "ASC") };
+        let pk = self.pk;
+        let mut bind = |v: SqlValue| {
+            params.push(v);
+            format!("?{}", params.len())
+        };
+        let after = match (position, &self.value) {
+            (None, _) => String::new(),
+            (Some(p), None) => format!(" AND {pk} {cmp} {}", bind(SqlValue::Integer(p.pk))),
+            // `v >= x AND (v > x OR pk > k)`: the first term is the index range.
+            (Some(p), Some(v)) => {
+                let x = bind(p.value.clone());
+                let k = bind(SqlValue::Integer(p.pk));
+                format!(" AND {v} {cmp}= {x} AND ({v} {cmp} {x} OR {pk} {cmp} {k})")
+            }
+        };
+        let order = match &self.value {
+            Some(v) => format!("{v} {dir}, {pk} {dir}"),
+            None => format!("{pk} {dir}"),
+        };
+        // Host-computed integers, written into the SQL: a bound LIMIT would make SQLite
+        // re-prepare the statement for every value.
+        let offset = if offset > 0 { format!(" OFFSET {offset}") } else { String::new() };
+        format!("{}{after} ORDER BY {order} LIMIT {limit}{offset}", self.from)
+    }
+
+    /// The expression a keyset resumes after in this run.
+    fn key(&self) -> &str {
+        self.value.as_deref().unwrap_or("NULL")
+    }
+}
+
+/// Where a keyset page resumes: after the row `pk`, whose sort value was `value`, in run
+/// `phase` of the query's order. Cursors carry it (see `http::cursor`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Position {
+    pub phase: u8,
+    pub value: SqlValue,
+    pub pk: i64,
+}
+
+/// Where a cursor page starts: after a row (`nextCursor`), or before one
+/// (`previousCursor`), reading the query's order backwards.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resume {
+    After(Position),
+    Before(Position),
+}
+
+impl Resume {
+    fn position(&self) -> &Position {
+        match self {
+            Resume::After(p) | Resume::Before(p) => p,
+        }
+    }
+
+    fn backward(&self) -> bool {
+        matches!(self, Resume::Before(_))
+    }
+}
+
+/// How a query is paged.
+#[derive(Debug, Clone)]
+pub enum Paging {
+    /// RFC 7644 §3.4.2.4: `count` rows from a 1-based index.
+    Index(PageRequest),
+    /// RFC 9865: `count` rows from a cursor's position, or from the start.
+    Cursor { resume: Option<Resume>, count: i64 },
+}
+
+/// A cursor page from rows read in the direction of `resume`, at most one more than `count`
+/// (the extra one tells that another page follows in that direction).
+pub fn cursor_page(mut rows: Vec<(Row, Position)>, count: i64, resume: Option<&Resume>, total: Option<i64>) -> Page {
+    let more = rows.len() as i64 > count;
+    rows.truncate(usize::try_from(count).unwrap_or(0));
+    let backward = resume.is_some_and(Resume::backward);
+    if backward {
+        rows.reverse();
+    }
+    let first = rows.first().map(|(_, at)| at.clone());
+    let last = rows.last().map(|(_, at)| at.clone());
+    // Read backwards, the rows the cursor came from follow; read forwards from a cursor, the
+    // rows before it precede.
+    let (next, previous) = if backward {
+        (last, first.filter(|_| more))
+    } else {
+        (last.filter(|_| more), first.filter(|_| resume.is_some()))
+    };
+    Page { total, rows: rows.into_iter().map(|(row, _)| row).collect(), next, previous }
+}
+
+/// The runs a cursor page reads, in reading order, each with the position it resumes from.
+fn runs(phases: usize, resume: Option<&Resume>) -> Vec<(usize, Option<&Position>)> {
+    let at = resume.map(Resume::position);
+    let start = at.map_or(0, |p| usize::from(p.phase).min(phases.saturating_sub(1)));
+    let from = |i: usize| at.filter(|p| usize::from(p.phase) == i);
+    if resume.is_some_and(Resume::backward) {
+        (0..=start).rev().map(|i| (i, from(i))).collect()
+    } else {
+        (start..phases).map(|i| (i, from(i))).collect()
     }
 }
 
@@ -247,66 +420,169 @@ fn visible(kind: ResourceKind, plan: &QueryPlan) -> &'static str {
     }
 }
 
-/// Runs an exact plan: one page, and the total (counted only when the page does not tell it).
-pub fn run_exact(
-    c: &Connection,
-    realm_id: i64,
+/// A plan's SQL: its runs, and the parameters they share.
+struct Prepared {
+    main: &'static str,
     kind: ResourceKind,
-    plan: &QueryPlan,
-    page: PageRequest,
-) -> Result<Page> {
+    phases: Vec<Phase>,
+    params: Vec<SqlValue>,
+    /// Parameters of the predicate alone (the count's).
+    filter_params: usize,
+    base: String,
+    /// Whether `base` keeps every row of the realm's kind, so the kept count is the total.
+    keeps_all: bool,
+}
+
+fn prepare(realm_id: i64, kind: ResourceKind, plan: &QueryPlan) -> Result<Prepared> {
     let (main, _) = tables(kind);
     let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
     let pred = sql.predicate()?;
     let realm = sql.bind(SqlValue::Integer(realm_id));
     let scim_only = visible(kind, plan);
     let filter_params = sql.params.len();
-    let count = |sql: &Sql<'_>| -> Result<i64> {
-        // The kept count holds every row: it answers only when no row is left out.
-        if pred == "1" && !scim_only.contains("protected") {
-            return resources::count_all(c, realm_id, kind);
-        }
-        let count_sql = format!("SELECT count(*) FROM {main} r WHERE r.realm_id = {realm}{scim_only} AND ({pred})");
-        resources::with_statement(c, &count_sql, |st| {
-            Ok(st.query_row(rusqlite::params_from_iter(sql.params[..filter_params].iter()), |r| r.get(0))?)
-        })
-    };
-    if page.count == 0 {
-        return Ok(Page { total: count(&sql)?, rows: Vec::new() });
-    }
-    let order = sql.order_by(plan.sort.as_ref())?;
-    // Host-computed integers, written into the SQL: a bound LIMIT would make SQLite
-    // re-prepare the statement for every value.
-    let (limit, offset) = (page.count, page.start_index - 1);
-    let tail =
-        format!("WHERE r.realm_id = {realm}{scim_only} AND ({pred}) ORDER BY {order} LIMIT {limit} OFFSET {offset}");
-    let rows = resources::select(c, kind, &tail, &sql.params)?;
-    // A page that is neither empty nor full ends the results: its end is the total, and one
-    // statement saw both.
-    let n = rows.len() as i64;
-    if (n > 0 && n < limit) || (n == 0 && offset == 0) {
-        return Ok(Page { total: offset + n, rows });
-    }
-    // Otherwise the page and the count come from one snapshot.
-    c.prepare_cached("BEGIN")?.execute([])?;
-    let page = resources::select(c, kind, &tail, &sql.params).and_then(|rows| Ok(Page { total: count(&sql)?, rows }));
-    c.prepare_cached("COMMIT")?.execute([])?;
-    page
+    let base = format!("r.realm_id = {realm}{scim_only} AND ({pred})");
+    // The kept count holds every row: it answers only when no row is left out.
+    let keeps_all = pred == "1" && !scim_only.contains("protected");
+    let phases = sql.phases(&base, plan.sort.as_ref())?;
+    Ok(Prepared { main, kind, phases, params: sql.params, filter_params, base, keeps_all })
 }
 
-/// The candidates of an inexact plan, in result order: the caller re-checks them.
-pub fn candidates(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &QueryPlan) -> Result<Vec<i64>> {
-    let (main, _) = tables(kind);
-    let mut sql = Sql { kind, realm_id, plan, params: Vec::new() };
-    let pred = sql.predicate()?;
-    let realm = sql.bind(SqlValue::Integer(realm_id));
-    let scim_only = visible(kind, plan);
-    let order = sql.order_by(plan.sort.as_ref())?;
-    let select =
-        format!("SELECT r.pk FROM {main} r WHERE r.realm_id = {realm}{scim_only} AND ({pred}) ORDER BY {order}");
-    resources::with_statement(c, &select, |st| {
-        Ok(st
-            .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?)
+impl Prepared {
+    fn total(&self, c: &Connection, realm_id: i64) -> Result<i64> {
+        if self.keeps_all {
+            return resources::count_all(c, realm_id, self.kind);
+        }
+        let sql = format!("SELECT count(*) FROM {} r WHERE {}", self.main, self.base);
+        resources::with_statement(c, &sql, |st| {
+            Ok(st.query_row(rusqlite::params_from_iter(self.params[..self.filter_params].iter()), |r| r.get(0))?)
+        })
+    }
+
+    fn count_of(&self, c: &Connection, phase: &Phase) -> Result<i64> {
+        let sql = format!("SELECT count(*) FROM {} r {}", self.main, phase.from);
+        resources::with_statement(c, &sql, |st| {
+            Ok(st.query_row(rusqlite::params_from_iter(self.params.iter()), |r| r.get(0))?)
+        })
+    }
+
+    /// Rows of run `i`, each with its position.
+    fn rows(
+        &self,
+        c: &Connection,
+        i: usize,
+        position: Option<&Position>,
+        backward: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<(Row, Position)>> {
+        let phase = &self.phases[i];
+        let mut params = self.params.clone();
+        let tail = phase.tail(position, backward, limit, offset, &mut params);
+        let rows = resources::select_keyed(c, self.kind, phase.key(), &tail, &params)?;
+        Ok(rows
+            .into_iter()
+            .map(|(row, value)| {
+                let at = Position { phase: i as u8, value, pk: row.pk };
+                (row, at)
+            })
+            .collect())
+    }
+
+    /// Keys of run `i` past `position`, each with its position.
+    fn keys(
+        &self,
+        c: &Connection,
+        i: usize,
+        position: Option<&Position>,
+        backward: bool,
+    ) -> Result<Vec<(i64, Position)>> {
+        let phase = &self.phases[i];
+        let mut params = self.params.clone();
+        let tail = phase.tail(position, backward, -1, 0, &mut params);
+        let sql = format!("SELECT {}, {} FROM {} r {tail}", phase.pk, phase.key(), self.main);
+        resources::with_statement(c, &sql, |st| {
+            Ok(st
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                    let pk: i64 = r.get(0)?;
+                    Ok((pk, Position { phase: i as u8, value: r.get(1)?, pk }))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+/// Runs `f` in one read transaction, so that the statements of a page (its runs, its total)
+/// see one snapshot.
+fn snapshot<T>(c: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    c.prepare_cached("BEGIN")?.execute([])?;
+    let out = f();
+    c.prepare_cached("COMMIT")?.execute([])?;
+    out
+}
+
+/// Runs an exact plan: one page, and the total (counted only when the page does not tell it;
+/// on cursor pages, only when it is kept, so that a page costs the same at any depth).
+pub fn run_exact(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &QueryPlan, paging: &Paging) -> Result<Page> {
+    let q = prepare(realm_id, kind, plan)?;
+    snapshot(c, || match paging {
+        Paging::Index(page) => {
+            if page.count == 0 {
+                return Ok(Page { total: Some(q.total(c, realm_id)?), rows: Vec::new(), next: None, previous: None });
+            }
+            let offset = page.start_index - 1;
+            let (mut rows, mut skip) = (Vec::new(), offset);
+            for (i, phase) in q.phases.iter().enumerate() {
+                let want = page.count - rows.len() as i64;
+                if want <= 0 {
+                    break;
+                }
+                let got = q.rows(c, i, None, false, want, skip)?;
+                // An offset past this run moves on by the rows the run has.
+                skip = if got.is_empty() && skip > 0 { (skip - q.count_of(c, phase)?).max(0) } else { 0 };
+                rows.extend(got.into_iter().map(|(row, _)| row));
+            }
+            // A page that is neither empty nor full ends the results: its end is the total.
+            let n = rows.len() as i64;
+            let total =
+                if (n > 0 && n < page.count) || (n == 0 && offset == 0) { offset + n } else { q.total(c, realm_id)? };
+            Ok(Page { total: Some(total), rows, next: None, previous: None })
+        }
+        Paging::Cursor { resume, count } => {
+            let total = if q.keeps_all || *count == 0 { Some(q.total(c, realm_id)?) } else { None };
+            if *count == 0 {
+                return Ok(Page { total, rows: Vec::new(), next: None, previous: None });
+            }
+            let backward = resume.as_ref().is_some_and(Resume::backward);
+            let mut rows: Vec<(Row, Position)> = Vec::new();
+            for (i, from) in runs(q.phases.len(), resume.as_ref()) {
+                // One row more than asked tells whether another page follows.
+                let want = count + 1 - rows.len() as i64;
+                if want <= 0 {
+                    break;
+                }
+                rows.extend(q.rows(c, i, from, backward, want, 0)?);
+            }
+            Ok(cursor_page(rows, *count, resume.as_ref(), total))
+        }
+    })
+}
+
+/// The candidates of an inexact plan in reading order (result order, or backwards from a
+/// `previousCursor`), each with its position: the caller re-checks them.
+pub fn candidates(
+    c: &Connection,
+    realm_id: i64,
+    kind: ResourceKind,
+    plan: &QueryPlan,
+    resume: Option<&Resume>,
+) -> Result<Vec<(i64, Position)>> {
+    let q = prepare(realm_id, kind, plan)?;
+    let backward = resume.is_some_and(Resume::backward);
+    snapshot(c, || {
+        let mut keys = Vec::new();
+        for (i, from) in runs(q.phases.len(), resume) {
+            keys.extend(q.keys(c, i, from, backward)?);
+        }
+        Ok(keys)
     })
 }

@@ -55,17 +55,27 @@ fn lower(s: &Option<String>) -> Option<String> {
 }
 
 /// The columns every read of a user selects, in `user_row`'s order.
+macro_rules! user_columns {
+    () => {
+        "SELECT r.pk, r.id, r.username, r.email, r.first_name, r.last_name, r.enabled, r.created, \
+         r.last_modified, r.version, r.attributes, r.member_of, r.protected"
+    };
+}
 macro_rules! user_select {
     () => {
-        "SELECT pk, id, username, email, first_name, last_name, enabled, created, last_modified, version, \
-         attributes, member_of, protected FROM users "
+        concat!(user_columns!(), " FROM users r ")
     };
 }
 
 /// The columns every read of a group selects, in `group_row`'s order.
+macro_rules! group_columns {
+    () => {
+        "SELECT r.pk, r.id, r.name, r.created, r.last_modified, r.version, r.attributes, r.member_of, r.protected"
+    };
+}
 macro_rules! group_select {
     () => {
-        "SELECT pk, id, name, created, last_modified, version, attributes, member_of, protected FROM groups "
+        concat!(group_columns!(), " FROM groups r ")
     };
 }
 
@@ -160,15 +170,25 @@ pub fn load(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result<Vec<Row>>
     }
 }
 
-/// Rows of a kind under alias `r`, by the rest of a query (`WHERE … ORDER BY … LIMIT …`).
-pub(super) fn select(c: &Connection, kind: ResourceKind, tail: &str, params: &[SqlValue]) -> Result<Vec<Row>> {
-    let (prefix, mapper): (&str, RowMapper) = match kind {
-        ResourceKind::User => (user_select!(), user_row),
-        ResourceKind::Group => (group_select!(), group_row),
+/// Rows of a kind under alias `r`, each with the value of `key` (an expression of the query,
+/// such as its sort column, that a keyset page resumes after), by the rest of a query
+/// (`[JOIN …] WHERE … ORDER BY … LIMIT …`).
+pub(super) fn select_keyed(
+    c: &Connection,
+    kind: ResourceKind,
+    key: &str,
+    tail: &str,
+    params: &[SqlValue],
+) -> Result<Vec<(Row, SqlValue)>> {
+    let (columns, main, mapper, at): (&str, &str, RowMapper, usize) = match kind {
+        ResourceKind::User => (user_columns!(), "users", user_row, 13),
+        ResourceKind::Group => (group_columns!(), "groups", group_row, 9),
     };
-    let sql = format!("{prefix}r {tail}");
+    let sql = format!("{columns}, {key} FROM {main} r {tail}");
     with_statement(c, &sql, |st| {
-        Ok(st.query_map(rusqlite::params_from_iter(params.iter()), mapper)?.collect::<rusqlite::Result<Vec<_>>>()?)
+        Ok(st
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| Ok((mapper(r)?, r.get::<_, SqlValue>(at)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     })
 }
 

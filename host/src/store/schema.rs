@@ -223,6 +223,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS users_by_username ON users(realm_id, username_
 CREATE INDEX IF NOT EXISTS users_by_first_name ON users(realm_id, first_name_ci);
 CREATE INDEX IF NOT EXISTS users_by_last_name ON users(realm_id, last_name_ci);
 CREATE INDEX IF NOT EXISTS users_by_last_modified ON users(realm_id, last_modified);
+-- Sorted pages read these in order (see `query::Phase`); email, given and family names are
+-- the columns a sort may find empty.
+CREATE INDEX IF NOT EXISTS users_by_created ON users(realm_id, created);
 
 CREATE TABLE IF NOT EXISTS user_attributes (
     owner    INTEGER NOT NULL,
@@ -253,6 +256,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS groups_by_id ON groups(realm_id, id);
 CREATE INDEX IF NOT EXISTS groups_by_realm ON groups(realm_id);
 CREATE UNIQUE INDEX IF NOT EXISTS groups_by_name ON groups(realm_id, name_ci);
 CREATE INDEX IF NOT EXISTS groups_by_last_modified ON groups(realm_id, last_modified);
+CREATE INDEX IF NOT EXISTS groups_by_created ON groups(realm_id, created);
 
 CREATE TABLE IF NOT EXISTS group_attributes (
     owner    INTEGER NOT NULL,
@@ -280,6 +284,12 @@ CREATE TABLE IF NOT EXISTS resource_counts (
     kind     INTEGER NOT NULL,
     n        INTEGER NOT NULL,
     PRIMARY KEY (realm_id, kind)
+) WITHOUT ROWID;
+
+-- Secrets the server makes for itself on first use (see `secrets`).
+CREATE TABLE IF NOT EXISTS server_secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
 ) WITHOUT ROWID;
 
 -- The security model's invariants (see the module documentation).
