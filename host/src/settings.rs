@@ -87,4 +87,9 @@ impl Settings {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("scimd.db")
     }
+
+    /// Where compiled engine components are kept between runs (`runtime::ComponentCache`).
+    pub fn component_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("component-cache")
+    }
 }

@@ -128,6 +128,54 @@ async fn deployments_survive_a_restart() -> Result<()> {
     Ok(())
 }
 
+/// The cache entry of a component (see `runtime::ComponentCache`).
+fn cache_entry(server: &Server, component: &[u8]) -> Result<std::path::PathBuf> {
+    let prefix = format!("{}.", sha256(component));
+    let dir = server.data_dir().join("component-cache");
+    std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".cwasm"))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no cache entry for the component in {}", dir.display()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployed_component_is_cached_compiled_and_a_damaged_entry_is_rebuilt_never_loaded() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    let c = realm(&server, &admin, "r").await?;
+    let id = barbara(&c).await?;
+    let wasm = custom_mapping()?;
+    assert_eq!(admin.put_bytes("/realms/r/scim/component", wasm.clone()).await?.status, 201);
+    // Deploying compiled it once; the compiled form is on disk.
+    let entry = cache_entry(&server, &wasm)?;
+    let good = std::fs::read(&entry)?;
+
+    // A restart loads it from there and the realm answers as before.
+    let mut server = server.restart().await?;
+    let c = Client::new(server.url("/realms/r/scim/v2"), c.token.clone());
+    assert_eq!(c.with_base(&server).get(&format!("/Users/{id}")).await?.json["userName"], "bjensen");
+
+    // Damaged on disk (a flipped bit in the compiled code, then a truncation): detected,
+    // compiled again from the stored component, and the entry rewritten whole.
+    for damage in [0usize, 1] {
+        let mut bad = good.clone();
+        if damage == 0 {
+            let at = bad.len() / 2;
+            bad[at] ^= 0x40;
+        } else {
+            bad.truncate(bad.len() / 3);
+        }
+        std::fs::write(&entry, &bad)?;
+        server = server.restart().await?;
+        let r = c.with_base(&server).get(&format!("/Users/{id}")).await?;
+        assert_eq!(r.json["userName"], "bjensen", "damage {damage}: {}", r.text);
+        assert_eq!(std::fs::read(&entry)?, good, "damage {damage}: the entry is compiled anew, not loaded");
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_component_of_another_wit_version_is_refused_and_nothing_changes() -> Result<()> {
     let server = Server::start().await?;

@@ -177,6 +177,12 @@ impl Client {
         Client { token, ..self.clone() }
     }
 
+    /// The same realm and token on another server (the same one restarted, on a new port).
+    pub fn with_base(&self, server: &Server) -> Client {
+        let path = self.base.find("/realms/").map_or("", |i| &self.base[i..]);
+        Client { base: server.url(path), ..self.clone() }
+    }
+
     pub async fn send(&self, method: &str, path: &str, body: Option<String>, headers: &[(&str, &str)]) -> Result<Resp> {
         let method = reqwest::Method::from_bytes(method.as_bytes())?;
         let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };

@@ -28,7 +28,7 @@ use crate::auth::password::Passwords;
 use crate::auth::{Authenticator, Need, Principal};
 use crate::error::{Error, Result};
 use crate::runtime::bindings::{Context, ResourceKind};
-use crate::runtime::{Limits, Loaded, RealmEngine, Runtime};
+use crate::runtime::{ComponentCache, Limits, Loaded, RealmEngine, Runtime};
 use crate::settings::{ProxyHeaders, Settings};
 use crate::store::realms::{self, MASTER};
 use crate::store::{Realm, Store};
@@ -77,7 +77,10 @@ impl AppState {
             store.write_blocking(|c| realms::create_realm(c, realms::NewRealm::named(MASTER)).map(|_| ()))?;
         }
         crate::housekeeping::start(&store);
-        let runtime = Runtime::new(Limits { deadline: settings.guest_deadline, memory: settings.guest_memory })?;
+        let runtime = Runtime::new(
+            Limits { deadline: settings.guest_deadline, memory: settings.guest_memory },
+            Some(ComponentCache::new(settings.component_cache_dir())),
+        )?;
         // A trapping or runaway engine is contained by the runtime and reported here.
         let reporter = store.clone();
         runtime.on_failure(Arc::new(move |realm_id, error| {

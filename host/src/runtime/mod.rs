@@ -6,6 +6,7 @@
 //! instance that trapped or ran out of time is dropped, never reused, and the host goes on.
 
 pub mod bindings;
+mod cache;
 mod compat;
 pub mod plan_check;
 
@@ -26,6 +27,7 @@ use bindings::{
 };
 
 use crate::error::{Error, Result};
+pub use cache::ComponentCache;
 
 /// The default SCIM engine, built from `guest/component` by `build.rs`.
 pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scimd_guest.wasm"));
@@ -239,11 +241,17 @@ pub fn component_hash(bytes: &[u8]) -> String {
 }
 
 impl Loaded {
-    /// Compiles and type-checks a component. Only `Runtime::compile` calls it for uploaded
-    /// bytes, so that every such compile goes through its queue.
-    fn compile(bytes: &[u8]) -> Result<Loaded> {
-        let component = Component::new(engine(), bytes)
-            .map_err(|e| Error::InvalidValue(format!("not a valid WebAssembly component: {e:#}")))?;
+    /// Compiles and type-checks a component, or loads it compiled from `cache`. Only
+    /// `Runtime::compile` calls it for uploaded bytes, so that every such compile goes through
+    /// its queue.
+    fn compile(bytes: &[u8], cache: Option<&ComponentCache>) -> Result<Loaded> {
+        let hash = component_hash(bytes);
+        let compile = || Component::new(engine(), bytes);
+        let component = match cache {
+            Some(cache) => cache.load_or_compile(engine(), bytes, &hash, compile),
+            None => compile(),
+        }
+        .map_err(|e| Error::InvalidValue(format!("not a valid WebAssembly component: {e:#}")))?;
         let pre = linker()?
             .instantiate_pre(&component)
             .map_err(|e| Error::InvalidValue(format!("the component cannot be linked: {e:#}")))?;
@@ -260,16 +268,21 @@ impl Loaded {
                 }
             },
         };
-        Ok(Loaded { pre, hash: component_hash(bytes) })
+        Ok(Loaded { pre, hash })
     }
 
-    /// The default engine, compiled once per process.
+    /// The default engine, compiled once per process (from the cache of the first `Runtime`
+    /// made, when it has one).
     pub fn default_engine() -> Result<Loaded> {
+        Loaded::default_engine_from(None)
+    }
+
+    fn default_engine_from(cache: Option<&ComponentCache>) -> Result<Loaded> {
         static DEFAULT: OnceLock<Loaded> = OnceLock::new();
         if let Some(l) = DEFAULT.get() {
             return Ok(l.clone());
         }
-        let loaded = Loaded::compile(DEFAULT_COMPONENT)?;
+        let loaded = Loaded::compile(DEFAULT_COMPONENT, cache)?;
         Ok(DEFAULT.get_or_init(|| loaded).clone())
     }
 }
@@ -732,14 +745,17 @@ pub struct Runtime {
     /// …and at most `COMPILE_QUEUE` waiting or running.
     compiles_queued: std::sync::atomic::AtomicUsize,
     on_failure: RwLock<Option<RuntimeFailureHook>>,
+    /// Compiled components on disk, when the runtime has a data directory.
+    cache: Option<ComponentCache>,
 }
 
 impl Runtime {
-    pub fn new(limits: Limits) -> Result<Runtime> {
+    pub fn new(limits: Limits, cache: Option<ComponentCache>) -> Result<Runtime> {
         // Compile now, so a broken build fails at start-up rather than at the first request.
-        Loaded::default_engine()?;
+        Loaded::default_engine_from(cache.as_ref())?;
         Ok(Runtime {
             limits,
+            cache,
             realms: RwLock::new(HashMap::new()),
             components: RwLock::new(HashMap::new()),
             compiling: Mutex::new(()),
@@ -773,7 +789,7 @@ impl Runtime {
             if let Some(l) = self.components.read().get(hash) {
                 return Ok(l.clone());
             }
-            let loaded = Loaded::compile(&bytes()?)?;
+            let loaded = Loaded::compile(&bytes()?, self.cache.as_ref())?;
             self.components.write().insert(loaded.hash.clone(), loaded.clone());
             Ok(loaded)
         })
@@ -781,7 +797,7 @@ impl Runtime {
 
     /// Compiles uploaded bytes (a deployment) through the same queue as every other compile.
     pub fn compile(&self, bytes: &[u8]) -> Result<Loaded> {
-        self.queued(|| Loaded::compile(bytes))
+        self.queued(|| Loaded::compile(bytes, self.cache.as_ref()))
     }
 
     /// Runs a compile: one at a time, off the workers (see `heavy`), with at most
@@ -956,7 +972,7 @@ mod tests {
 
     #[test]
     fn compiles_past_the_queue_are_busy() -> anyhow::Result<()> {
-        let runtime = Arc::new(Runtime::new(Limits { deadline: Duration::from_secs(1), memory: 64 << 20 })?);
+        let runtime = Arc::new(Runtime::new(Limits { deadline: Duration::from_secs(1), memory: 64 << 20 }, None)?);
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let gate = Arc::new(Mutex::new(gate));
         let (entered, started) = std::sync::mpsc::channel::<()>();
