@@ -182,7 +182,8 @@ mod tests {
         cache.load_or_compile(engine, &bytes, &hash, || compiles(engine, &bytes, &mut n))?;
         let path = cache.path(engine, &hash);
         let good = std::fs::read(&path)?;
-        let damage: [&dyn Fn(&mut Vec<u8>); 4] = [
+        type Damage<'a> = &'a dyn Fn(&mut Vec<u8>);
+        let damage: [Damage; 4] = [
             &|e| e.truncate(e.len() - 1),
             &|e| {
                 let last = e.len() - 1;
