@@ -23,8 +23,11 @@ use crate::store::{Position, Resume};
 
 const NONCE: usize = 24;
 const FORMAT: u8 = 2;
-/// The longest cursor accepted: a position holds one sort value, which a row limits.
-const MAX_CURSOR: usize = 4096;
+/// The most of a text sort value a cursor carries: the store looks a longer one up by row
+/// (`store::Position::cut`), so that a cursor stays short whatever the values.
+const VALUE_CUT: usize = 256;
+/// The longest cursor accepted (what `seal` writes is well under it).
+const MAX_CURSOR: usize = 1024;
 /// Marks a position the page runs before (`previousCursor`) in the phase byte.
 const BACKWARD: u8 = 0x80;
 
@@ -93,15 +96,31 @@ impl Cursors {
         plain.push(position.phase | direction);
         plain.extend_from_slice(&position.pk.to_be_bytes());
         match &position.value {
+            SqlValue::Null => plain.push(0),
             SqlValue::Integer(i) => {
                 plain.push(1);
                 plain.extend_from_slice(&i.to_be_bytes());
             }
-            SqlValue::Text(t) => {
+            SqlValue::Text(t) if t.len() <= VALUE_CUT && !position.cut => {
                 plain.push(2);
                 plain.extend_from_slice(t.as_bytes());
             }
-            _ => plain.push(0),
+            SqlValue::Text(t) => {
+                let mut end = VALUE_CUT.min(t.len());
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                plain.push(3);
+                plain.extend_from_slice(&t.as_bytes()[..end]);
+            }
+            SqlValue::Real(f) => {
+                plain.push(4);
+                plain.extend_from_slice(&f.to_be_bytes());
+            }
+            SqlValue::Blob(b) => {
+                plain.push(5);
+                plain.extend_from_slice(&b[..b.len().min(VALUE_CUT)]);
+            }
         }
         let nonce: [u8; NONCE] = rand::random();
         // Encrypting a buffer in memory fails only past 256 GiB.
@@ -152,13 +171,17 @@ impl Cursors {
         }
         let phase = take(25, 1)?[0];
         let pk = int(take(26, 8)?)?;
-        let value = match take(34, 1)?[0] {
-            0 => SqlValue::Null,
-            1 => SqlValue::Integer(int(take(35, 8)?)?),
-            2 => SqlValue::Text(String::from_utf8(plain[35..].to_vec()).map_err(|_| malformed())?),
+        let text = || String::from_utf8(plain[35..].to_vec()).map_err(|_| malformed());
+        let (value, cut) = match take(34, 1)?[0] {
+            0 => (SqlValue::Null, false),
+            1 => (SqlValue::Integer(int(take(35, 8)?)?), false),
+            2 => (SqlValue::Text(text()?), false),
+            3 => (SqlValue::Text(text()?), true),
+            4 => (SqlValue::Real(f64::from_bits(int(take(35, 8)?)? as u64)), false),
+            5 => (SqlValue::Blob(plain[35..].to_vec()), false),
             _ => return Err(malformed()),
         };
-        let position = Position { phase: phase & !BACKWARD, value, pk };
+        let position = Position { phase: phase & !BACKWARD, value, pk, cut };
         Ok(if phase & BACKWARD != 0 { Resume::Before(position) } else { Resume::After(position) })
     }
 }
@@ -180,7 +203,7 @@ mod tests {
         let c = cursors();
         for value in [SqlValue::Null, SqlValue::Integer(-5), SqlValue::Text("zoë".into())] {
             for resume in [Resume::After, Resume::Before] {
-                let r = resume(Position { phase: 1, value: value.clone(), pk: 42 });
+                let r = resume(Position { phase: 1, value: value.clone(), pk: 42, cut: false });
                 let sealed = c.seal(&binding(), &r, 1000);
                 assert!(sealed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
                 assert_eq!(c.open(&binding(), &sealed, 2000).expect("opens"), r);
@@ -189,8 +212,22 @@ mod tests {
     }
 
     #[test]
+    fn a_long_value_is_cut_at_a_character_boundary_and_marked() {
+        let c = cursors();
+        let long = "é".repeat(1000);
+        let p = Position { phase: 0, value: SqlValue::Text(long.clone()), pk: 5, cut: false };
+        let sealed = c.seal(&binding(), &Resume::After(p), 0);
+        assert!(sealed.len() < MAX_CURSOR, "{}", sealed.len());
+        let Resume::After(opened) = c.open(&binding(), &sealed, 0).expect("opens") else { panic!("direction") };
+        let SqlValue::Text(start) = &opened.value else { panic!("text") };
+        assert!(
+            opened.cut && long.starts_with(start.as_str()) && start.len() <= VALUE_CUT && start.len() >= VALUE_CUT - 1
+        );
+    }
+
+    #[test]
     fn the_position_is_not_readable_in_the_cursor() {
-        let p = Position { phase: 0, value: SqlValue::Text("secret-user-name".into()), pk: 1 };
+        let p = Position { phase: 0, value: SqlValue::Text("secret-user-name".into()), pk: 1, cut: false };
         let sealed = cursors().seal(&binding(), &Resume::After(p), 0);
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed).expect("base64");
         assert!(!bytes.windows(6).any(|w| w == b"secret"));
@@ -199,7 +236,11 @@ mod tests {
     #[test]
     fn every_flipped_bit_is_refused() {
         let c = cursors();
-        let sealed = c.seal(&binding(), &Resume::After(Position { phase: 0, value: SqlValue::Integer(9), pk: 3 }), 0);
+        let sealed = c.seal(
+            &binding(),
+            &Resume::After(Position { phase: 0, value: SqlValue::Integer(9), pk: 3, cut: false }),
+            0,
+        );
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&sealed).expect("base64");
         for i in 0..bytes.len() * 8 {
             let mut b = bytes.clone();
@@ -212,7 +253,7 @@ mod tests {
     #[test]
     fn another_key_query_or_realm_is_refused_and_old_cursors_expire() {
         let c = cursors();
-        let p = Resume::After(Position { phase: 0, value: SqlValue::Null, pk: 3 });
+        let p = Resume::After(Position { phase: 0, value: SqlValue::Null, pk: 3, cut: false });
         let sealed = c.seal(&binding(), &p, 0);
         let other_key = Cursors::new(&[8; 32], std::time::Duration::from_secs(60));
         assert!(other_key.open(&binding(), &sealed, 0).is_err());

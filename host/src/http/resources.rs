@@ -300,84 +300,114 @@ fn recheck(
     filter: &str,
     paging: &Paging,
 ) -> Result<Page> {
-    let store = &scim.app.store;
-    let resume = match paging {
-        Paging::Cursor { resume, .. } => resume.as_ref(),
-        Paging::Index(_) => None,
-    };
-    let candidates = store.read(|c| store::candidates(c, scim.realm.id, kind, plan, resume))?;
-    if candidates.len() > MATCH_BATCH {
-        return heavy(|| recheck_all(scim, s, kind, filter, plan.recheck_needs_relations, paging, &candidates));
+    match paging {
+        Paging::Cursor { resume, count } if *count > 0 => {
+            let page = recheck_by_cursor(scim, s, kind, plan, filter, resume.as_ref(), *count)?;
+            if page.rows.is_empty() && resume.as_ref().is_some_and(Resume::backward) {
+                // Everything before the cursor is gone: the first page, from which the client
+                // can go on.
+                return recheck_by_cursor(scim, s, kind, plan, filter, None, *count);
+            }
+            Ok(page)
+        }
+        // An index page, or `count=0` (the total alone): every match is counted.
+        _ => {
+            let (first, count) = match paging {
+                Paging::Index(p) => ((p.start_index - 1) as usize, p.count),
+                Paging::Cursor { .. } => (0, 0),
+            };
+            let candidates = scim.app.store.read(|c| store::candidates(c, scim.realm.id, kind, plan, None, -1))?;
+            let count_all = |s: &mut Session<'_>| {
+                let (mut total, mut rows) = (0i64, Vec::new());
+                for chunk in candidates.chunks(MATCH_BATCH) {
+                    for (row, _) in matching(scim, s, kind, filter, plan.recheck_needs_relations, chunk)? {
+                        if (total as usize) >= first && (rows.len() as i64) < count {
+                            rows.push(row);
+                        }
+                        total += 1;
+                    }
+                }
+                Ok(Page { total: Some(total), rows, next: None, previous: None })
+            };
+            if candidates.len() > MATCH_BATCH { heavy(|| count_all(s)) } else { count_all(s) }
+        }
     }
-    recheck_all(scim, s, kind, filter, plan.recheck_needs_relations, paging, &candidates)
 }
 
-/// Re-checks candidates in batches and pages the matches: an index page counts every match
-/// for its total; a cursor page stops at the first match past the page, which tells that
-/// another page follows (candidates come in the cursor's reading order).
-fn recheck_all(
+/// A cursor page of an inexact plan: candidates are read in keyset batches from the cursor's
+/// position, in its direction, until one match more than the page is found (another page
+/// follows) or none are left, so a page costs what it reads, not the realm's size.
+fn recheck_by_cursor(
+    scim: &Scim,
+    s: &mut Session<'_>,
+    kind: ResourceKind,
+    plan: &crate::runtime::bindings::QueryPlan,
+    filter: &str,
+    resume: Option<&Resume>,
+    count: i64,
+) -> Result<Page> {
+    let mut from = resume.cloned();
+    let mut matched: Vec<(Row, Position)> = Vec::new();
+    let mut batches = 0usize;
+    loop {
+        let batch = scim
+            .app
+            .store
+            .read(|c| store::candidates(c, scim.realm.id, kind, plan, from.as_ref(), MATCH_BATCH as i64))?;
+        let Some((_, last)) = batch.last().cloned() else { break };
+        let full = batch.len() == MATCH_BATCH;
+        let check = |s: &mut Session<'_>| matching(scim, s, kind, filter, plan.recheck_needs_relations, &batch);
+        // Past the first batch a sparse filter may read on for a while: off the worker.
+        matched.extend(if batches > 0 { heavy(|| check(s))? } else { check(s)? });
+        batches += 1;
+        if matched.len() as i64 > count || !full {
+            break;
+        }
+        from = Some(match &from {
+            Some(r) => r.from(last),
+            None => Resume::After(last),
+        });
+    }
+    Ok(store::cursor_page(matched, count, resume, None))
+}
+
+/// The candidates of one batch that match the filter, by the engine, in the batch's order,
+/// with their positions (rows deleted since the candidates were read are left out).
+fn matching(
     scim: &Scim,
     s: &mut Session<'_>,
     kind: ResourceKind,
     filter: &str,
     needs_relations: bool,
-    paging: &Paging,
-    candidates: &[(i64, Position)],
-) -> Result<Page> {
+    chunk: &[(i64, Position)],
+) -> Result<Vec<(Row, Position)>> {
     let store = &scim.app.store;
-    let (first, count, resume) = match paging {
-        Paging::Index(p) => ((p.start_index - 1) as usize, p.count, None),
-        // `count=0` asks for the total alone: every match is counted.
-        Paging::Cursor { count, resume } => (0, *count, Some(resume.as_ref()).filter(|_| *count > 0)),
-    };
-    let mut total = 0i64;
-    let mut rows = Vec::new();
-    // A cursor page's matches with their positions, one past the page when there is one.
-    let mut matched: Vec<(Row, Position)> = Vec::new();
-    for chunk in candidates.chunks(MATCH_BATCH) {
-        let pks: Vec<i64> = chunk.iter().map(|(pk, _)| *pk).collect();
-        let batch = store.read(|c| store::load(c, kind, &pks))?;
-        let mut relations =
-            if needs_relations { store.read(|c| store::relations_many(c, kind, &pks))? } else { Default::default() };
-        let candidates: Vec<Candidate> = batch
-            .iter()
-            .map(|row| Candidate {
-                stored: stored(scim, kind, row.clone()),
-                relations: relations.remove(&row.pk).unwrap_or_default(),
-            })
-            .collect();
-        let verdicts = s.matches(kind, filter, &candidates)?;
-        if verdicts.len() != batch.len() {
-            return Err(Error::GuestTrap(format!(
-                "matches answered {} times for {} candidates",
-                verdicts.len(),
-                batch.len()
-            )));
-        }
-        // Rows deleted since the candidates were read are missing from `batch`: match by key.
-        let positions: HashMap<i64, &Position> = chunk.iter().map(|(pk, at)| (*pk, at)).collect();
-        for (row, ok) in batch.into_iter().zip(verdicts) {
-            if !ok {
-                continue;
-            }
-            if let Some(resume) = resume {
-                let Some(at) = positions.get(&row.pk) else { continue };
-                matched.push((row, (*at).clone()));
-                if matched.len() as i64 > count {
-                    return Ok(store::cursor_page(matched, count, resume, None));
-                }
-                continue;
-            }
-            if (total as usize) >= first && (rows.len() as i64) < count {
-                rows.push(row);
-            }
-            total += 1;
-        }
+    let pks: Vec<i64> = chunk.iter().map(|(pk, _)| *pk).collect();
+    let batch = store.read(|c| store::load(c, kind, &pks))?;
+    let mut relations =
+        if needs_relations { store.read(|c| store::relations_many(c, kind, &pks))? } else { Default::default() };
+    let candidates: Vec<Candidate> = batch
+        .iter()
+        .map(|row| Candidate {
+            stored: stored(scim, kind, row.clone()),
+            relations: relations.remove(&row.pk).unwrap_or_default(),
+        })
+        .collect();
+    let verdicts = s.matches(kind, filter, &candidates)?;
+    if verdicts.len() != batch.len() {
+        return Err(Error::GuestTrap(format!(
+            "matches answered {} times for {} candidates",
+            verdicts.len(),
+            batch.len()
+        )));
     }
-    Ok(match resume {
-        Some(resume) => store::cursor_page(matched, count, resume, None),
-        None => Page { total: Some(total), rows, next: None, previous: None },
-    })
+    let mut positions: HashMap<i64, Position> = chunk.iter().cloned().collect();
+    Ok(batch
+        .into_iter()
+        .zip(verdicts)
+        .filter(|(_, ok)| *ok)
+        .filter_map(|(row, _)| positions.remove(&row.pk).map(|at| (row, at)))
+        .collect())
 }
 
 pub async fn create(

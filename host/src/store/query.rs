@@ -4,8 +4,8 @@
 //! trees within a node budget (`runtime::plan_check`); here node indices are bounds-checked
 //! again, depth is limited, every value is a bound parameter, and the SQL built is bounded.
 
-use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::resources::{self, Row, tables};
 use crate::error::{Error, Result};
@@ -340,6 +340,9 @@ pub struct Position {
     pub phase: u8,
     pub value: SqlValue,
     pub pk: i64,
+    /// Whether `value` is only the start of the row's sort value: a cursor carries at most a
+    /// few hundred bytes of it, and the store looks the rest up (`Prepared::settle`).
+    pub cut: bool,
 }
 
 /// Where a cursor page starts: after a row (`nextCursor`), or before one
@@ -351,14 +354,32 @@ pub enum Resume {
 }
 
 impl Resume {
-    fn position(&self) -> &Position {
+    pub fn position(&self) -> &Position {
         match self {
             Resume::After(p) | Resume::Before(p) => p,
         }
     }
 
-    fn backward(&self) -> bool {
+    pub fn backward(&self) -> bool {
         matches!(self, Resume::Before(_))
+    }
+
+    /// The same direction from another position.
+    pub fn from(&self, position: Position) -> Resume {
+        match self {
+            Resume::After(_) => Resume::After(position),
+            Resume::Before(_) => Resume::Before(position),
+        }
+    }
+}
+
+fn stale_cursor() -> Error {
+    Error::Scim {
+        status: 400,
+        scim_type: Some("invalidCursor".into()),
+        detail: "the cursor no longer fits its query (the realm's engine or schemas changed since it was issued): \
+                 start again without one"
+            .into(),
     }
 }
 
@@ -448,6 +469,40 @@ fn prepare(realm_id: i64, kind: ResourceKind, plan: &QueryPlan) -> Result<Prepar
 }
 
 impl Prepared {
+    /// A cursor's position made ready for this plan: its run must exist (a cursor whose
+    /// query's plan has changed shape since is refused), and a sort value the cursor carried
+    /// only the start of is looked up by row. When that row is gone or its value changed, the
+    /// page resumes from the bound of the start that may repeat rows but never skips one.
+    fn settle(&self, c: &Connection, resume: Option<&Resume>) -> Result<Option<Resume>> {
+        let Some(resume) = resume else { return Ok(None) };
+        let at = resume.position();
+        let phase = self.phases.get(usize::from(at.phase)).ok_or_else(stale_cursor)?;
+        if !at.cut {
+            return Ok(Some(resume.clone()));
+        }
+        let SqlValue::Text(start) = &at.value else { return Err(stale_cursor()) };
+        let mut params = self.params.clone();
+        params.push(SqlValue::Integer(at.pk));
+        let sql = format!(
+            "SELECT {} FROM {} r {} AND {} = ?{} LIMIT 1",
+            phase.key(),
+            self.main,
+            phase.from,
+            phase.pk,
+            params.len()
+        );
+        let whole: Option<SqlValue> = resources::with_statement(c, &sql, |st| {
+            Ok(st.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0)).optional()?)
+        })?;
+        let value = match whole {
+            Some(SqlValue::Text(t)) if t.starts_with(start.as_str()) => t,
+            // Reading towards smaller values, every value that starts so is below this bound.
+            _ if phase.descending != resume.backward() => format!("{start}\u{10FFFF}"),
+            _ => start.clone(),
+        };
+        Ok(Some(resume.from(Position { value: SqlValue::Text(value), cut: false, ..at.clone() })))
+    }
+
     fn total(&self, c: &Connection, realm_id: i64) -> Result<i64> {
         if self.keeps_all {
             return resources::count_all(c, realm_id, self.kind);
@@ -482,29 +537,30 @@ impl Prepared {
         Ok(rows
             .into_iter()
             .map(|(row, value)| {
-                let at = Position { phase: i as u8, value, pk: row.pk };
+                let at = Position { phase: i as u8, value, pk: row.pk, cut: false };
                 (row, at)
             })
             .collect())
     }
 
-    /// Keys of run `i` past `position`, each with its position.
+    /// Keys of run `i` past `position`, each with its position, at most `limit` (`-1`: all).
     fn keys(
         &self,
         c: &Connection,
         i: usize,
         position: Option<&Position>,
         backward: bool,
+        limit: i64,
     ) -> Result<Vec<(i64, Position)>> {
         let phase = &self.phases[i];
         let mut params = self.params.clone();
-        let tail = phase.tail(position, backward, -1, 0, &mut params);
+        let tail = phase.tail(position, backward, limit, 0, &mut params);
         let sql = format!("SELECT {}, {} FROM {} r {tail}", phase.pk, phase.key(), self.main);
         resources::with_statement(c, &sql, |st| {
             Ok(st
                 .query_map(rusqlite::params_from_iter(params.iter()), |r| {
                     let pk: i64 = r.get(0)?;
-                    Ok((pk, Position { phase: i as u8, value: r.get(1)?, pk }))
+                    Ok((pk, Position { phase: i as u8, value: r.get(1)?, pk, cut: false }))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -552,9 +608,10 @@ pub fn run_exact(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &Query
             if *count == 0 {
                 return Ok(Page { total, rows: Vec::new(), next: None, previous: None });
             }
-            let backward = resume.as_ref().is_some_and(Resume::backward);
+            let settled = q.settle(c, resume.as_ref())?;
+            let backward = settled.as_ref().is_some_and(Resume::backward);
             let mut rows: Vec<(Row, Position)> = Vec::new();
-            for (i, from) in runs(q.phases.len(), resume.as_ref()) {
+            for (i, from) in runs(q.phases.len(), settled.as_ref()) {
                 // One row more than asked tells whether another page follows.
                 let want = count + 1 - rows.len() as i64;
                 if want <= 0 {
@@ -562,26 +619,45 @@ pub fn run_exact(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &Query
                 }
                 rows.extend(q.rows(c, i, from, backward, want, 0)?);
             }
+            if backward && rows.is_empty() {
+                // Everything before the cursor is gone: the first page, from which the client
+                // can go on.
+                for (i, _) in runs(q.phases.len(), None) {
+                    let want = count + 1 - rows.len() as i64;
+                    if want <= 0 {
+                        break;
+                    }
+                    rows.extend(q.rows(c, i, None, false, want, 0)?);
+                }
+                return Ok(cursor_page(rows, *count, None, total));
+            }
             Ok(cursor_page(rows, *count, resume.as_ref(), total))
         }
     })
 }
 
 /// The candidates of an inexact plan in reading order (result order, or backwards from a
-/// `previousCursor`), each with its position: the caller re-checks them.
+/// `previousCursor`), each with its position, at most `limit` of them (`-1`: all): the caller
+/// re-checks them.
 pub fn candidates(
     c: &Connection,
     realm_id: i64,
     kind: ResourceKind,
     plan: &QueryPlan,
     resume: Option<&Resume>,
+    limit: i64,
 ) -> Result<Vec<(i64, Position)>> {
     let q = prepare(realm_id, kind, plan)?;
-    let backward = resume.is_some_and(Resume::backward);
     snapshot(c, || {
+        let settled = q.settle(c, resume)?;
+        let backward = settled.as_ref().is_some_and(Resume::backward);
         let mut keys = Vec::new();
-        for (i, from) in runs(q.phases.len(), resume) {
-            keys.extend(q.keys(c, i, from, backward)?);
+        for (i, from) in runs(q.phases.len(), settled.as_ref()) {
+            let want = if limit < 0 { -1 } else { limit - keys.len() as i64 };
+            if want == 0 {
+                break;
+            }
+            keys.extend(q.keys(c, i, from, backward, want)?);
         }
         Ok(keys)
     })
