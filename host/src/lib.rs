@@ -4,12 +4,13 @@
 //!
 //! Layout: `http` (routes, SCIM envelope), `auth` (tokens → principals), `store` (the realm
 //! model in SQLite), `runtime` (wasmtime, per-realm engines), `housekeeping` (expiry of old
-//! rows), `settings`, `error`.
+//! rows), `import` (offline loading of users), `settings`, `error`.
 
 pub mod auth;
 pub mod error;
 pub mod housekeeping;
 pub mod http;
+pub mod import;
 pub mod runtime;
 pub mod settings;
 pub mod store;

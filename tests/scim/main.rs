@@ -17,6 +17,7 @@ mod failure_cases;
 mod filter;
 mod groups;
 mod hostile_input;
+mod import;
 mod migration;
 mod oauth;
 mod okta;

@@ -113,7 +113,7 @@ impl AppState {
         realms.clear();
     }
 
-    fn realm(&self, name: &str) -> Result<Arc<Realm>> {
+    pub(crate) fn realm(&self, name: &str) -> Result<Arc<Realm>> {
         let cached = self.realms.read().get(name).filter(|(at, _)| at.elapsed() < REALM_TTL).map(|(_, r)| r.clone());
         let realm = match cached {
             Some(r) => r,
@@ -163,7 +163,7 @@ impl AppState {
         })
     }
 
-    fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
+    pub(crate) fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
         let key = engine_key(realm);
         self.runtime.realm(realm.id, &key, || self.engine_config(realm), || self.component(realm)).map_err(
             |e| match e {

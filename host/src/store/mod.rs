@@ -215,6 +215,16 @@ impl Store {
         rx.await.map_err(|_| Error::Internal("the writer thread has stopped".into()))?
     }
 
+    /// Queues a write and returns at once; `done` is called with its outcome once committed
+    /// (or failed). For callers that keep many writes in flight (`import`).
+    pub fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        done: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()> {
+        self.writer.submit(f, done)
+    }
+
     /// Queues a write nobody waits for (reports of engine failures).
     pub fn write_detached(&self, f: impl FnOnce(&Connection) -> Result<()> + Send + 'static) {
         let queued = self.writer.submit(f, |r| {
