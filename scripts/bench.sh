@@ -17,8 +17,14 @@
 #
 # Environment (defaults): BENCH_DURATION (10) seconds per run, BENCH_WARMUP (2) seconds of
 # unmeasured load before each run, BENCH_USERS (10000), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page patch post"), BENCH_NO_BUILD (unset:
-# set to 1 to use already built binaries), BENCH_BIN_DIR (target/release).
+# BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page cursor patch post"), BENCH_NO_BUILD
+# (unset: set to 1 to use already built binaries), BENCH_BIN_DIR (target/release).
+#
+# Scale (opt-in): BENCH_SCALE=1m (or 200k, …) then runs bench/load/scale.py — scimd alone at
+# 10k, 100k and that many users seeded with `scimd import`: filters and cursor pages at that size
+# vs 10k, member changes in a group of all of them, GET of a 100k-member group and RSS, a write
+# soak of BENCH_SOAK (600) seconds and the WAL's peak, a restart with 3 deployed engines. Its
+# table is target/bench/scale.md. BENCH_SCENARIOS="" skips the comparison with the baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +33,7 @@ WARMUP=${BENCH_WARMUP:-2}
 USERS=${BENCH_USERS:-10000}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
-SCENARIOS=${BENCH_SCENARIOS:-get filter page patch post}
+SCENARIOS=${BENCH_SCENARIOS-get filter page cursor patch post}
 REALM=bench
 BASE=/realms/$REALM/scim/v2
 OUT=target/bench
@@ -132,11 +138,23 @@ done
 
 # The table lists the scenarios in the issue's order.
 SHOWN=
-for s in get filter page post patch; do
+for s in get filter page cursor post patch; do
   case " $SCENARIOS " in *" $s "*) SHOWN="$SHOWN $s" ;; esac
 done
+if [ -n "$SHOWN" ]; then
 python3 bench/load/report.py --raw "$OUT/raw" --out "$OUT" --scenarios "$SHOWN" \
   --meta "date=$(date -u +%Y-%m-%dT%H:%MZ)" \
   --meta "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
   --meta "cpus=$(nproc)" --meta "users=$USERS" --meta "duration=${DURATION}s" \
   --meta "warmup=${WARMUP}s" --meta "wrk=-t$THREADS -c$CONNECTIONS"
+fi
+
+if [ -n "${BENCH_SCALE:-}" ]; then
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  USERS_AT_SCALE=$(python3 -c 'import sys; s=sys.argv[1].lower(); m={"k":10**3,"m":10**6}; print(int(float(s[:-1])*m[s[-1]]) if s[-1] in m else int(s))' "$BENCH_SCALE")
+  GUEST=$(ls -t target/release/build/scimd-*/out/scimd_guest.wasm | head -1)
+  mkdir -p "$WORK/scale"
+  python3 bench/load/scale.py --bin "$BIN" --users "$USERS_AT_SCALE" --work "$WORK/scale" --out "$OUT" \
+    --soak "${BENCH_SOAK:-600}" \
+    --fixtures tests/fixtures/engines-v0.1/custom-mapping.wasm tests/fixtures/engines-v0.1/scimd-default.wasm "$GUEST"
+fi

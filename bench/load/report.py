@@ -14,6 +14,7 @@ LABELS = {
     "get": "GET /Users/{id}",
     "filter": 'GET /Users?filter=userName eq "…"',
     "page": "GET /Users?startIndex=1&count=100",
+    "cursor": "GET /Users?count=100&cursor= (RFC 9865)",
     "post": "POST /Users",
     "patch": "PATCH /Users/{id}",
 }

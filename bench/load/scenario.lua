@@ -1,7 +1,7 @@
 -- wrk script for scripts/bench.sh: one scenario of the benchmark, the same for scimd and
 -- for the baseline. Everything comes from the environment:
 --
---   BENCH_SCENARIO  get | filter | page | post | patch
+--   BENCH_SCENARIO  get | filter | page | cursor | post | patch
 --   BENCH_BASE      the SCIM base path, e.g. /realms/bench/scim/v2
 --   BENCH_TOKEN     the bearer token
 --   BENCH_IDS       ids of seeded users, one a line (get, patch), written by seed.py
@@ -65,6 +65,10 @@ function request()
     return wrk.format("GET", base .. "/Users?filter=userName%20eq%20%22" .. name .. "%22", headers)
   elseif scenario == "page" then
     return wrk.format("GET", base .. "/Users?startIndex=1&count=100", headers)
+  elseif scenario == "cursor" then
+    -- RFC 9865's first page; the baseline, which has no cursors, answers its first page.
+    -- How a cursor page costs at depth is in the scale scenarios (BENCH_SCALE).
+    return wrk.format("GET", base .. "/Users?count=100&cursor=", headers)
   elseif scenario == "post" then
     counter = counter + 1
     local name = run .. "-" .. (tid or 0) .. "-" .. counter

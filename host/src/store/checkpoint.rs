@@ -43,7 +43,7 @@ pub(super) const JOURNAL_SIZE_LIMIT: i64 = RESTART_AT * 4096;
 
 pub(super) fn start(path: &Path) -> Result<Periodic> {
     let conn = Connection::open(path)?;
-    super::configure(&conn)?;
+    super::configure(&conn, super::Cache::Service)?;
     conn.busy_timeout(RESTART_WAIT)?;
     Periodic::start("scimd-checkpoint", EVERY, move || {
         if let Err(e) = tick(&conn) {

@@ -41,7 +41,7 @@ impl Epoch {
 /// Starts the watcher thread (see `periodic`).
 pub(super) fn watch(path: &Path, epoch: Epoch) -> Result<Periodic> {
     let conn = Connection::open(path)?;
-    super::configure(&conn)?;
+    super::configure(&conn, super::Cache::Service)?;
     Periodic::start("scimd-epoch-watch", WATCH_EVERY, move || {
         if let Err(e) = epoch.publish_from(&conn) {
             tracing::warn!(error = %e, "reading the authentication epoch failed");
