@@ -339,3 +339,30 @@ async fn patch_on_a_group_with_100k_members_adds_and_removes_one() -> Result<()>
     assert_eq!(count, 100_000);
     Ok(())
 }
+
+#[tokio::test]
+async fn renames_show_at_once_in_the_other_side_of_a_membership() -> Result<()> {
+    // Neither rename makes a new version of the other side: what shows the name must not be
+    // an earlier rendering of it (the engine's renders are memoised by their inputs).
+    let server = Server::start().await?;
+    let c = server.realm("r", "entra", &["manage-users"])?;
+    let user = c.create_user("alice", json!({})).await?;
+    let group = c.create_group("Before", &[&user]).await?;
+    for _ in 0..2 {
+        assert_eq!(c.get(&format!("/Users/{user}")).await?.json["groups"][0]["display"], "Before");
+        assert_eq!(c.get(&format!("/Groups/{group}")).await?.json["members"][0]["display"], "alice");
+    }
+    let rename = |path: &str, value: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "path": path, "value": value}]})
+    };
+    assert_eq!(c.patch(&format!("/Groups/{group}"), &rename("displayName", "After")).await?.status, 204);
+    assert_eq!(c.patch(&format!("/Users/{user}"), &rename("userName", "alicia")).await?.status, 200);
+    assert_eq!(c.get(&format!("/Users/{user}")).await?.json["groups"][0]["display"], "After");
+    assert_eq!(
+        c.get(&format!("/Users?filter=userName%20eq%20%22alicia%22")).await?.json["Resources"][0]["groups"][0]["display"],
+        "After"
+    );
+    assert_eq!(c.get(&format!("/Groups/{group}")).await?.json["members"][0]["display"], "alicia");
+    Ok(())
+}

@@ -7,7 +7,7 @@ pub mod v0_2 {
     wasmtime::component::bindgen!({
         world: "scim-guest",
         path: "../wit/since_v0.2.0",
-        additional_derives: [PartialEq],
+        additional_derives: [PartialEq, Eq, Hash],
     });
 }
 

@@ -9,6 +9,7 @@ pub mod bindings;
 mod cache;
 mod compat;
 pub mod plan_check;
+mod renders;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -321,6 +322,8 @@ pub struct RealmEngine {
     /// Validated projections by (kind, attributes, excludedAttributes). The engine is a pure
     /// function of its inputs, so its answers can be reused.
     projections: RwLock<HashMap<ProjectionKey, Projection>>,
+    /// Rendered resources by their inputs (see `renders`).
+    renders: renders::Renders,
     /// Told of every trap or timeout (the host records them as admin events).
     on_failure: Option<FailureHook>,
     /// Until when (`uptime_ms`) calls run through `heavy`; 0: not suspect.
@@ -352,12 +355,13 @@ impl RealmEngine {
             pool: Mutex::new(Vec::new()),
             info: empty_info(),
             projections: RwLock::new(HashMap::new()),
+            renders: Default::default(),
             on_failure,
             suspect_until: AtomicU64::new(0),
         };
         let mut first = engine.instantiate()?;
-        let projections = RwLock::new(HashMap::new());
-        let mut s = Session { inst: &mut first, limits, poisoned: false, projections: &projections };
+        let (projections, renders) = (RwLock::new(HashMap::new()), renders::Renders::default());
+        let mut s = Session { inst: &mut first, limits, poisoned: false, projections: &projections, renders: &renders };
         engine.info = s.describe()?;
         let poisoned = s.poisoned;
         if !poisoned {
@@ -438,8 +442,13 @@ impl RealmEngine {
             Some(i) => i,
             None => self.instantiate()?,
         };
-        let mut session =
-            Session { inst: &mut inst, limits: self.limits, poisoned: false, projections: &self.projections };
+        let mut session = Session {
+            inst: &mut inst,
+            limits: self.limits,
+            poisoned: false,
+            projections: &self.projections,
+            renders: &self.renders,
+        };
         let mut result = f(&mut session);
         if !session.poisoned {
             let mut pool = self.pool.lock();
@@ -500,6 +509,7 @@ pub struct Session<'a> {
     limits: Limits,
     poisoned: bool,
     projections: &'a RwLock<HashMap<ProjectionKey, Projection>>,
+    renders: &'a renders::Renders,
 }
 
 /// Calls one function of the realm engine, on whichever WIT version the instance speaks:
@@ -625,7 +635,30 @@ impl Session<'_> {
 
     /// A page of resources, one JSON text each: one call for a 0.2 engine; for a 0.1 engine one
     /// `render` per item, a minimal item rendered through the projection of its name.
+    ///
+    /// What was rendered before from the same inputs is taken from the engine's memo
+    /// (`renders`); the engine renders the rest.
     pub fn render_page(&mut self, ctx: &Context, items: &[PageItem], projection: &Projection) -> Result<Vec<String>> {
+        let keys: Vec<u128> = items.iter().map(|item| renders::key(ctx, projection, item)).collect();
+        let mut out: Vec<Option<String>> = keys.iter().map(|k| self.renders.get(*k).map(|r| r.to_string())).collect();
+        let missing: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
+        if !missing.is_empty() {
+            let todo: Vec<PageItem> = missing.iter().map(|&i| items[i].clone()).collect();
+            let rendered = self.render_page_uncached(ctx, &todo, projection)?;
+            for (i, r) in missing.into_iter().zip(rendered) {
+                self.renders.put(keys[i], &r);
+                out[i] = Some(r);
+            }
+        }
+        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    fn render_page_uncached(
+        &mut self,
+        ctx: &Context,
+        items: &[PageItem],
+        projection: &Projection,
+    ) -> Result<Vec<String>> {
         if self.is_v0_1() {
             return items
                 .iter()

@@ -90,6 +90,7 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
 }
 
 fn run(conn: Connection, queue: mpsc::Receiver<Message>, epoch: Epoch) {
+    let wal = conn.path().map(|p| std::path::PathBuf::from(format!("{p}-wal")));
     let mut stopper = None;
     while stopper.is_none() {
         let mut batch = Vec::new();
@@ -128,6 +129,10 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>, epoch: Epoch) {
         }
         for done in completions {
             done(committed.clone());
+        }
+        // Acknowledged first; the next writes wait for the WAL to be brought back down.
+        if let Some(wal) = &wal {
+            super::checkpoint::hold_to_ceiling(&conn, wal);
         }
     }
     drop(conn);
