@@ -360,7 +360,7 @@ async fn renames_show_at_once_in_the_other_side_of_a_membership() -> Result<()> 
     assert_eq!(c.patch(&format!("/Users/{user}"), &rename("userName", "alicia")).await?.status, 200);
     assert_eq!(c.get(&format!("/Users/{user}")).await?.json["groups"][0]["display"], "After");
     assert_eq!(
-        c.get(&format!("/Users?filter=userName%20eq%20%22alicia%22")).await?.json["Resources"][0]["groups"][0]["display"],
+        c.get("/Users?filter=userName%20eq%20%22alicia%22").await?.json["Resources"][0]["groups"][0]["display"],
         "After"
     );
     assert_eq!(c.get(&format!("/Groups/{group}")).await?.json["members"][0]["display"], "alicia");
