@@ -22,7 +22,10 @@ use crate::runtime::bindings::ResourceKind;
 use crate::store::{Position, Resume};
 
 const NONCE: usize = 24;
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
+/// Sealed positions are padded to a multiple of this, so a cursor's length does not tell the
+/// length of the sort value it holds.
+const PAD: usize = 64;
 /// The most of a text sort value a cursor carries: the store looks a longer one up by row
 /// (`store::Position::cut`), so that a cursor stays short whatever the values.
 const VALUE_CUT: usize = 256;
@@ -60,6 +63,12 @@ impl Binding {
         out.copy_from_slice(&h.finalize()[..16]);
         Binding(out)
     }
+}
+
+/// Appends `b` with its length (at most `VALUE_CUT`, so two bytes hold it).
+fn bytes(plain: &mut Vec<u8>, b: &[u8]) {
+    plain.extend_from_slice(&(b.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+    plain.extend_from_slice(b);
 }
 
 /// Seals and opens cursors.
@@ -103,7 +112,7 @@ impl Cursors {
             }
             SqlValue::Text(t) if t.len() <= VALUE_CUT && !position.cut => {
                 plain.push(2);
-                plain.extend_from_slice(t.as_bytes());
+                bytes(&mut plain, t.as_bytes());
             }
             SqlValue::Text(t) => {
                 let mut end = VALUE_CUT.min(t.len());
@@ -111,7 +120,7 @@ impl Cursors {
                     end -= 1;
                 }
                 plain.push(3);
-                plain.extend_from_slice(&t.as_bytes()[..end]);
+                bytes(&mut plain, &t.as_bytes()[..end]);
             }
             SqlValue::Real(f) => {
                 plain.push(4);
@@ -119,9 +128,10 @@ impl Cursors {
             }
             SqlValue::Blob(b) => {
                 plain.push(5);
-                plain.extend_from_slice(&b[..b.len().min(VALUE_CUT)]);
+                bytes(&mut plain, &b[..b.len().min(VALUE_CUT)]);
             }
         }
+        plain.resize(plain.len().div_ceil(PAD) * PAD, 0);
         let nonce: [u8; NONCE] = rand::random();
         // Encrypting a buffer in memory fails only past 256 GiB.
         let sealed = self.aead.encrypt(XNonce::from_slice(&nonce), plain.as_slice()).unwrap_or_default();
@@ -171,14 +181,19 @@ impl Cursors {
         }
         let phase = take(25, 1)?[0];
         let pk = int(take(26, 8)?)?;
-        let text = || String::from_utf8(plain[35..].to_vec()).map_err(|_| malformed());
+        // A length-prefixed value, then padding.
+        let counted = || -> Result<&[u8]> {
+            let n = take(35, 2)?;
+            take(37, usize::from(u16::from_be_bytes([n[0], n[1]])))
+        };
+        let text = || String::from_utf8(counted()?.to_vec()).map_err(|_| malformed());
         let (value, cut) = match take(34, 1)?[0] {
             0 => (SqlValue::Null, false),
             1 => (SqlValue::Integer(int(take(35, 8)?)?), false),
             2 => (SqlValue::Text(text()?), false),
             3 => (SqlValue::Text(text()?), true),
             4 => (SqlValue::Real(f64::from_bits(int(take(35, 8)?)? as u64)), false),
-            5 => (SqlValue::Blob(plain[35..].to_vec()), false),
+            5 => (SqlValue::Blob(counted()?.to_vec()), false),
             _ => return Err(malformed()),
         };
         let position = Position { phase: phase & !BACKWARD, value, pk, cut };
@@ -223,6 +238,17 @@ mod tests {
         assert!(
             opened.cut && long.starts_with(start.as_str()) && start.len() <= VALUE_CUT && start.len() >= VALUE_CUT - 1
         );
+    }
+
+    #[test]
+    fn a_cursor_does_not_tell_the_length_of_its_value() {
+        let c = cursors();
+        let sealed = |v: &str| {
+            let p = Position { phase: 0, value: SqlValue::Text(v.into()), pk: 1, cut: false };
+            c.seal(&binding(), &Resume::After(p), 0).len()
+        };
+        assert_eq!(sealed("a"), sealed(&"a".repeat(20)));
+        assert_eq!(sealed(""), sealed("bob@example.com"));
     }
 
     #[test]
