@@ -543,6 +543,21 @@ impl Prepared {
             .collect())
     }
 
+    /// Up to `limit` rows from a settled position (or the start), across runs in its reading
+    /// order, each with its position.
+    fn read(&self, c: &Connection, settled: Option<&Resume>, limit: i64) -> Result<Vec<(Row, Position)>> {
+        let backward = settled.is_some_and(Resume::backward);
+        let mut rows = Vec::new();
+        for (i, from) in runs(self.phases.len(), settled) {
+            let want = limit - rows.len() as i64;
+            if want <= 0 {
+                break;
+            }
+            rows.extend(self.rows(c, i, from, backward, want, 0)?);
+        }
+        Ok(rows)
+    }
+
     /// Keys of run `i` past `position`, each with its position, at most `limit` (`-1`: all).
     fn keys(
         &self,
@@ -608,28 +623,13 @@ pub fn run_exact(c: &Connection, realm_id: i64, kind: ResourceKind, plan: &Query
             if *count == 0 {
                 return Ok(Page { total, rows: Vec::new(), next: None, previous: None });
             }
+            // One row more than asked tells whether another page follows.
             let settled = q.settle(c, resume.as_ref())?;
-            let backward = settled.as_ref().is_some_and(Resume::backward);
-            let mut rows: Vec<(Row, Position)> = Vec::new();
-            for (i, from) in runs(q.phases.len(), settled.as_ref()) {
-                // One row more than asked tells whether another page follows.
-                let want = count + 1 - rows.len() as i64;
-                if want <= 0 {
-                    break;
-                }
-                rows.extend(q.rows(c, i, from, backward, want, 0)?);
-            }
-            if backward && rows.is_empty() {
+            let rows = q.read(c, settled.as_ref(), count + 1)?;
+            if rows.is_empty() && settled.as_ref().is_some_and(Resume::backward) {
                 // Everything before the cursor is gone: the first page, from which the client
                 // can go on.
-                for (i, _) in runs(q.phases.len(), None) {
-                    let want = count + 1 - rows.len() as i64;
-                    if want <= 0 {
-                        break;
-                    }
-                    rows.extend(q.rows(c, i, None, false, want, 0)?);
-                }
-                return Ok(cursor_page(rows, *count, None, total));
+                return Ok(cursor_page(q.read(c, None, count + 1)?, *count, None, total));
             }
             Ok(cursor_page(rows, *count, resume.as_ref(), total))
         }
