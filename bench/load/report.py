@@ -18,7 +18,10 @@ LABELS = {
     "post": "POST /Users",
     "patch": "PATCH /Users/{id}",
 }
-# The goal: scimd within 30% of the bare axum + SQLite baseline.
+# The goals (the production-scale issue): scimd within 30% of the bare axum + SQLite
+# baseline; a page of 100 within 50%; PATCH, which does the SCIM logic's most work per
+# request, within 40%.
+TARGETS = {"page": 0.50, "cursor": 0.50, "patch": 0.60}
 TARGET = 0.70
 
 
@@ -59,18 +62,19 @@ def main():
         sc_cpu = cpu_us(args.raw, f"scimd-{s}", sc)
         bl_cpu = cpu_us(args.raw, f"baseline-{s}", bl)
         results.append({"scenario": s, "label": LABELS.get(s, s), "scimd": sc, "baseline": bl,
-                        "ratio": ratio, "scimd_cpu_us_per_request": sc_cpu,
+                        "ratio": ratio, "target": TARGETS.get(s, TARGET), "scimd_cpu_us_per_request": sc_cpu,
                         "baseline_cpu_us_per_request": bl_cpu})
         us = lambda v: "n/a" if v is None else f"{v:.0f} µs"
         fmt = lambda r, k: f"{r[k]:.0f}" if r else "n/a"
         p99 = lambda r: f"{r['latency_ms']['p99']:.1f} ms" if r else "n/a"
-        verdict = "n/a" if ratio is None else ("ok" if ratio >= TARGET else "below target")
+        target = TARGETS.get(s, TARGET)
+        verdict = "n/a" if ratio is None else (f"≥ {target:.2f} ok" if ratio >= target else f"< {target:.2f} below target")
         rows.append([LABELS.get(s, s), fmt(sc, "rps"), fmt(bl, "rps"),
                      "n/a" if ratio is None else f"{ratio:.2f}", p99(sc), p99(bl),
                      us(sc_cpu), us(bl_cpu), f"{errors(sc)} / {errors(bl)}", verdict])
 
     head = ["scenario", "scimd req/s", "baseline req/s", "ratio", "scimd p99", "baseline p99",
-            "scimd CPU/req", "baseline CPU/req", "errors (scimd / baseline)", f"≥ {TARGET:.2f}"]
+            "scimd CPU/req", "baseline CPU/req", "errors (scimd / baseline)", "target"]
     widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
     print()
@@ -85,7 +89,8 @@ def main():
     md = ["# scimd benchmark", "",
           "`scripts/bench.sh`: scimd against a bare axum + SQLite server doing the same HTTP "
           "and SQLite work with no SCIM logic (`bench/baseline`). Ratio = scimd req/s ÷ "
-          f"baseline req/s; the target is ≥ {TARGET:.2f} (scimd within 30% of the baseline). "
+          "baseline req/s; the target is ≥ 0.70 (scimd within 30% of the baseline), ≥ 0.50 for a "
+          "page of 100 and ≥ 0.60 for PATCH. "
           "CPU/req is the server process's CPU time (user + system) per request during the run; "
           "wrk runs on the same machine.", ""]
     md += [f"- {k}: {v}" for k, v in meta.items()] + [""]

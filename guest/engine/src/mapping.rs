@@ -13,8 +13,6 @@
 //! `id`, `meta`, `groups` and `members` are not mapped: the host owns ids and metadata and
 //! keeps memberships itself.
 
-use std::collections::HashMap;
-
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
@@ -295,10 +293,26 @@ fn with_attributes(model: Model, attributes: Vec<Attribute>) -> Model {
     }
 }
 
+/// A model's realm attributes by name: sorted once and searched by bisection, because
+/// hashing every schema attribute's name cost more than the lookups it saved.
+struct ByName<'a>(Vec<(&'a str, &'a [String])>);
+
+impl<'a> ByName<'a> {
+    fn of(attributes: &'a [Attribute]) -> ByName<'a> {
+        let mut v: Vec<(&str, &[String])> = attributes.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        ByName(v)
+    }
+
+    fn get(&self, name: &str) -> Option<&'a [String]> {
+        self.0.binary_search_by(|(n, _)| (*n).cmp(name)).ok().map(|i| self.0[i].1)
+    }
+}
+
 /// Reads one schema's attributes back from realm attributes, in schema order.
 fn schema_view<'a>(
     schema: &'a SchemaDef,
-    attrs: &HashMap<&str, &'a [String]>,
+    attrs: &ByName<'a>,
     out: &mut Vec<(&'a str, Node<'a>)>,
     columns: &dyn Fn(&str, Option<&str>) -> Option<Node<'a>>,
 ) {
@@ -340,8 +354,7 @@ fn schema_view<'a>(
 /// The mapped attributes of a model, as a document without `schemas`, `id`, `meta` and
 /// relations; extension attributes are objects under their URN.
 pub fn view<'a>(rs: &'a ResourceSchema, model: &'a Model) -> Vec<(&'a str, Node<'a>)> {
-    let attrs: HashMap<&str, &[String]> =
-        model.attributes().iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    let attrs = ByName::of(model.attributes());
     let mut doc = Vec::new();
     if let Some(def) = rs.common_attr("externalId")
         && let Some([ext, ..]) = attrs.get(def.storage.as_str())

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::filter::{self, Filter, Literal, PatchPath};
 use crate::model::{CompareOp, Kind, MemberChanges, MemberRef};
 use crate::path::{AttrPath, looks_like_urn};
-use crate::resource::{self, Validator, kind_of, schemas_of};
+use crate::resource::{self, At, Validator, kind_of, schemas_of};
 use crate::schema::{AttrDef, Mutability, PATCH_OP, Type};
 
 /// The result of a PatchOp.
@@ -254,7 +254,7 @@ impl Patcher<'_> {
             return Ok(());
         }
         let value = value.unwrap_or(Value::Null);
-        let new = self.v.attribute(def, value, &shown)?;
+        let new = self.v.attribute(def, value, &At::Path(&shown))?;
         let Some(new) = new else {
             if op == Op::Replace {
                 resource::unset(&mut self.doc, path);
@@ -302,7 +302,7 @@ impl Patcher<'_> {
         let sub_def = def.sub(sub).ok_or_else(|| Error::InvalidPath(format!("'{shown}' names no attribute")))?;
         let new = match (op, value) {
             (Op::Remove, _) => None,
-            (_, Some(v)) => self.v.simple(sub_def, v, &shown)?,
+            (_, Some(v)) => self.v.simple(sub_def, v, &At::Path(&shown))?,
             (_, None) => None,
         };
         let lenient = self.v.lenient;
@@ -354,8 +354,8 @@ impl Patcher<'_> {
         };
         let new: Option<Value> = match (op, &sub_def, value) {
             (Op::Remove, _, _) => None,
-            (_, Some(sd), Some(v)) => self.v.simple(sd, v, &format!("{shown}.{}", sd.name))?,
-            (_, None, Some(v)) => self.v.single(def, v, &shown)?,
+            (_, Some(sd), Some(v)) => self.v.simple(sd, v, &At::Sub(&At::Path(&shown), &sd.name))?,
+            (_, None, Some(v)) => self.v.single(def, v, &At::Path(&shown))?,
             (_, _, None) => None,
         };
         let mut items: Vec<Value> = match resource::get_mut(&mut self.doc, path) {
@@ -461,7 +461,7 @@ impl Patcher<'_> {
             )));
         }
         let refs = |value: Option<Value>| -> Result<Vec<MemberRef>> {
-            let v = self.v.attribute(def, value.unwrap_or(Value::Null), "members")?;
+            let v = self.v.attribute(def, value.unwrap_or(Value::Null), &At::Path("members"))?;
             Ok(resource::members(v.as_ref()))
         };
         let changes = self.members.get_or_insert_with(MemberChanges::default);

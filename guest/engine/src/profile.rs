@@ -44,7 +44,7 @@ pub enum Validation {
 
 impl Validation {
     /// Checks a text value; the error names the attribute.
-    pub fn check(&self, at: &str, value: &str) -> Result<()> {
+    pub fn check(&self, at: &crate::resource::At<'_>, value: &str) -> Result<()> {
         let fail = |why: String| Err(Error::InvalidValue(format!("'{at}' {why}")));
         match self {
             Validation::Length { min, max } => {
@@ -470,6 +470,7 @@ fn distinct_storage(rs: &ResourceSchema) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::At;
     use serde_json::json;
 
     const HR: &str = "urn:acme:params:scim:schemas:extension:hr:1.0:User";
@@ -530,12 +531,12 @@ mod tests {
     fn validations_check_values() {
         let v = validations("x", Some(&json!({"length": {"min": 2, "max": 3}, "pattern": {"pattern": "^[A-Z]+$"}, "options": {"options": ["AB", "ABC"]}}))).expect("valid");
         for check in &v {
-            assert!(check.check("x", "AB").is_ok());
+            assert!(check.check(&At::Path("x"), "AB").is_ok());
         }
-        assert!(v[0].check("x", "ABCD").is_err());
-        assert!(v[1].check("x", "ab").is_err());
-        assert!(Validation::Email.check("x", "a@b.c").is_ok());
-        assert!(Validation::Email.check("x", "a@b").is_err());
+        assert!(v[0].check(&At::Path("x"), "ABCD").is_err());
+        assert!(v[1].check(&At::Path("x"), "ab").is_err());
+        assert!(Validation::Email.check(&At::Path("x"), "a@b.c").is_ok());
+        assert!(Validation::Email.check(&At::Path("x"), "a@b").is_err());
     }
 
     fn engine(config: Value) -> crate::Engine {

@@ -440,7 +440,16 @@ pub async fn create(
                 store::apply_members(c, realm_id, pk, &id, m, now)?;
             }
             events::record(c, realm_id, &actor, "CREATE", event_type(kind), &event_path(kind, &id), None)?;
-            Ok(Row { pk, id, model, created: now, last_modified: now, version: 1, member_of: 0, protected: false })
+            Ok(Row {
+                pk,
+                id: id.clone(),
+                model: model.clone(),
+                created: now,
+                last_modified: now,
+                version: 1,
+                member_of: 0,
+                protected: false,
+            })
         })
         .await?;
     let location = location(&scim, kind, &row.id);
@@ -556,7 +565,7 @@ async fn update(
                     store::apply_members(c, realm_id, current.pk, &current.id, m, now)?;
                 }
                 events::record(c, realm_id, &actor, "UPDATE", event_type(kind), &event_path(kind, &current.id), None)?;
-                Ok(Some(Row { model, last_modified: now, version, ..current }))
+                Ok(Some(Row { model: model.clone(), last_modified: now, version, ..current.clone() }))
             })
             .await?;
         // Another write came between reading and writing: run the request again on it.

@@ -224,7 +224,7 @@ impl Store {
     /// it is stored, or, when `f` fails, none of it.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        f: impl FnMut(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.writer.submit(f, move |r| {
@@ -237,14 +237,14 @@ impl Store {
     /// (or failed). For callers that keep many writes in flight (`import`).
     pub fn submit<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        f: impl FnMut(&Connection) -> Result<T> + Send + 'static,
         done: impl FnOnce(Result<T>) + Send + 'static,
     ) -> Result<()> {
         self.writer.submit(f, done)
     }
 
     /// Queues a write nobody waits for (reports of engine failures).
-    pub fn write_detached(&self, f: impl FnOnce(&Connection) -> Result<()> + Send + 'static) {
+    pub fn write_detached(&self, f: impl FnMut(&Connection) -> Result<()> + Send + 'static) {
         let queued = self.writer.submit(f, |r| {
             if let Err(e) = r {
                 tracing::warn!(error = %e, "a background write failed");
@@ -258,7 +258,7 @@ impl Store {
     /// `write` for callers outside an async runtime (the offline commands, tests).
     pub fn write_blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        f: impl FnMut(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::channel();
         self.writer.submit(f, move |r| {

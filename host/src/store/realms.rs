@@ -271,7 +271,7 @@ impl Store {
     /// Creates a realm (offline commands and tests).
     pub fn create_realm(&self, name: &str, compatibility: &str) -> Result<Realm> {
         let new = NewRealm { compatibility: compatibility.to_string(), ..NewRealm::named(name) };
-        self.write_blocking(move |c| create_realm(c, new))
+        self.write_blocking(move |c| create_realm(c, new.clone()))
     }
 
     pub fn set_realm_compatibility(&self, name: &str, compatibility: &str) -> Result<()> {
@@ -279,7 +279,7 @@ impl Store {
         self.write_blocking(move |c| {
             let realm =
                 realm_by_name(c, &name)?.ok_or_else(|| Error::NotFound(format!("realm '{name}' does not exist")))?;
-            update_realm(c, &realm, RealmChanges { compatibility: Some(compatibility), ..Default::default() })?;
+            update_realm(c, &realm, RealmChanges { compatibility: Some(compatibility.clone()), ..Default::default() })?;
             Ok(())
         })
     }

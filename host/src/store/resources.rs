@@ -395,7 +395,8 @@ pub fn update(
     Ok(Some(expected_version + 1))
 }
 
-/// Rewrites only the attributes whose values changed.
+/// Rewrites only the attributes whose values changed: a value that changed in place (the
+/// common PATCH of one attribute) is one `UPDATE` of its row, not a delete and an insert.
 fn update_attributes(
     tx: &Connection,
     realm_id: i64,
@@ -405,23 +406,41 @@ fn update_attributes(
     new: &[Attribute],
 ) -> Result<()> {
     let (_, attrs) = tables(kind);
-    let before: HashMap<&str, &[String]> = old.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
-    let after: HashMap<&str, &[String]> = new.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    if let Some(a) = new.iter().enumerate().find_map(|(i, a)| new[..i].iter().any(|b| b.name == a.name).then_some(a)) {
+        return Err(Error::InvalidValue(format!("the engine wrote attribute '{}' twice", a.name)));
+    }
+    let before = |name: &str| old.iter().find(|a| a.name == name).map(|a| a.values.as_slice());
+    let after = |name: &str| new.iter().find(|a| a.name == name).map(|a| a.values.as_slice());
     let mut delete = tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1 AND name = ?2"))?;
-    for (name, values) in &before {
-        if after.get(name) != Some(values) {
-            delete.execute(params![pk, name])?;
+    let mut delete_from =
+        tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1 AND name = ?2 AND ord >= ?3"))?;
+    for a in old {
+        match after(&a.name) {
+            None => {
+                delete.execute(params![pk, a.name])?;
+            }
+            // Values past the new count go; the others are updated or kept below.
+            Some(values) if values.len() < a.values.len() => {
+                delete_from.execute(params![pk, a.name, values.len() as i64])?;
+            }
+            Some(_) => {}
         }
     }
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO {attrs} (owner, name, ord, realm_id, value, value_ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
     ))?;
+    let mut update = tx.prepare_cached(&format!(
+        "UPDATE {attrs} SET value = ?4, value_ci = ?5 WHERE owner = ?1 AND name = ?2 AND ord = ?3"
+    ))?;
     for a in new {
-        if before.get(a.name.as_str()) == Some(&a.values.as_slice()) {
-            continue;
-        }
+        let was = before(&a.name).unwrap_or_default();
         for (ord, v) in a.values.iter().enumerate() {
-            match insert.execute(params![pk, a.name, ord as i64, realm_id, v, v.to_lowercase()]) {
+            let result = match was.get(ord) {
+                Some(w) if w == v => continue,
+                Some(_) => update.execute(params![pk, a.name, ord as i64, v, v.to_lowercase()]),
+                None => insert.execute(params![pk, a.name, ord as i64, realm_id, v, v.to_lowercase()]),
+            };
+            match result {
                 Ok(_) => {}
                 Err(e) if unique_violation(&e) => {
                     return Err(Error::InvalidValue(format!("the engine wrote attribute '{}' twice", a.name)));

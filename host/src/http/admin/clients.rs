@@ -103,7 +103,7 @@ pub async fn create(
     let client = app
         .store
         .write(move |c| {
-            let (client, _) = clients::create_client(c, realm_id, new)?;
+            let (client, _) = clients::create_client(c, realm_id, new.clone())?;
             events::record(
                 c,
                 realm_id,
@@ -163,7 +163,7 @@ pub async fn update(
     let realm_id = realm.id;
     app.store
         .write(move |conn| {
-            let updated = clients::update_client(conn, &current, c)?;
+            let updated = clients::update_client(conn, &current, c.clone())?;
             events::record(
                 conn,
                 realm_id,

@@ -95,7 +95,7 @@ pub async fn deploy(
         .store
         .write(move |c| {
             let version = components::deploy(c, realm_id, &body, &d)?;
-            let rep = representation(&Deployment { version, ..d }, true);
+            let rep = representation(&Deployment { version, ..d.clone() }, true);
             events::record(
                 c,
                 realm_id,

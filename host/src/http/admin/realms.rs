@@ -68,7 +68,7 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     let realm = app
         .store
         .write(move |c| {
-            let realm = realms::create_realm(c, new)?;
+            let realm = realms::create_realm(c, new.clone())?;
             let rep = representation(&realm);
             events::record(c, master.id, &actor, "CREATE", "REALM", &format!("realms/{}", realm.name), Some(&rep))?;
             Ok(realm)
@@ -107,7 +107,7 @@ pub async fn update(
     let actor = principal.actor();
     app.store
         .write(move |c| {
-            let updated = realms::update_realm(c, &realm, changes)?;
+            let updated = realms::update_realm(c, &realm, changes.clone())?;
             events::record(c, realm.id, &actor, "UPDATE", "REALM", "", Some(&representation(&updated)))
         })
         .await?;

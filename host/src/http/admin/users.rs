@@ -146,7 +146,7 @@ async fn write_user(
     realm: Realm,
     target: Account,
     (operation, suffix): (&'static str, &'static str),
-    change: impl FnOnce(&rusqlite::Connection, &Account) -> crate::Result<()> + Send + 'static,
+    mut change: impl FnMut(&rusqlite::Connection, &Account) -> crate::Result<()> + Send + 'static,
 ) -> AdminResult {
     let (actor, path) = (principal.actor(), format!("users/{}{suffix}", target.id));
     app.store
@@ -222,8 +222,10 @@ pub async fn update(
     if changes.username.as_ref().is_some_and(|u| !u.eq_ignore_ascii_case(&target.username)) && target.service_account {
         return Err(Error::InvalidValue("a service account's username follows its client".into()).into());
     }
-    write_user(&app, &principal, realm, target, ("UPDATE", ""), move |c, a| accounts::update_account(c, a, changes))
-        .await
+    write_user(&app, &principal, realm, target, ("UPDATE", ""), move |c, a| {
+        accounts::update_account(c, a, changes.clone())
+    })
+    .await
 }
 
 /// `DELETE /admin/realms/{realm}/users/{id}`: the user with its attributes, memberships, role
