@@ -15,7 +15,8 @@
 # each scenario is run against scimd, then against the baseline, so a noisy machine affects
 # both alike. POST runs last so that the reads see exactly the seeded users.
 #
-# Environment (defaults): BENCH_DURATION (10) seconds per run, BENCH_WARMUP (2) seconds of
+# Environment (defaults): BENCH_DURATION (10) seconds per run, BENCH_ROUNDS (3) rounds of every
+# scenario against both servers (the table gives median ratios), BENCH_WARMUP (2) seconds of
 # unmeasured load before each run, BENCH_USERS (10000), BENCH_CONNECTIONS (32),
 # BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page cursor patch post"), BENCH_NO_BUILD
 # (unset: set to 1 to use already built binaries), BENCH_BIN_DIR (target/release).
@@ -29,6 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 USERS=${BENCH_USERS:-10000}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
@@ -122,17 +124,23 @@ run_wrk() {
     -s bench/load/scenario.lua "http://127.0.0.1:$(port_of "$1")" >>"$OUT/wrk.log" 2>&1
 }
 
-for scenario in $SCENARIOS; do
-  for server in scimd baseline; do
-    echo "$scenario: $server" >&2
-    if [ "$WARMUP" != 0 ]; then
-      run_wrk "$server" "$scenario" "$WARMUP" "$WORK/warmup.json" "warm-$scenario"
-    fi
-    before=$(cpu_ticks "$server")
-    run_wrk "$server" "$scenario" "$DURATION" "$OUT/raw/$server-$scenario.json" "$scenario"
-    # The server's CPU time per request: what each request costs, whatever wrk's share.
-    echo "{\"cpu_ticks\": $(($(cpu_ticks "$server") - before)), \"clk_tck\": $(getconf CLK_TCK)}" \
-      >"$OUT/raw/$server-$scenario.cpu.json"
+# Rounds, each running every scenario against both servers (scimd first in odd rounds, the
+# baseline first in even ones, so that a machine getting slower or faster affects both alike);
+# the report gives each scenario's median ratio over the rounds and their range.
+for round in $(seq "$ROUNDS"); do
+  order="scimd baseline"; [ $((round % 2)) -eq 0 ] && order="baseline scimd"
+  for scenario in $SCENARIOS; do
+    for server in $order; do
+      echo "round $round, $scenario: $server" >&2
+      if [ "$WARMUP" != 0 ]; then
+        run_wrk "$server" "$scenario" "$WARMUP" "$WORK/warmup.json" "warm-$scenario-$round"
+      fi
+      before=$(cpu_ticks "$server")
+      run_wrk "$server" "$scenario" "$DURATION" "$OUT/raw/$server-$scenario-r$round.json" "$scenario-$round"
+      # The server's CPU time per request: what each request costs, whatever wrk's share.
+      echo "{\"cpu_ticks\": $(($(cpu_ticks "$server") - before)), \"clk_tck\": $(getconf CLK_TCK)}" \
+        >"$OUT/raw/$server-$scenario-r$round.cpu.json"
+    done
   done
 done
 
@@ -142,10 +150,10 @@ for s in get filter page cursor post patch; do
   case " $SCENARIOS " in *" $s "*) SHOWN="$SHOWN $s" ;; esac
 done
 if [ -n "$SHOWN" ]; then
-python3 bench/load/report.py --raw "$OUT/raw" --out "$OUT" --scenarios "$SHOWN" \
+python3 bench/load/report.py --raw "$OUT/raw" --out "$OUT" --scenarios "$SHOWN" --rounds "$ROUNDS" \
   --meta "date=$(date -u +%Y-%m-%dT%H:%MZ)" \
   --meta "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
-  --meta "cpus=$(nproc)" --meta "users=$USERS" --meta "duration=${DURATION}s" \
+  --meta "cpus=$(nproc)" --meta "users=$USERS" --meta "duration=${DURATION}s" --meta "rounds=$ROUNDS" \
   --meta "warmup=${WARMUP}s" --meta "wrk=-t$THREADS -c$CONNECTIONS"
 fi
 
