@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of scimd on a fresh machine: installs what the tests need (the wasm32-wasip2
 # target, curl and jq, a Python virtualenv with the third-party SCIM client, Node.js packages
-# for the jco host), then the whole workspace, then the golden cases in Node.js.
+# for the jco host, cargo-machete), then the whole workspace, the lints (clippy with warnings
+# as errors, unused dependencies), then the golden cases in Node.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,12 @@ fi
 target/pyclient/bin/pip install --quiet --disable-pip-version-check -r tests/clients/python/requirements.txt
 
 cargo test --workspace --locked "$@"
+
+# Lints are part of the tests: clippy's warnings fail the run, and so does a dependency no
+# code uses (cargo-machete, from crates.io).
+cargo clippy --workspace --all-targets --locked -- -D warnings
+command -v cargo-machete >/dev/null 2>&1 || cargo install cargo-machete --locked --version 0.9.2
+cargo machete
 
 # The same component in another host: Node.js runs it through jco and must give the Rust
 # host's answers to every golden case (conformance/), and the example gateway must work.
