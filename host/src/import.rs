@@ -113,7 +113,7 @@ pub fn users(app: &AppState, realm: &str, input: impl BufRead, mut progress: imp
     app.store.write_blocking(move |c| {
         let actor = store::Actor { realm: None, client: None, user: Some("scimd import".into()) };
         let detail = serde_json::json!({"imported": imported});
-        events::record(c, realm_id, &actor, "CREATE", "USER", "users", Some(&detail))
+        events::record(c, realm_id, &actor, "CREATE", ResourceKind::User.event_type(), "users", Some(&detail))
     })?;
     Ok(report)
 }

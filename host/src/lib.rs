@@ -4,13 +4,15 @@
 //!
 //! Layout: `http` (routes, SCIM envelope), `auth` (tokens → principals), `store` (the realm
 //! model in SQLite), `runtime` (wasmtime, per-realm engines), `housekeeping` (expiry of old
-//! rows), `import` (offline loading of users), `settings`, `error`.
+//! rows), `import` (offline loading of users), `resource_kind` (the names of Users and
+//! Groups), `settings`, `error`.
 
 pub mod auth;
 pub mod error;
 pub mod housekeeping;
 pub mod http;
 pub mod import;
+pub mod resource_kind;
 pub mod runtime;
 pub mod settings;
 pub mod store;

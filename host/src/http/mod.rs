@@ -27,7 +27,7 @@ use serde_json::json;
 use crate::auth::password::Passwords;
 use crate::auth::{Authenticator, Need, Principal};
 use crate::error::{Error, Result};
-use crate::runtime::bindings::{Context, ResourceKind};
+use crate::runtime::bindings::Context;
 use crate::runtime::{ComponentCache, Limits, Loaded, RealmEngine, Runtime};
 use crate::settings::{ProxyHeaders, Settings};
 use crate::store::realms::{self, MASTER};
@@ -265,14 +265,6 @@ fn plain_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
         && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-}
-
-fn kind_of(segment: &str) -> Result<ResourceKind> {
-    match segment {
-        "Users" => Ok(ResourceKind::User),
-        "Groups" => Ok(ResourceKind::Group),
-        other => Err(Error::NotFound(format!("there is no resource type at /{other}"))),
-    }
 }
 
 /// A request body of at most `limit` bytes; a larger one (declared or sent) is `413`.

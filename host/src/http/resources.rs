@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use super::params::Params;
 use super::response::{self, check_if_match, if_none_match};
-use super::{AppState, Scim, heavy, kind_of, read_bytes};
+use super::{AppState, Scim, heavy, read_bytes};
 use crate::auth::Need;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -30,11 +30,7 @@ const WRITE_ATTEMPTS: usize = 5;
 const MATCH_BATCH: usize = 256;
 
 fn location(scim: &Scim, kind: ResourceKind, id: &str) -> String {
-    let endpoint = match kind {
-        ResourceKind::User => "Users",
-        ResourceKind::Group => "Groups",
-    };
-    format!("{}/{endpoint}/{id}", scim.ctx.base_url)
+    format!("{}/{}/{id}", scim.ctx.base_url, kind.endpoint())
 }
 
 /// What the engine sees of a row: the row, with `meta` as clients see it.
@@ -53,7 +49,7 @@ fn stored(scim: &Scim, kind: ResourceKind, row: Row) -> Stored {
 }
 
 fn not_found(kind: ResourceKind, id: &str) -> Error {
-    Error::NotFound(format!("{} '{id}' does not exist", kind_name(kind)))
+    Error::NotFound(format!("{} '{id}' does not exist", kind.resource_type()))
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String> {
@@ -107,7 +103,7 @@ pub async fn get_one(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let kind = kind_of(&resource)?;
+    let kind = ResourceKind::from_endpoint(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let params = Params::parse(query.as_deref())?;
     let engine = scim.engine()?;
@@ -169,20 +165,13 @@ fn find(scim: &Scim, kind: ResourceKind, id: &str) -> Result<Row> {
     scim.app.store.read(|c| store::find(c, scim.realm.id, kind, id))?.ok_or_else(|| not_found(kind, id))
 }
 
-fn kind_name(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::User => "User",
-        ResourceKind::Group => "Group",
-    }
-}
-
 pub async fn list(
     State(app): State<AppState>,
     Path((realm, resource)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let kind = kind_of(&resource)?;
+    let kind = ResourceKind::from_endpoint(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::List(kind))?;
     let params = Params::parse(query.as_deref())?;
     query_resources(&scim, kind, params)
@@ -194,7 +183,7 @@ pub async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let kind = kind_of(&resource)?;
+    let kind = ResourceKind::from_endpoint(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::List(kind))?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let req = scim.engine()?.with(|s| s.parse_search(&body))?;
@@ -417,7 +406,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let kind = kind_of(&resource)?;
+    let kind = ResourceKind::from_endpoint(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
@@ -439,7 +428,7 @@ pub async fn create(
             if let Some(m) = &members {
                 store::apply_members(c, realm_id, pk, &id, m, now)?;
             }
-            events::record(c, realm_id, &actor, "CREATE", event_type(kind), &event_path(kind, &id), None)?;
+            events::record(c, realm_id, &actor, "CREATE", kind.event_type(), &kind.event_path(&id), None)?;
             Ok(Row {
                 pk,
                 id: id.clone(),
@@ -455,21 +444,6 @@ pub async fn create(
     let location = location(&scim, kind, &row.id);
     let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
     Ok(response::resource(StatusCode::CREATED, body, 1, &location))
-}
-
-/// The admin event resource type of a SCIM resource.
-fn event_type(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::User => "USER",
-        ResourceKind::Group => "GROUP",
-    }
-}
-
-fn event_path(kind: ResourceKind, id: &str) -> String {
-    match kind {
-        ResourceKind::User => format!("users/{id}"),
-        ResourceKind::Group => format!("groups/{id}"),
-    }
 }
 
 /// What the engine wrote must be of the kind asked for, and only groups have members: a
@@ -521,7 +495,7 @@ async fn update(
     body: Body,
     change: Change,
 ) -> Result<Response> {
-    let kind = kind_of(&resource)?;
+    let kind = ResourceKind::from_endpoint(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
@@ -564,7 +538,7 @@ async fn update(
                 if let Some(m) = &members {
                     store::apply_members(c, realm_id, current.pk, &current.id, m, now)?;
                 }
-                events::record(c, realm_id, &actor, "UPDATE", event_type(kind), &event_path(kind, &current.id), None)?;
+                events::record(c, realm_id, &actor, "UPDATE", kind.event_type(), &kind.event_path(&current.id), None)?;
                 Ok(Some(Row { model: model.clone(), last_modified: now, version, ..current.clone() }))
             })
             .await?;
@@ -580,7 +554,10 @@ async fn update(
         let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
         return Ok(response::resource(StatusCode::OK, body, version, &location));
     }
-    Err(Error::Conflict(format!("{} '{id}' kept changing while this request was applied; retry it", kind_name(kind))))
+    Err(Error::Conflict(format!(
+        "{} '{id}' kept changing while this request was applied; retry it",
+        kind.resource_type()
+    )))
 }
 
 pub async fn delete(
@@ -588,7 +565,7 @@ pub async fn delete(
     Path((realm, resource, id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let kind = kind_of(&resource)?;
+    let kind = ResourceKind::from_endpoint(&resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let realm_id = scim.realm.id;
     let target = id.clone();
@@ -605,7 +582,7 @@ pub async fn delete(
             }
             let deleted = store::delete(c, realm_id, kind, &target, now_ms())?;
             if deleted {
-                events::record(c, realm_id, &actor, "DELETE", event_type(kind), &event_path(kind, &target), None)?;
+                events::record(c, realm_id, &actor, "DELETE", kind.event_type(), &kind.event_path(&target), None)?;
             }
             Ok(deleted)
         })

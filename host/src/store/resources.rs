@@ -454,13 +454,10 @@ fn update_attributes(
 
 /// Why SCIM may not touch a protected resource.
 pub fn protected_error(kind: ResourceKind, id: &str) -> Error {
-    let what = match kind {
-        ResourceKind::User => "user",
-        ResourceKind::Group => "group",
-    };
     Error::Forbidden(format!(
-        "{what} '{id}' holds an administrative role (realm-management, or the master realm's admin), directly or \
-         through a group; SCIM cannot change it or its memberships. Use the admin API."
+        "{} '{id}' holds an administrative role (realm-management, or the master realm's admin), directly or \
+         through a group; SCIM cannot change it or its memberships. Use the admin API.",
+        kind.noun()
     ))
 }
 

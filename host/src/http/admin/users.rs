@@ -16,6 +16,7 @@ use super::{AdminResult, enter, json, no_content, object, param, query, take_boo
 use crate::auth::{AdminNeed, Principal};
 use crate::error::Error;
 use crate::http::AppState;
+use crate::resource_kind::ResourceKind;
 use crate::store::accounts::{self, Account, AccountChanges};
 use crate::store::clients::ADMIN_ROLE;
 use crate::store::realms::MASTER;
@@ -159,7 +160,7 @@ async fn write_user(
                 return Err(Error::Conflict(format!("user '{}' changed while this request ran; retry it", target.id)));
             }
             keeping_an_admin(c, &realm, |c| change(c, &now))?;
-            events::record(c, realm.id, &actor, operation, "USER", &path, None)
+            events::record(c, realm.id, &actor, operation, ResourceKind::User.event_type(), &path, None)
         })
         .await?;
     Ok(no_content())
