@@ -344,6 +344,16 @@ async fn a_guest_that_traps_fails_only_that_request() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_guest_that_writes_an_attribute_twice_is_an_engine_fault() -> Result<()> {
+    let (_server, admin, bad, good) = bad_and_good().await?;
+    let r = bad.post("/Users", &json!({"schemas": [USER], "userName": "twice"})).await?;
+    // The engine's fault, not the client's: 500, naming the engine, and nothing stored.
+    r.assert_error(500, None, "the engine wrote attribute 'scim.title' twice (engine 'scimd-default')");
+    assert_eq!(bad.ids(&format!("/Users?filter={}", scimd_tests::q("userName eq \"twice\""))).await?.0, 0);
+    still_serving(&admin, &bad, &good, "attribute 'scim.title' twice").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_guest_that_executes_unreachable_fails_only_that_request() -> Result<()> {
     let (_server, admin, bad, good) = bad_and_good().await?;
     let r = bad.post("/Users", &json!({"schemas": [USER], "userName": "unreachable"})).await?;

@@ -415,7 +415,7 @@ pub async fn create(
         let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         Ok((projection, s.create_resource(&scim.ctx, kind, &body)?))
     })?;
-    check_kind(&write, kind)?;
+    check_write(&engine, &write, kind)?;
     let hash = password_hash(&app, &write).await?;
     let (id, now, realm_id) = (uuid::Uuid::new_v4().to_string(), now_ms(), scim.realm.id);
     let Write { model, members, .. } = write;
@@ -447,13 +447,20 @@ pub async fn create(
 }
 
 /// What the engine wrote must be of the kind asked for, and only groups have members: a
-/// user's "member changes" would be applied to the group that shares its internal key.
-fn check_kind(write: &Write, kind: ResourceKind) -> Result<()> {
+/// user's "member changes" would be applied to the group that shares its internal key. Each
+/// attribute is written once (the store keeps one row per value and position).
+fn check_write(engine: &RealmEngine, write: &Write, kind: ResourceKind) -> Result<()> {
     if store::kind_of_model(&write.model) != kind {
-        return Err(Error::GuestTrap("the engine returned a model of the wrong kind".into()));
+        return Err(engine.fault("the engine returned a model of the wrong kind"));
     }
     if kind == ResourceKind::User && write.members.is_some() {
-        return Err(Error::GuestTrap("the engine returned member changes for a user".into()));
+        return Err(engine.fault("the engine returned member changes for a user"));
+    }
+    let attributes = store::attributes_of(&write.model);
+    if let Some(a) =
+        attributes.iter().enumerate().find_map(|(i, a)| attributes[..i].iter().any(|b| b.name == a.name).then_some(a))
+    {
+        return Err(engine.fault(&format!("the engine wrote attribute '{}' twice", a.name)));
     }
     Ok(())
 }
@@ -515,7 +522,7 @@ async fn update(
             };
             Ok((projection, write))
         })?;
-        check_kind(&write, kind)?;
+        check_write(&engine, &write, kind)?;
         let hash = password_hash(&app, &write).await?;
         let (now, realm_id) = (now_ms(), scim.realm.id);
         let Write { model, members, .. } = write;

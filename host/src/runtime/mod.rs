@@ -430,6 +430,17 @@ impl RealmEngine {
         self.run(f)
     }
 
+    /// An answer of the engine that breaks the contract (a model of the wrong kind, an
+    /// attribute written twice): the engine's fault, not the client's, so `500` naming the
+    /// engine, reported (an admin event) as a trap is.
+    pub fn fault(&self, detail: &str) -> Error {
+        let e = Error::GuestTrap(format!("{detail} (engine '{}')", self.info.name));
+        if let Some(hook) = &self.on_failure {
+            hook(&e);
+        }
+        e
+    }
+
     /// Whether the engine ran out of time lately.
     pub fn is_suspect(&self) -> bool {
         let until = self.suspect_until.load(Ordering::Relaxed);

@@ -125,7 +125,8 @@ fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-fn attributes_of(model: &Model) -> &[Attribute] {
+/// A model's attributes, whichever its kind.
+pub fn attributes_of(model: &Model) -> &[Attribute] {
     match model {
         Model::User(u) => &u.attributes,
         Model::Group(g) => &g.attributes,
@@ -241,7 +242,7 @@ fn write_attributes(tx: &Connection, realm_id: i64, kind: ResourceKind, pk: i64,
             match st.execute(params![pk, a.name, ord as i64, realm_id, v, v.to_lowercase()]) {
                 Ok(_) => {}
                 Err(e) if unique_violation(&e) => {
-                    return Err(Error::InvalidValue(format!("the engine wrote attribute '{}' twice", a.name)));
+                    return Err(Error::GuestTrap(format!("the engine wrote attribute '{}' twice", a.name)));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -407,7 +408,7 @@ fn update_attributes(
 ) -> Result<()> {
     let (_, attrs) = tables(kind);
     if let Some(a) = new.iter().enumerate().find_map(|(i, a)| new[..i].iter().any(|b| b.name == a.name).then_some(a)) {
-        return Err(Error::InvalidValue(format!("the engine wrote attribute '{}' twice", a.name)));
+        return Err(Error::GuestTrap(format!("the engine wrote attribute '{}' twice", a.name)));
     }
     let before = |name: &str| old.iter().find(|a| a.name == name).map(|a| a.values.as_slice());
     let after = |name: &str| new.iter().find(|a| a.name == name).map(|a| a.values.as_slice());
@@ -443,7 +444,7 @@ fn update_attributes(
             match result {
                 Ok(_) => {}
                 Err(e) if unique_violation(&e) => {
-                    return Err(Error::InvalidValue(format!("the engine wrote attribute '{}' twice", a.name)));
+                    return Err(Error::GuestTrap(format!("the engine wrote attribute '{}' twice", a.name)));
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -7,6 +7,7 @@
 //! - `loop` never returns,
 //! - `oom` allocates until the host's memory cap stops it,
 //! - `members` comes back with member changes (clear every member), which only groups have,
+//! - `twice` comes back with an attribute written twice,
 //!
 //! and that the filter `userName eq "dag"` is planned as a predicate whose nodes share their
 //! children (`and([k+1, k+1])` forty deep: 2^40 leaves when expanded), `userName eq "wide"` as
@@ -16,7 +17,7 @@
 //! only the requests that ask for it.
 
 use scim_engine::component::{Adapter, ScimEngine};
-use scim_engine::model::{Context, Kind, MemberChanges, PlanNode, QueryPlan, Write};
+use scim_engine::model::{Attribute, Context, Kind, MemberChanges, Model, PlanNode, QueryPlan, Write};
 use scim_engine::{Engine, Result};
 
 struct Misbehaving(Engine);
@@ -58,6 +59,14 @@ impl ScimEngine for Misbehaving {
             Some("members") => {
                 let mut write = self.0.create(ctx, kind, body)?;
                 write.members = Some(MemberChanges { clear: true, add: vec![], remove: vec![] });
+                Ok(write)
+            }
+            Some("twice") => {
+                let mut write = self.0.create(ctx, kind, body)?;
+                if let Model::User(u) = &mut write.model {
+                    let a = Attribute { name: "scim.title".into(), values: vec!["one".into()] };
+                    u.attributes.extend([a.clone(), a]);
+                }
                 Ok(write)
             }
             _ => self.0.create(ctx, kind, body),
