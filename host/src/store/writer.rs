@@ -9,11 +9,15 @@
 //!
 //! A batch runs optimistically first, its writes one after another with no savepoints: a
 //! savepoint copies every page a write touches into SQLite's statement journal, and that copy
-//! was a sixth of the writer's work. Writes almost never fail; when one does, the transaction
-//! is rolled back and the whole batch runs again, each write in a savepoint of its own, so
-//! the failing write is undone alone. A batch therefore costs at most twice its work, and a
-//! write must be a function of the connection only (`FnMut`, no effects outside SQLite), as
-//! it may run twice.
+//! was a sixth of the writer's work. When a write fails, the transaction is rolled back, the
+//! writes before it run again as they did (no savepoints), the failed one keeps its outcome
+//! without running again, and the writes after it run each in a savepoint of its own, so that
+//! another failure is undone alone. A batch therefore costs at most its work twice, whoever
+//! sends failing writes, and a write must be a function of the connection only (`FnMut`, no
+//! effects outside SQLite), as it may run twice.
+//!
+//! A failure of SQLite itself (the transaction ended inside a write, a savepoint that cannot
+//! be rolled back or released) fails the whole batch: nothing of it is committed.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
@@ -29,8 +33,8 @@ const MAX_BATCH: usize = 128;
 /// A queued write with whoever waits for its outcome.
 trait Job: Send {
     /// Runs the write (again, if it ran before), in a savepoint of its own when `isolated`;
-    /// whether it succeeded.
-    fn run(&mut self, conn: &Connection, isolated: bool) -> bool;
+    /// whether it succeeded, or `Err` when the transaction is no longer usable.
+    fn run(&mut self, conn: &Connection, isolated: bool) -> std::result::Result<bool, String>;
     /// Reports the outcome of the write's last run, given how its transaction ended.
     fn finish(self: Box<Self>, commit: std::result::Result<(), String>);
 }
@@ -48,11 +52,16 @@ where
     F: FnMut(&Connection) -> Result<T> + Send,
     D: FnOnce(Result<T>) + Send,
 {
-    fn run(&mut self, conn: &Connection, isolated: bool) -> bool {
-        let outcome = if isolated { in_savepoint(conn, &mut self.write) } else { guarded(conn, &mut self.write) };
+    fn run(&mut self, conn: &Connection, isolated: bool) -> std::result::Result<bool, String> {
+        let outcome = if isolated { in_savepoint(conn, &mut self.write)? } else { guarded(conn, &mut self.write) };
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
-        ok
+        if conn.is_autocommit() {
+            // SQLite rolled the transaction back itself (disk full, I/O error): what ran after
+            // would commit statement by statement.
+            return Err("the transaction ended inside a write".into());
+        }
+        Ok(ok)
     }
 
     fn finish(self: Box<Self>, commit: std::result::Result<(), String>) {
@@ -117,32 +126,64 @@ fn guarded<T>(conn: &Connection, f: &mut impl FnMut(&Connection) -> Result<T>) -
 }
 
 /// Runs `f` in a savepoint: released when it succeeds, rolled back when it fails or panics.
-fn in_savepoint<T>(conn: &Connection, f: &mut impl FnMut(&Connection) -> Result<T>) -> Result<T> {
-    conn.prepare_cached("SAVEPOINT write")?.execute([])?;
+/// `Err` when the savepoint itself fails: the transaction then holds what it should not.
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: &mut impl FnMut(&Connection) -> Result<T>,
+) -> std::result::Result<Result<T>, String> {
+    let statement = |sql: &str| -> std::result::Result<(), String> {
+        conn.prepare_cached(sql).and_then(|mut st| st.execute([])).map(|_| ()).map_err(|e| format!("{sql}: {e}"))
+    };
+    if conn.is_autocommit() {
+        return Err("no transaction is open".into());
+    }
+    statement("SAVEPOINT write")?;
     let result = guarded(conn, f);
     if result.is_err() {
-        conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
+        statement("ROLLBACK TO write")?;
     }
-    conn.prepare_cached("RELEASE write")?.execute([])?;
-    result
+    statement("RELEASE write")?;
+    Ok(result)
 }
 
 fn begin(conn: &Connection) -> rusqlite::Result<()> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([]).map(|_| ())
 }
 
-/// Runs a batch in the open transaction: optimistically, or, when a write fails, again after
-/// a rollback with every write in its own savepoint. `Err` when the transaction could not
-/// be begun again.
+/// The index of the first of `jobs` that fails, run in order without savepoints.
+fn first_failure(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> std::result::Result<Option<usize>, String> {
+    for (i, job) in jobs.iter_mut().enumerate() {
+        if !job.run(conn, false)? {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+fn restart(conn: &Connection) -> std::result::Result<(), String> {
+    conn.execute_batch("ROLLBACK")
+        .and_then(|()| begin(conn))
+        .map_err(|e| format!("cannot begin a transaction again after a failed write: {e}"))
+}
+
+/// Runs a batch in the open transaction (see the module documentation). `Err` when the
+/// transaction is no longer usable: then none of the batch may be committed.
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> std::result::Result<(), String> {
-    if batch.iter_mut().all(|job| job.run(conn, false)) {
+    let Some(failed) = first_failure(conn, batch)? else {
+        return Ok(());
+    };
+    restart(conn)?;
+    if first_failure(conn, &mut batch[..failed])?.is_some() {
+        // A write that succeeded before failed on the same state (it depends on more than
+        // the database, e.g. the clock): every write in a savepoint of its own.
+        restart(conn)?;
+        for job in batch.iter_mut() {
+            job.run(conn, true)?;
+        }
         return Ok(());
     }
-    if let Err(e) = conn.execute_batch("ROLLBACK").and_then(|()| begin(conn)) {
-        return Err(format!("cannot begin a transaction again after a failed write: {e}"));
-    }
-    for job in batch.iter_mut() {
-        job.run(conn, true);
+    for job in batch[failed + 1..].iter_mut() {
+        job.run(conn, true)?;
     }
     Ok(())
 }
@@ -166,6 +207,11 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>, epoch: Epoch) {
         }
         if batch.is_empty() {
             continue;
+        }
+        if !conn.is_autocommit() {
+            // A rollback that failed after a failed batch: nothing of it may stay.
+            tracing::error!("the writer found a transaction open; rolling it back");
+            let _ = conn.execute_batch("ROLLBACK");
         }
         if let Err(e) = begin(&conn) {
             let detail = format!("cannot begin a transaction: {e}");
@@ -285,23 +331,47 @@ mod tests {
     #[test]
     fn a_failing_write_in_a_batch_fails_alone() -> Result<()> {
         let (_dir, store) = store()?;
-        let (runs, a) = counted("a");
+        let ((a_runs, a), (c_runs, c)) = (counted("a"), counted("c"));
+        let failing_runs = Arc::new(AtomicUsize::new(0));
+        let counter = failing_runs.clone();
         let outcomes = one_batch(
             &store,
             vec![
                 a,
-                Box::new(|c: &rusqlite::Connection| {
+                Box::new(move |c: &rusqlite::Connection| {
+                    counter.fetch_add(1, Ordering::SeqCst);
                     c.execute("INSERT INTO t (k) VALUES ('b')", [])?;
                     Err(Error::InvalidValue("refused after writing".into()))
                 }),
-                Box::new(insert("c")),
+                c,
             ],
         );
         assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
         assert!(matches!(outcomes[1], Err(Error::InvalidValue(_))), "{outcomes:?}");
         assert_eq!(keys(&store)?, ["a", "c"]);
-        // Once optimistically, once more after the rollback, in its own savepoint.
-        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // The write before the failed one runs again after the rollback; the failed one keeps
+        // its outcome; the one after it runs once, in its own savepoint.
+        let runs = |n: &Arc<AtomicUsize>| n.load(Ordering::SeqCst);
+        assert_eq!((runs(&a_runs), runs(&failing_runs), runs(&c_runs)), (2, 1, 1));
+        Ok(())
+    }
+
+    #[test]
+    fn several_failing_writes_in_a_batch_each_fail_alone() -> Result<()> {
+        let (_dir, store) = store()?;
+        let outcomes = one_batch(
+            &store,
+            vec![
+                Box::new(insert("a")),
+                Box::new(insert("a")),
+                Box::new(insert("b")),
+                Box::new(insert("b")),
+                Box::new(insert("c")),
+            ],
+        );
+        let ok: Vec<bool> = outcomes.iter().map(Result::is_ok).collect();
+        assert_eq!(ok, [true, false, true, false, true], "{outcomes:?}");
+        assert_eq!(keys(&store)?, ["a", "b", "c"]);
         Ok(())
     }
 
