@@ -456,11 +456,8 @@ fn check_write(engine: &RealmEngine, write: &Write, kind: ResourceKind) -> Resul
     if kind == ResourceKind::User && write.members.is_some() {
         return Err(engine.fault("the engine returned member changes for a user"));
     }
-    let attributes = store::attributes_of(&write.model);
-    if let Some(a) =
-        attributes.iter().enumerate().find_map(|(i, a)| attributes[..i].iter().any(|b| b.name == a.name).then_some(a))
-    {
-        return Err(engine.fault(&format!("the engine wrote attribute '{}' twice", a.name)));
+    if let Some(name) = store::repeated_attribute(store::attributes_of(&write.model)) {
+        return Err(engine.fault(&format!("the engine wrote attribute '{name}' twice")));
     }
     Ok(())
 }

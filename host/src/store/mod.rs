@@ -40,7 +40,7 @@ pub use realms::{Realm, TokenInfo, valid_realm_name};
 pub use resources::{
     GroupRef, MemberKey, Row, admin_membership, apply_members, attributes_of, delete, delete_user_row, find, group_ref,
     group_refs, has_more_members, insert, kind_code, kind_of as kind_of_model, load, members_after, protected_error,
-    relations, relations_many, update,
+    relations, relations_many, repeated_attribute, update,
 };
 
 use crate::error::{Error, Result};

@@ -125,6 +125,14 @@ fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
+/// The name of an attribute that `attributes` holds twice, if any: sorted rather than compared
+/// pairwise, so that what an engine returns costs O(n log n) however much it returns.
+pub fn repeated_attribute(attributes: &[Attribute]) -> Option<&str> {
+    let mut names: Vec<&str> = attributes.iter().map(|a| a.name.as_str()).collect();
+    names.sort_unstable();
+    names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
 /// A model's attributes, whichever its kind.
 pub fn attributes_of(model: &Model) -> &[Attribute] {
     match model {
@@ -407,11 +415,14 @@ fn update_attributes(
     new: &[Attribute],
 ) -> Result<()> {
     let (_, attrs) = tables(kind);
-    if let Some(a) = new.iter().enumerate().find_map(|(i, a)| new[..i].iter().any(|b| b.name == a.name).then_some(a)) {
-        return Err(Error::GuestTrap(format!("the engine wrote attribute '{}' twice", a.name)));
+    if let Some(name) = repeated_attribute(new) {
+        return Err(Error::GuestTrap(format!("the engine wrote attribute '{name}' twice")));
     }
-    let before = |name: &str| old.iter().find(|a| a.name == name).map(|a| a.values.as_slice());
-    let after = |name: &str| new.iter().find(|a| a.name == name).map(|a| a.values.as_slice());
+    // Maps, not scans: an engine decides how many attributes there are.
+    let old_values: HashMap<&str, &[String]> = old.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    let new_values: HashMap<&str, &[String]> = new.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
+    let before = |name: &str| old_values.get(name).copied();
+    let after = |name: &str| new_values.get(name).copied();
     let mut delete = tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1 AND name = ?2"))?;
     let mut delete_from =
         tx.prepare_cached(&format!("DELETE FROM {attrs} WHERE owner = ?1 AND name = ?2 AND ord >= ?3"))?;
