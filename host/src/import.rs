@@ -41,8 +41,8 @@ impl Report {
 /// Imports the users of `input` (one SCIM User JSON document a line; blank lines skipped)
 /// into `realm`, calling `progress` with the count imported every 10,000 users.
 pub fn users(app: &AppState, realm: &str, input: impl BufRead, mut progress: impl FnMut(u64)) -> Result<Report> {
-    let realm = app.realm(realm)?;
-    let engine = app.engine(&realm)?;
+    let realm = app.realms.serving_scim(realm)?;
+    let engine = app.realms.engine(&realm)?;
     // Nothing is rendered, only validated and mapped: the base URL is never shown.
     let ctx = Context { realm: realm.name.clone(), base_url: format!("/realms/{}/scim/v2", realm.name) };
     let (done_tx, done_rx) = mpsc::channel::<(u64, Result<()>)>();

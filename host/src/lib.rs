@@ -3,8 +3,8 @@
 //! WebAssembly component that implements `wit/since_v0.2.0/scim-engine.wit`.
 //!
 //! Layout: `http` (routes, SCIM envelope), `auth` (tokens → principals), `store` (the realm
-//! model in SQLite), `runtime` (wasmtime, per-realm engines), `housekeeping` (expiry of old
-//! rows), `import` (offline loading of users), `resource_kind` (the names of Users and
+//! model in SQLite), `runtime` (wasmtime, per-realm engines), `realms` (the realms served and the
+//! engine each runs, kept fresh by the store), `housekeeping` (expiry of old rows), `import` (offline loading of users), `resource_kind` (the names of Users and
 //! Groups), `settings`, `error`.
 
 pub mod auth;
@@ -12,6 +12,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod http;
 pub mod import;
+pub mod realms;
 pub mod resource_kind;
 pub mod runtime;
 pub mod settings;

@@ -475,3 +475,74 @@ async fn unknown_admin_endpoints_and_methods_answer_in_the_admin_error_shape() -
     assert!(r.json["errorMessage"].is_string(), "a 405 says why: {:?}", r.text);
     Ok(())
 }
+
+/// Polls `probe` until it says yes, for at most 10 s: what another process writes reaches the
+/// server through the store's epoch watcher, twice a second.
+async fn eventually(mut probe: impl AsyncFnMut() -> Result<bool>) -> Result<bool> {
+    for _ in 0..100 {
+        if probe().await? {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(false)
+}
+
+#[tokio::test]
+async fn a_realm_changed_by_the_admin_api_is_served_as_changed_by_the_next_request() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    assert_eq!(admin.post("/realms", &json!({"realm": "r"})).await?.status, 201);
+    let c = scimd_tests::Client::new(
+        server.url("/realms/r/scim/v2"),
+        Some(server.token(server.realm_id("r")?, &["manage-users"])?),
+    );
+    assert_eq!(c.get("/Users").await?.status, 200);
+    // Another compatibility is another engine: strict refuses what entra accepts.
+    let lenient_patch =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+    let id = c.post("/Users", &json!({"schemas": [USER], "userName": "ann"})).await?.json["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(c.patch(&format!("/Users/{id}"), &lenient_patch).await?.status, 200);
+    assert_eq!(admin.put("/realms/r", &json!({"scimCompatibility": "strict"})).await?.status, 204);
+    assert_eq!(c.patch(&format!("/Users/{id}"), &lenient_patch).await?.status, 400);
+    assert_eq!(admin.put("/realms/r", &json!({"scimApiEnabled": false})).await?.status, 204);
+    assert_eq!(c.get("/Users").await?.status, 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_realm_changed_in_the_database_by_another_process_is_served_as_changed() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "entra", &["manage-users"])?;
+    assert_eq!(c.get("/Users").await?.status, 200);
+    // What an offline command or another node does: change the row through its own connection.
+    let other = rusqlite::Connection::open(server.state.store.path())?;
+    other.busy_timeout(std::time::Duration::from_secs(5))?;
+    other.execute("UPDATE realms SET scim_enabled = 0 WHERE name = 'r'", [])?;
+    assert!(eventually(async || Ok(c.get("/Users").await?.status == 404)).await?, "the realm still serves SCIM");
+    other.execute("UPDATE realms SET scim_enabled = 1 WHERE name = 'r'", [])?;
+    assert!(eventually(async || Ok(c.get("/Users").await?.status == 200)).await?, "the realm does not serve SCIM");
+    other.execute("DELETE FROM realms WHERE name = 'r'", [])?;
+    assert!(eventually(async || Ok(c.get("/Users").await?.status == 404)).await?, "a deleted realm still serves SCIM");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_deleted_realms_engines_are_dropped() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    let gone = server.realm("gone", "entra", &["manage-users"])?;
+    let stays = server.realm("stays", "entra", &["manage-users"])?;
+    let gone_id = server.realm_id("gone")?;
+    assert_eq!(gone.get("/Users").await?.status, 200);
+    assert_eq!(server.state.runtime.engines_of(gone_id), 1);
+    assert_eq!(admin.delete("/realms/gone").await?.status, 204);
+    // Any lookup under the store's new realms epoch sweeps the engines of realms that are gone.
+    assert_eq!(stays.get("/Users").await?.status, 200);
+    assert_eq!(server.state.runtime.engines_of(gone_id), 0);
+    assert_eq!(gone.get("/Users").await?.status, 404);
+    Ok(())
+}

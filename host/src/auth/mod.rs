@@ -8,7 +8,7 @@
 //! valid one without the role an operation needs is `403`.
 //!
 //! Verdicts are cached briefly, and never past a change that could make them wrong: each
-//! cached entry remembers the store's authentication epoch (`store::Epoch`), which the store
+//! cached entry remembers the store's authentication epoch (`store::Epochs`), which the store
 //! moves in the transaction of every such change (a session ended, a user disabled, a role
 //! mapped, a client disabled, a realm disabled, a key added, …).
 

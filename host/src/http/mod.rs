@@ -12,35 +12,23 @@ mod response;
 mod streamed;
 pub mod wire;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use parking_lot::RwLock;
-use serde_json::json;
 
 use crate::auth::password::Passwords;
 use crate::auth::{Authenticator, Need, Principal};
 use crate::error::{Error, Result};
+use crate::realms::{EngineDefaults, Realms};
 use crate::runtime::bindings::Context;
-use crate::runtime::{ComponentCache, Limits, Loaded, RealmEngine, Runtime};
+use crate::runtime::{ComponentCache, Limits, RealmEngine, Runtime};
 use crate::settings::{ProxyHeaders, Settings};
 use crate::store::realms::{self, MASTER};
 use crate::store::{Realm, Store};
-use crate::store::{components, events};
-
-/// How long a realm's settings are trusted without asking the database again (realms can be
-/// changed by the offline commands while the server runs).
-const REALM_TTL: Duration = Duration::from_secs(1);
-
-/// A realm (or its absence) as read at an instant; shared, not copied, by requests, as a realm
-/// carries its profile and extension schemas.
-type CachedRealm = (Instant, Option<Arc<Realm>>);
 
 /// Everything a request needs, shared by all handlers.
 #[derive(Clone)]
@@ -48,7 +36,9 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub store: Arc<Store>,
-    pub runtime: Runtime,
+    pub runtime: Arc<Runtime>,
+    /// The realms served and their engines; the only cache of realm rows (see `realms`).
+    pub realms: Realms,
     pub auth: Authenticator,
     /// Every password hash and check of a request goes through its bound.
     pub passwords: Passwords,
@@ -57,9 +47,6 @@ pub struct Inner {
     pub settings: Settings,
     /// Seals and opens the realms' pagination cursors.
     pub cursors: cursor::Cursors,
-    realms: RwLock<HashMap<String, CachedRealm>>,
-    /// Bumped by `forget`: a realm read before a change is not cached after it.
-    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,124 +64,23 @@ impl AppState {
             store.write_blocking(|c| realms::create_realm(c, realms::NewRealm::named(MASTER)).map(|_| ()))?;
         }
         crate::housekeeping::start(&store);
-        let runtime = Runtime::new(
+        let runtime = Arc::new(Runtime::new(
             Limits { deadline: settings.guest_deadline, memory: settings.guest_memory },
             Some(ComponentCache::new(settings.component_cache_dir())),
-        )?;
-        // A trapping or runaway engine is contained by the runtime and reported here.
-        let reporter = store.clone();
-        runtime.on_failure(Arc::new(move |realm_id, error| {
-            let detail = serde_json::json!({"error": error.to_string()});
-            reporter.write_detached(move |c| {
-                let actor = crate::store::Actor { realm: None, client: None, user: Some("scimd".into()) };
-                events::record(c, realm_id, &actor, "ACTION", "SCIM_ENGINE_FAILURE", "scim/component", Some(&detail))
-            });
-        }));
+        )?);
         let cursors = cursor::Cursors::new(&store.cursor_key()?, settings.cursor_timeout);
+        let realms = Realms::new(store.clone(), runtime.clone(), EngineDefaults::of(&settings));
         Ok(AppState(Arc::new(Inner {
             cursors,
+            realms,
             auth: Authenticator::new(store.clone(), settings.trusted_jwks_dir.clone()),
             passwords: Passwords::for_this_machine(),
             brute_force: Default::default(),
             store,
             runtime,
             settings,
-            realms: RwLock::new(HashMap::new()),
-            generation: std::sync::atomic::AtomicU64::new(0),
         })))
     }
-
-    /// Forgets cached realm settings after the admin API changed them. (Cached credentials
-    /// need no such call: the store's authentication epoch retires them, see `auth`.)
-    pub fn forget(&self) {
-        use std::sync::atomic::Ordering;
-        let mut realms = self.realms.write();
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        realms.clear();
-    }
-
-    pub(crate) fn realm(&self, name: &str) -> Result<Arc<Realm>> {
-        let cached = self.realms.read().get(name).filter(|(at, _)| at.elapsed() < REALM_TTL).map(|(_, r)| r.clone());
-        let realm = match cached {
-            Some(r) => r,
-            None => {
-                use std::sync::atomic::Ordering;
-                let generation = self.generation.load(Ordering::SeqCst);
-                let r = self.store.realm(name)?.map(Arc::new);
-                let mut realms = self.realms.write();
-                // A read that raced a change must not replace what a later read cached: every
-                // change bumps `settings_version`, so the newer row wins.
-                let newer_cached = match (realms.get(name), &r) {
-                    (Some((_, Some(cached))), Some(read)) => cached.settings_version > read.settings_version,
-                    _ => false,
-                };
-                if self.generation.load(Ordering::SeqCst) == generation && !newer_cached {
-                    realms.insert(name.to_string(), (Instant::now(), r.clone()));
-                }
-                r
-            }
-        };
-        match realm {
-            Some(r) if r.enabled && r.scim_enabled => Ok(r),
-            Some(r) if !r.enabled => Err(Error::NotFound(format!("realm '{name}' is disabled"))),
-            Some(_) => Err(Error::NotFound(format!("the SCIM API is not enabled for realm '{name}'"))),
-            None => Err(Error::NotFound(format!("realm '{name}' does not exist"))),
-        }
-    }
-
-    /// The engine configuration of a realm (see `realm-engine.create` in the WIT).
-    pub(crate) fn engine_config(&self, realm: &Realm) -> String {
-        let mut config = self.plain_engine_config(realm);
-        config["profile"] = json!(realm.profile);
-        config["extensions"] = json!(realm.extensions);
-        config.to_string()
-    }
-
-    /// A realm's engine configuration without its user profile and extension schemas: what a
-    /// component's self-test runs with (see `runtime::self_test`).
-    pub(crate) fn plain_engine_config(&self, realm: &Realm) -> serde_json::Value {
-        json!({
-            "compatibility": realm.compatibility,
-            "maxResults": self.settings.max_results,
-            "cursorTimeout": self.settings.cursor_timeout.as_secs(),
-            "maxOperations": self.settings.max_operations,
-            "maxPayloadSize": self.settings.max_body,
-            "etag": true,
-        })
-    }
-
-    pub(crate) fn engine(&self, realm: &Realm) -> Result<Arc<RealmEngine>> {
-        let key = engine_key(realm);
-        self.runtime.realm(realm.id, &key, || self.engine_config(realm), || self.component(realm)).map_err(
-            |e| match e {
-                // The request is not at fault when the realm's stored component or configuration
-                // no longer starts (both were checked when they were stored).
-                Error::InvalidValue(d) => Error::GuestTrap(format!("it could not be started for this realm: {d}")),
-                other => other,
-            },
-        )
-    }
-
-    /// The component a realm runs: the built-in engine, or its deployed version.
-    pub(crate) fn component(&self, realm: &Realm) -> Result<Loaded> {
-        if realm.component_version == 0 {
-            return Loaded::default_engine();
-        }
-        let deployment = self
-            .store
-            .read(|c| components::deployment(c, realm.id, realm.component_version))?
-            .ok_or_else(|| Error::Internal(format!("realm '{}' runs a component version that is gone", realm.name)))?;
-        self.runtime.component(&deployment.hash, || {
-            self.store
-                .component_wasm(realm.id, realm.component_version)?
-                .ok_or_else(|| Error::Internal("a deployed component's bytes are gone".into()))
-        })
-    }
-}
-
-/// What a realm's engine is built from, in a few characters: a different key, a new engine.
-pub(crate) fn engine_key(realm: &Realm) -> String {
-    format!("{}:{}:{}", realm.compatibility, realm.component_version, realm.settings_version)
 }
 
 /// An authenticated SCIM request.
@@ -207,7 +93,7 @@ pub struct Scim {
 
 impl Scim {
     fn enter(app: &AppState, realm: &str, headers: &HeaderMap, need: Need) -> Result<Scim> {
-        let realm = app.realm(realm)?;
+        let realm = app.realms.serving_scim(realm)?;
         let principal = app.auth.authenticate(headers, &realm)?;
         principal.require(need)?;
         let ctx = Context {
@@ -218,7 +104,7 @@ impl Scim {
     }
 
     fn engine(&self) -> Result<Arc<RealmEngine>> {
-        self.app.engine(&self.realm)
+        self.app.realms.engine(&self.realm)
     }
 }
 

@@ -892,11 +892,21 @@ impl Runtime {
         Self::keep_used(&realms, &mut components);
     }
 
-    /// Drops a deleted realm's engines (and the components only it ran).
-    pub fn forget_realm(&self, realm_id: i64) {
+    /// Keeps the engines of the realms `live` says still exist, and drops the others (and the
+    /// components only they ran). The realms service calls it when the store says realms
+    /// changed (`crate::realms`).
+    pub fn retain_realms(&self, live: impl Fn(i64) -> bool) {
         let mut realms = self.realms.write();
-        realms.remove(&realm_id);
-        Self::keep_used(&realms, &mut self.components.write());
+        let before = realms.len();
+        realms.retain(|id, _| live(*id));
+        if realms.len() != before {
+            Self::keep_used(&realms, &mut self.components.write());
+        }
+    }
+
+    /// How many engines the runtime holds for a realm (at most `ENGINES_KEPT`).
+    pub fn engines_of(&self, realm_id: i64) -> usize {
+        self.realms.read().get(&realm_id).map_or(0, Vec::len)
     }
 
     fn keep_used(realms: &HashMap<i64, RealmEngines>, components: &mut HashMap<String, Loaded>) {

@@ -32,7 +32,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
-pub use epoch::Epoch;
+pub use epoch::Epochs;
 pub use events::Actor;
 pub use keys::SigningKey;
 pub use query::{Page, PageRequest, Paging, Position, Resume, candidates, cursor_page, run_exact};
@@ -52,7 +52,7 @@ pub struct Store {
     writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
     closed: AtomicBool,
-    epoch: Epoch,
+    epochs: Epochs,
     checkpointer: Periodic,
     epoch_watcher: Periodic,
 }
@@ -139,16 +139,16 @@ impl Store {
         }
         // The checkpoint thread does this work; a commit never runs a checkpoint itself.
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
-        let epoch = Epoch::default();
-        epoch.publish_from(&writer)?;
+        let epochs = Epochs::default();
+        epochs.publish_from(&writer)?;
         Ok(Store {
             path: path.to_path_buf(),
-            writer: writer::Writer::start(writer, epoch.clone())?,
+            writer: writer::Writer::start(writer, epochs.clone())?,
             readers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
             checkpointer: checkpoint::start(path)?,
-            epoch_watcher: epoch::watch(path, epoch.clone())?,
-            epoch,
+            epoch_watcher: epoch::watch(path, epochs.clone())?,
+            epochs,
         })
     }
 
@@ -179,7 +179,12 @@ impl Store {
 
     /// The authentication epoch (see `epoch`): cached verdicts filled under another are stale.
     pub fn auth_epoch(&self) -> u64 {
-        self.epoch.get()
+        self.epochs.auth()
+    }
+
+    /// The realms epoch (see `epoch`): realms and engines cached under another are stale.
+    pub fn realms_epoch(&self) -> u64 {
+        self.epochs.realms()
     }
 
     /// Runs `f` on a reader connection. Each query sees the latest commit; queries that must

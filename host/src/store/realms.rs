@@ -292,6 +292,17 @@ impl Store {
         self.read(realms)
     }
 
+    /// The ids of every realm.
+    pub fn realm_ids(&self) -> Result<Vec<i64>> {
+        self.read(|c| {
+            let ids = c
+                .prepare_cached("SELECT id FROM realms")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })
+    }
+
     /// Stores a token's hash and what it grants.
     pub fn create_token(&self, realm_id: i64, hash: &[u8], roles: &[String], description: Option<&str>) -> Result<i64> {
         let (hash, roles, description) = (hash.to_vec(), roles.join(","), description.map(str::to_string));

@@ -35,8 +35,8 @@ CREATE TABLE IF NOT EXISTS realms (
     -- The realm's user profile and extension schemas (JSON), given to its SCIM engine.
     profile       TEXT,
     extensions    TEXT,
-    -- Bumped with every change of the row: engines are keyed by it, and a cached realm is
-    -- never replaced by an older read of it.
+    -- Bumped with every change of what the realm's engine is built from: engines are keyed
+    -- by it (see `realms::engine_key`).
     settings_version INTEGER NOT NULL DEFAULT 0
 );
 
@@ -135,6 +135,15 @@ CREATE TABLE IF NOT EXISTS auth_epoch (
     n  INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO auth_epoch (id, n) VALUES (1, 0);
+
+-- Another, bumped in the transaction of every change of a realm's row (its settings, profile,
+-- extensions, component; its creation and deletion): what the server's cache of realms and
+-- their engines is keyed by (see `store::epoch`), so no code path can forget to invalidate it.
+CREATE TABLE IF NOT EXISTS realm_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO realm_epoch (id, n) VALUES (1, 0);
 
 -- Each realm's token signing keys; the newest active key signs, every key verifies.
 CREATE TABLE IF NOT EXISTS signing_keys (
@@ -367,6 +376,15 @@ BEGIN UPDATE auth_epoch SET n = n + 1; END;
 
 CREATE TRIGGER IF NOT EXISTS realms_deleted AFTER DELETE ON realms
 BEGIN DELETE FROM sessions WHERE realm_id = OLD.id; UPDATE auth_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS realm_epoch_on_insert AFTER INSERT ON realms
+BEGIN UPDATE realm_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS realm_epoch_on_update AFTER UPDATE ON realms
+BEGIN UPDATE realm_epoch SET n = n + 1; END;
+
+CREATE TRIGGER IF NOT EXISTS realm_epoch_on_delete AFTER DELETE ON realms
+BEGIN UPDATE realm_epoch SET n = n + 1; END;
 
 CREATE TRIGGER IF NOT EXISTS tokens_deleted AFTER DELETE ON tokens
 BEGIN UPDATE auth_epoch SET n = n + 1; END;

@@ -24,7 +24,7 @@ use std::sync::mpsc;
 
 use rusqlite::Connection;
 
-use super::epoch::Epoch;
+use super::epoch::Epochs;
 use crate::error::{Error, Result};
 
 /// The most writes one transaction takes.
@@ -88,12 +88,12 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread; after each commit it publishes `epoch` (see `epoch`).
-    pub(super) fn start(conn: Connection, epoch: Epoch) -> Result<Writer> {
+    /// Starts the writer thread; after each commit it publishes `epochs` (see `epoch`).
+    pub(super) fn start(conn: Connection, epochs: Epochs) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Message>();
         std::thread::Builder::new()
             .name("scimd-writer".into())
-            .spawn(move || run(conn, queue, epoch))
+            .spawn(move || run(conn, queue, epochs))
             .map_err(|e| Error::Internal(format!("starting the writer thread: {e}")))?;
         Ok(Writer { jobs })
     }
@@ -188,7 +188,7 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> std::result::Resu
     Ok(())
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Message>, epoch: Epoch) {
+fn run(conn: Connection, queue: mpsc::Receiver<Message>, epochs: Epochs) {
     let wal = conn.path().map(|p| std::path::PathBuf::from(format!("{p}-wal")));
     let mut stopper = None;
     while stopper.is_none() {
@@ -229,8 +229,8 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>, epoch: Epoch) {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
-        } else if let Err(e) = epoch.publish_from(&conn) {
-            tracing::error!(error = %e, "reading the authentication epoch failed");
+        } else if let Err(e) = epochs.publish_from(&conn) {
+            tracing::error!(error = %e, "reading the store's epochs failed");
         }
         for job in batch {
             job.finish(committed.clone());

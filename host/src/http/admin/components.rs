@@ -50,8 +50,9 @@ fn refused(e: Error) -> Error {
 
 /// Builds and checks a component as the realm's engine; it is installed once stored.
 fn checked(app: &AppState, realm: &Realm, loaded: Loaded) -> Result<std::sync::Arc<runtime::RealmEngine>, Error> {
-    let probe = app.runtime.probe(loaded.clone(), app.plain_engine_config(realm).to_string()).map_err(refused)?;
-    let engine = app.runtime.build(realm.id, loaded, app.engine_config(realm)).map_err(refused)?;
+    let probe =
+        app.runtime.probe(loaded.clone(), app.realms.plain_engine_config(realm).to_string()).map_err(refused)?;
+    let engine = app.runtime.build(realm.id, loaded, app.realms.engine_config(realm)).map_err(refused)?;
     runtime::self_test(&probe, &engine)
         .map_err(|m| Error::InvalidValue(format!("the component was refused: it failed its self-test ({m})")))?;
     Ok(engine)
@@ -60,7 +61,7 @@ fn checked(app: &AppState, realm: &Realm, loaded: Loaded) -> Result<std::sync::A
 /// The engine key of the realm as just stored: requests look the new engine up by it.
 fn stored_key(c: &rusqlite::Connection, realm: &str) -> Result<String, Error> {
     let row = realms::realm_by_name(c, realm)?.ok_or_else(|| Error::NotFound(format!("realm '{realm}' is gone")))?;
-    Ok(crate::http::engine_key(&row))
+    Ok(crate::realms::engine_key(&row))
 }
 
 /// `PUT /admin/realms/{realm}/scim/component` with the component's bytes.
@@ -108,8 +109,7 @@ pub async fn deploy(
             Ok((stored_key(c, &realm_name)?, rep))
         })
         .await?;
-    app.runtime.install(realm.id, &key, engine);
-    app.forget();
+    app.realms.install(realm.id, &key, engine);
     Ok(json(StatusCode::CREATED, rep))
 }
 
@@ -194,7 +194,6 @@ pub async fn rollback(
             stored_key(c, &realm_name)
         })
         .await?;
-    app.runtime.install(realm.id, &key, engine);
-    app.forget();
+    app.realms.install(realm.id, &key, engine);
     Ok(json(StatusCode::OK, json!({"version": target})))
 }

@@ -55,8 +55,8 @@ async fn put(app: AppState, realm: String, headers: HeaderMap, bytes: Bytes, set
     }
     let candidate = (setting.changed)(&realm, value.clone());
     heavy(|| {
-        let loaded = app.component(&candidate)?;
-        app.runtime.probe(loaded, app.engine_config(&candidate)).map(|_| ())
+        let loaded = app.realms.component(&candidate)?;
+        app.runtime.probe(loaded, app.realms.engine_config(&candidate)).map(|_| ())
     })?;
     let (actor, realm_id) = (principal.actor(), realm.id);
     app.store
@@ -65,7 +65,6 @@ async fn put(app: AppState, realm: String, headers: HeaderMap, bytes: Bytes, set
             events::record(c, realm_id, &actor, "UPDATE", setting.event_type, setting.event_path, Some(&value))
         })
         .await?;
-    app.forget();
     Ok(no_content())
 }
 

@@ -74,7 +74,6 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
             Ok(realm)
         })
         .await?;
-    app.forget();
     Ok(created(format!("/admin/realms/{}", realm.name)))
 }
 
@@ -111,21 +110,18 @@ pub async fn update(
             events::record(c, realm.id, &actor, "UPDATE", "REALM", "", Some(&representation(&updated)))
         })
         .await?;
-    app.forget();
     Ok(no_content())
 }
 
 pub async fn delete(State(app): State<AppState>, Path(realm): Path<String>, headers: HeaderMap) -> AdminResult {
     let (principal, master) = enter(&app, &headers, MASTER, AdminNeed::Server)?;
     let target = app.store.realm(&realm)?.ok_or_else(|| Error::NotFound(format!("realm '{realm}' does not exist")))?;
-    let (actor, realm_id) = (principal.actor(), target.id);
+    let actor = principal.actor();
     app.store
         .write(move |c| {
             realms::delete_realm(c, &target)?;
             events::record(c, master.id, &actor, "DELETE", "REALM", &format!("realms/{}", target.name), None)
         })
         .await?;
-    app.runtime.forget_realm(realm_id);
-    app.forget();
     Ok(no_content())
 }
