@@ -7,16 +7,19 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 CTX = {"realm": "acme", "base-url": "https://scim.example/realms/acme/scim/v2"}
-ENTRA = json.dumps({"compatibility": "entra", "maxResults": 100, "etag": True})
-STRICT = json.dumps({"compatibility": "strict", "maxResults": 100, "etag": True})
-PROFILE = json.dumps({
-    "compatibility": "entra",
-    "profile": {"attributes": [
+# A `realm-config` record (WIT 0.2). The 0.1 runner gives a 0.1 engine the same content as one
+# JSON object with camelCase keys, as scimd does (host/src/runtime/compat.rs).
+ENTRA = {"compatibility": "entra", "max-results": 100, "max-operations": 1000, "max-payload-size": 1048576,
+         "etag": True, "cursor-timeout": 3600, "profile": None, "extensions": None}
+STRICT = dict(ENTRA, compatibility="strict")
+PROFILE = dict(ENTRA, **{
+    "max-results": 1000,
+    "profile": json.dumps({"attributes": [
         {"name": "employeeNumber", "validations": {"pattern": {"pattern": "^[0-9]+$", "error-message": "must be digits"}},
-         "annotations": {"kc.scim.schema.attribute": ENT + ":employeeNumber"}}]},
-    "extensions": [{"schema": "urn:acme:params:scim:schemas:extension:hr:1.0:User", "resourceType": "User", "name": "HR",
-                    "attributes": [{"name": "costCenter", "type": "string"},
-                                   {"name": "badges", "type": "integer", "multiValued": True}]}],
+         "annotations": {"kc.scim.schema.attribute": ENT + ":employeeNumber"}}]}),
+    "extensions": json.dumps([{"schema": "urn:acme:params:scim:schemas:extension:hr:1.0:User", "resourceType": "User", "name": "HR",
+                               "attributes": [{"name": "costCenter", "type": "string"},
+                                              {"name": "badges", "type": "integer", "multiValued": True}]}]),
 })
 META = {"created": "2026-01-02T03:04:05.678Z", "last-modified": "2026-02-03T04:05:06.789Z",
         "version": 'W/"3"', "location": "https://scim.example/realms/acme/scim/v2/Users/u-1"}
@@ -45,9 +48,10 @@ def patch(*ops):
 
 cases = [
     {"name": "describe-entra", "config": ENTRA, "calls": [{"method": "describe", "args": []}]},
-    {"name": "describe-strict-with-profile", "config": PROFILE.replace('"entra"', '"strict"'),
+    {"name": "describe-strict-with-profile", "config": dict(PROFILE, compatibility="strict"),
      "calls": [{"method": "describe", "args": []}]},
-    {"name": "create-refuses-a-bad-config", "config": '{"compatibility": "lenient"}', "calls": []},
+    {"name": "create-refuses-a-bad-config", "config": dict(ENTRA, profile="[1]"), "calls": []},
+    {"name": "create-refuses-a-zero-limit", "since": "0.2", "config": dict(ENTRA, **{"max-results": 0}), "calls": []},
     {"name": "create-user-full", "config": ENTRA, "calls": [{"method": "create-resource", "args": [CTX, "user", body({
         "schemas": [USER, ENT], "userName": "bjensen", "externalId": "701984",
         "name": {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms. Barbara J Jensen III"},

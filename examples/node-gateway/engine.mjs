@@ -2,8 +2,9 @@
 // modules, and each `instantiate()` makes a fresh, isolated instance of it.
 //
 //   const { instantiate } = await loadComponent("scimd_guest.wasm");
-//   const { RealmEngine } = await instantiate();          // scim:engine/engine@0.2.0 (or 0.1.0)
-//   const engine = RealmEngine.create(JSON.stringify({ compatibility: "entra" }));
+//   const { RealmEngine } = await instantiate();          // scim:engine/engine@0.2.0 (0.1.0: create takes JSON text)
+//   const engine = RealmEngine.create({ compatibility: "entra", maxResults: 1000, maxOperations: 1000,
+//                                       maxPayloadSize: 1 << 20, etag: true, cursorTimeout: 3600 });
 //
 // Methods returning `result<T, scim-error>` return T, or throw a jco `ComponentError` whose
 // `payload` is the scim-error; `scimError(e)` tells the two kinds of exception apart.

@@ -18,11 +18,22 @@ class HttpError extends Error {
   }
 }
 
-export async function startGateway(wasmPath, { port = 8080, config = { compatibility: "entra", etag: true } } = {}) {
+// The realm configuration (the WIT's `realm-config` record, camelCase as jco names fields; the
+// optional `profile` and `extensions` are JSON texts and left out here).
+const DEFAULT_CONFIG = {
+  compatibility: "entra",
+  maxResults: 1000,
+  maxOperations: 1000,
+  maxPayloadSize: MAX_BODY,
+  etag: true,
+  cursorTimeout: 3600,
+};
+
+export async function startGateway(wasmPath, { port = 8080, config = {} } = {}) {
   const { instantiate } = await loadComponent(wasmPath);
   const { RealmEngine } = await instantiate();
   // One engine per realm configuration, reused for every request. Throws on a bad config.
-  const engine = RealmEngine.create(JSON.stringify(config));
+  const engine = RealmEngine.create({ ...DEFAULT_CONFIG, ...config });
   const users = new Map(); // id -> stored {id, model, meta}: the engine keeps no state
   let base; // http://127.0.0.1:<port>, known once listening
 

@@ -75,7 +75,7 @@ async function answers(component, cases) {
   for (const c of cases.cases) {
     const { RealmEngine } = await component.instantiate();
     let engine;
-    const create = encodeCall(() => (engine = RealmEngine.create(c.config)), true);
+    const create = encodeCall(() => (engine = RealmEngine.create(toJco(c.config))), true);
     if ("ok" in create) create.ok = null; // the resource handle itself is not encoded
     const results = [];
     if (engine) {

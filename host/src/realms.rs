@@ -15,9 +15,10 @@ use parking_lot::RwLock;
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::runtime::bindings::{self, RealmConfig};
 use crate::runtime::{Loaded, RealmEngine, Runtime};
 use crate::settings::Settings;
-use crate::store::{Actor, Realm, Store, components, events};
+use crate::store::{self, Actor, Realm, Store, components, events};
 
 /// The realms read under one epoch of the store (`None`: no realm of that name).
 #[derive(Default)]
@@ -31,8 +32,8 @@ struct Cache {
 pub struct EngineDefaults {
     pub max_results: u32,
     pub max_operations: u32,
-    pub max_payload_size: u64,
-    pub cursor_timeout_secs: u64,
+    pub max_payload_size: u32,
+    pub cursor_timeout_secs: u32,
 }
 
 impl EngineDefaults {
@@ -40,8 +41,9 @@ impl EngineDefaults {
         EngineDefaults {
             max_results: settings.max_results,
             max_operations: settings.max_operations,
-            max_payload_size: settings.max_body,
-            cursor_timeout_secs: settings.cursor_timeout.as_secs(),
+            // The WIT carries both as `u32`; more than 4 GiB or 136 years means "no limit".
+            max_payload_size: u32::try_from(settings.max_body).unwrap_or(u32::MAX),
+            cursor_timeout_secs: u32::try_from(settings.cursor_timeout.as_secs()).unwrap_or(u32::MAX),
         }
     }
 }
@@ -118,26 +120,33 @@ impl Realms {
         Ok(())
     }
 
-    /// The engine configuration of a realm (see `realm-engine.create` in the WIT).
-    pub fn engine_config(&self, realm: &Realm) -> String {
-        let mut config = self.plain_engine_config(realm);
-        config["profile"] = json!(realm.profile);
-        config["extensions"] = json!(realm.extensions);
-        config.to_string()
+    /// The engine configuration of a realm (`realm-config` in the WIT).
+    pub fn engine_config(&self, realm: &Realm) -> RealmConfig {
+        let text = |v: &Option<serde_json::Value>| v.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string());
+        RealmConfig {
+            profile: text(&realm.profile),
+            extensions: text(&realm.extensions),
+            ..self.plain_engine_config(realm)
+        }
     }
 
     /// A realm's engine configuration without its user profile and extension schemas: what a
     /// component's self-test runs with (see `runtime::self_test`).
-    pub fn plain_engine_config(&self, realm: &Realm) -> serde_json::Value {
+    pub fn plain_engine_config(&self, realm: &Realm) -> RealmConfig {
         let d = self.defaults;
-        json!({
-            "compatibility": realm.compatibility,
-            "maxResults": d.max_results,
-            "cursorTimeout": d.cursor_timeout_secs,
-            "maxOperations": d.max_operations,
-            "maxPayloadSize": d.max_payload_size,
-            "etag": true,
-        })
+        RealmConfig {
+            compatibility: match realm.compatibility {
+                store::Compatibility::Entra => bindings::Compatibility::Entra,
+                store::Compatibility::Strict => bindings::Compatibility::Strict,
+            },
+            max_results: d.max_results,
+            max_operations: d.max_operations,
+            max_payload_size: d.max_payload_size,
+            etag: true,
+            cursor_timeout: d.cursor_timeout_secs,
+            profile: None,
+            extensions: None,
+        }
     }
 
     /// The engine a realm runs now, built on first use and whenever what it is built from

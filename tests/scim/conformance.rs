@@ -161,6 +161,32 @@ impl Guest {
     }
 }
 
+/// What a 0.1 engine is given for a case's `realm-config`: the same content as one JSON object
+/// with camelCase keys and the profile and extensions as values, as scimd gives it
+/// (`host/src/runtime/compat.rs`).
+fn config_v0_1(record: &Value) -> Result<Value> {
+    let fields = record.as_object().ok_or_else(|| anyhow!("a case's config is not a realm-config record"))?;
+    let mut out = Map::new();
+    for (key, value) in fields {
+        let camel = key.split('-').enumerate().fold(String::new(), |mut acc, (i, part)| {
+            let mut chars = part.chars();
+            if let (true, Some(first)) = (i > 0, chars.next()) {
+                acc.extend(first.to_uppercase());
+                acc.push_str(chars.as_str());
+            } else {
+                acc.push_str(part);
+            }
+            acc
+        });
+        let value = match value {
+            Value::String(text) if key == "profile" || key == "extensions" => serde_json::from_str(text)?,
+            other => other.clone(),
+        };
+        out.insert(camel, value);
+    }
+    Ok(Value::String(Value::Object(out).to_string()))
+}
+
 /// Every case's answers from a component, in the canonical encoding; cases of calls added
 /// after `version` (their `since`) are left out.
 fn answers(cases: &Value, wasm: &[u8], version: &str) -> Result<Map<String, Value>> {
@@ -174,7 +200,8 @@ fn answers(cases: &Value, wasm: &[u8], version: &str) -> Result<Map<String, Valu
         }
         let mut guest = Guest::new(&engine, &component)?;
         let create = guest.func("[static]realm-engine.create")?;
-        let created = guest.call(create, None, std::slice::from_ref(&case["config"]), &format!("{name}: create"))?;
+        let config = if version < "0.2" { config_v0_1(&case["config"])? } else { case["config"].clone() };
+        let created = guest.call(create, None, std::slice::from_ref(&config), &format!("{name}: create"))?;
         let (create, handle) = match created {
             Val::Result(Ok(Some(r))) => match *r {
                 Val::Resource(handle) => (json!({"ok": null}), Some(handle)),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use scimd::Error;
 use scimd::runtime::bindings::{Attribute, Candidate, Context, Meta, Model, ResourceKind, Stored, UserModel};
+use scimd::runtime::bindings::{Compatibility, RealmConfig};
 use scimd::runtime::{Limits, Loaded, RealmEngine};
 use scimd_hostile as hostile;
 use scimd_tests::{Client, Server, q};
@@ -19,10 +20,19 @@ use serde_json::json;
 
 fn engines() -> Vec<RealmEngine> {
     let limits = Limits { deadline: Duration::from_secs(5), memory: 64 << 20 };
-    ["entra", "strict"]
-        .iter()
-        .map(|c| {
-            let config = format!(r#"{{"compatibility":"{c}","maxResults":100,"maxOperations":100}}"#);
+    [Compatibility::Entra, Compatibility::Strict]
+        .into_iter()
+        .map(|compatibility| {
+            let config = RealmConfig {
+                compatibility,
+                max_results: 100,
+                max_operations: 100,
+                max_payload_size: 1 << 20,
+                etag: true,
+                cursor_timeout: 3600,
+                profile: None,
+                extensions: None,
+            };
             Loaded::default_engine().and_then(|l| RealmEngine::new(l, config, limits, None))
         })
         .collect::<Result<_, _>>()

@@ -14,7 +14,7 @@
 
 use scim_engine::component::{Adapter, ScimEngine};
 use scim_engine::model::{Context, Kind, Model, Projection, Relation, Stored, Write};
-use scim_engine::{Engine, Error, Result};
+use scim_engine::{Config, Engine, Result};
 use serde_json::{Value, json};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -55,26 +55,15 @@ fn shown(projection: &Projection, attr: &str) -> bool {
 }
 
 impl ScimEngine for CustomMapping {
-    fn new(config: &str) -> Result<Self> {
+    fn new(mut config: Config) -> Result<Self> {
         // Add the HR extension to whatever the realm declares.
-        let mut config: Value = if config.trim().is_empty() {
-            json!({})
-        } else {
-            serde_json::from_str(config).map_err(|e| Error::Config(format!("engine configuration: {e}")))?
-        };
-        let Some(object) = config.as_object_mut() else {
-            return Err(Error::Config("engine configuration must be a JSON object".into()));
-        };
-        let extensions = object.entry("extensions").or_insert_with(|| json!([]));
-        if extensions.is_null() {
-            *extensions = json!([]);
-        }
+        let extensions = config.extensions.get_or_insert_with(|| json!([]));
         if let Some(list) = extensions.as_array_mut()
             && !list.iter().any(|e| e["schema"] == HR)
         {
             list.push(hr_extension());
         }
-        Engine::new(&config.to_string()).map(CustomMapping)
+        Engine::with_config(config).map(CustomMapping)
     }
 
     fn engine(&self) -> &Engine {

@@ -32,8 +32,8 @@ use exports::scim::engine::engine::{self as wit, Guest, GuestRealmEngine, RealmE
 /// that delegates to the wrapped default `Engine`, so a customised guest overrides only what
 /// it changes.
 pub trait ScimEngine: Sized + 'static {
-    /// Builds the engine from the realm's configuration JSON.
-    fn new(config: &str) -> Result<Self>;
+    /// Builds the engine from the realm's configuration.
+    fn new(config: crate::Config) -> Result<Self>;
 
     /// The default engine this one builds on.
     fn engine(&self) -> &Engine;
@@ -131,8 +131,8 @@ pub trait ScimEngine: Sized + 'static {
 }
 
 impl ScimEngine for Engine {
-    fn new(config: &str) -> Result<Self> {
-        Engine::new(config)
+    fn new(config: crate::Config) -> Result<Self> {
+        Engine::with_config(config)
     }
 
     fn engine(&self) -> &Engine {
@@ -223,6 +223,22 @@ fn relations_in(r: Vec<wit::Relation>) -> Vec<m::Relation> {
 
 fn page_item_in(i: wit::PageItem) -> m::PageItem {
     m::PageItem { stored: stored_in(i.stored), relations: relations_in(i.relations), minimal: i.minimal }
+}
+
+fn config_in(c: wit::RealmConfig) -> Result<crate::Config> {
+    Ok(crate::Config {
+        compatibility: match c.compatibility {
+            wit::Compatibility::Entra => crate::Compatibility::Entra,
+            wit::Compatibility::Strict => crate::Compatibility::Strict,
+        },
+        max_results: c.max_results,
+        max_operations: c.max_operations,
+        max_payload_size: u64::from(c.max_payload_size),
+        etag: c.etag,
+        cursor_timeout: u64::from(c.cursor_timeout),
+        profile: c.profile.as_deref().map(crate::config::profile_json).transpose()?.flatten(),
+        extensions: c.extensions.as_deref().map(crate::config::extensions_json).transpose()?.flatten(),
+    })
 }
 
 fn ctx_in(c: wit::Context) -> m::Context {
@@ -318,8 +334,8 @@ fn plan_out(p: m::QueryPlan) -> wit::QueryPlan {
 }
 
 impl<E: ScimEngine> GuestRealmEngine for Realm<E> {
-    fn create(config: wit::Json) -> Result<RealmEngineHandle, wit::ScimError> {
-        let engine = E::new(&config).map_err(error)?;
+    fn create(config: wit::RealmConfig) -> Result<RealmEngineHandle, wit::ScimError> {
+        let engine = config_in(config).and_then(E::new).map_err(error)?;
         Ok(RealmEngineHandle::new(Realm(engine)))
     }
 

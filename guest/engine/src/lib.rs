@@ -76,9 +76,14 @@ fn parse_json(body: &str) -> Result<Value> {
 }
 
 impl Engine {
-    /// Builds an engine from a realm's configuration JSON (see `Config`).
+    /// Builds an engine from a realm's configuration as one JSON object (see `Config::parse`).
     pub fn new(config: &str) -> Result<Engine> {
-        let config = Config::parse(config)?;
+        Engine::with_config(Config::parse(config)?)
+    }
+
+    /// Builds an engine from a realm's configuration.
+    pub fn with_config(config: Config) -> Result<Engine> {
+        let config = config.checked()?;
         let schemas = profile::schemas(config.extensions.as_ref(), config.profile.as_ref(), config.lenient())?;
         Ok(Engine { config, schemas })
     }

@@ -1,10 +1,32 @@
 //! Engines built against `scim:engine@0.1.x` (`wit/since_v0.1.0`), run by this host: the
 //! values of the current WIT converted to 0.1's and back. 0.1 has every record 0.2 has, with
-//! the same shapes; what 0.2 added (`render-page`, frames) the runtime does another way for
+//! the same shapes, save the realm configuration (a JSON object in 0.1); what 0.2 added (`render-page`, frames) the runtime does another way for
 //! 0.1 engines (one `render` per resource, relations whole).
 
 use super::bindings as now;
 use super::bindings::v0_1::exports::scim::engine::engine as old;
+
+/// The realm configuration as 0.1's `create` takes it: one JSON object, camelCase keys, the
+/// profile and extensions as JSON values (0.2 made it the `realm-config` record).
+pub fn config(c: &now::RealmConfig) -> String {
+    let json_or_null = |text: &Option<String>| {
+        text.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()).unwrap_or_default()
+    };
+    serde_json::json!({
+        "compatibility": match c.compatibility {
+            now::Compatibility::Entra => "entra",
+            now::Compatibility::Strict => "strict",
+        },
+        "maxResults": c.max_results,
+        "maxOperations": c.max_operations,
+        "maxPayloadSize": c.max_payload_size,
+        "etag": c.etag,
+        "cursorTimeout": c.cursor_timeout,
+        "profile": json_or_null(&c.profile),
+        "extensions": json_or_null(&c.extensions),
+    })
+    .to_string()
+}
 
 pub fn kind(k: now::ResourceKind) -> old::ResourceKind {
     match k {

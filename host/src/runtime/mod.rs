@@ -23,8 +23,8 @@ use wasmtime_wasi::p2::DynOutputStream;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use bindings::{
-    Candidate, Context, EngineInfo, Frame, PageItem, Projection, QueryPlan, Relation, ResourceKind, ScimError,
-    SearchRequest, Stored, Write, v0_1, v0_2,
+    Candidate, Context, EngineInfo, Frame, PageItem, Projection, QueryPlan, RealmConfig, Relation, ResourceKind,
+    ScimError, SearchRequest, Stored, Write, v0_1, v0_2,
 };
 
 use crate::error::{Error, Result};
@@ -315,7 +315,7 @@ struct Instance {
 /// A realm's engine: a loaded component, the realm's configuration and warm instances.
 pub struct RealmEngine {
     loaded: Loaded,
-    config: String,
+    config: RealmConfig,
     limits: Limits,
     pool: Mutex<Vec<Instance>>,
     info: EngineInfo,
@@ -347,7 +347,12 @@ fn guest_error(e: ScimError) -> Error {
 
 impl RealmEngine {
     /// Instantiates a component for a realm's configuration and asks it to describe itself.
-    pub fn new(loaded: Loaded, config: String, limits: Limits, on_failure: Option<FailureHook>) -> Result<RealmEngine> {
+    pub fn new(
+        loaded: Loaded,
+        config: RealmConfig,
+        limits: Limits,
+        on_failure: Option<FailureHook>,
+    ) -> Result<RealmEngine> {
         let mut engine = RealmEngine {
             loaded,
             config,
@@ -370,7 +375,7 @@ impl RealmEngine {
         Ok(engine)
     }
 
-    pub fn config(&self) -> &str {
+    pub fn config(&self) -> &RealmConfig {
         &self.config
     }
 
@@ -407,8 +412,9 @@ impl RealmEngine {
             }
             Pre::V0_1(pre) => {
                 let guest = contained(self.limits, || pre.instantiate(&mut store))?;
+                let config = compat::config(&self.config);
                 let handle = contained(self.limits, || {
-                    guest.scim_engine_engine().realm_engine().call_create(&mut store, &self.config)
+                    guest.scim_engine_engine().realm_engine().call_create(&mut store, &config)
                 })?
                 .map_err(|e| refused(e.detail))?;
                 (Guest::V0_1(guest), handle)
@@ -868,13 +874,13 @@ impl Runtime {
     }
 
     /// A realm's engine for a component and configuration, not yet in use (see `install`).
-    pub fn build(&self, realm_id: i64, loaded: Loaded, config: String) -> Result<Arc<RealmEngine>> {
+    pub fn build(&self, realm_id: i64, loaded: Loaded, config: RealmConfig) -> Result<Arc<RealmEngine>> {
         Ok(Arc::new(RealmEngine::new(loaded, config, self.limits, self.hook_for(realm_id))?))
     }
 
     /// An engine for trying a component out before it serves anyone: its failures are the
     /// deployment's, not the realm's, so nobody is told of them.
-    pub fn probe(&self, loaded: Loaded, config: String) -> Result<RealmEngine> {
+    pub fn probe(&self, loaded: Loaded, config: RealmConfig) -> Result<RealmEngine> {
         RealmEngine::new(loaded, config, self.limits, None)
     }
 
@@ -919,7 +925,7 @@ impl Runtime {
         &self,
         realm_id: i64,
         key: &str,
-        config: impl FnOnce() -> String,
+        config: impl FnOnce() -> RealmConfig,
         component: impl FnOnce() -> Result<Loaded>,
     ) -> Result<Arc<RealmEngine>> {
         if let Some((_, e)) = self.realms.read().get(&realm_id).and_then(|v| v.iter().find(|(k, _)| k == key)) {

@@ -36,7 +36,7 @@ pub use epoch::Epochs;
 pub use events::Actor;
 pub use keys::SigningKey;
 pub use query::{Page, PageRequest, Paging, Position, Resume, candidates, cursor_page, run_exact};
-pub use realms::{Realm, TokenInfo, valid_realm_name};
+pub use realms::{Compatibility, Realm, TokenInfo, valid_realm_name};
 pub use resources::{
     GroupRef, MemberKey, Row, admin_membership, apply_members, attributes_of, delete, delete_user_row, find, group_ref,
     group_refs, has_more_members, insert, kind_code, kind_of as kind_of_model, load, members_after, protected_error,

@@ -21,8 +21,8 @@ pub struct Realm {
     pub name: String,
     pub enabled: bool,
     pub scim_enabled: bool,
-    /// `entra` or `strict`, passed to the realm's engine.
-    pub compatibility: String,
+    /// How literally the realm's engine reads the RFCs.
+    pub compatibility: Compatibility,
     /// The rest of the realm's representation, kept as given.
     pub attributes: Map<String, Value>,
     /// The deployed engine component in use (0: the built-in one).
@@ -53,7 +53,7 @@ pub struct NewRealm {
     pub name: String,
     pub enabled: bool,
     pub scim_enabled: bool,
-    pub compatibility: String,
+    pub compatibility: Compatibility,
     pub attributes: Map<String, Value>,
 }
 
@@ -64,7 +64,7 @@ impl NewRealm {
             enabled: true,
             // The master realm holds the server's administrators: no SCIM client provisions it.
             scim_enabled: name != MASTER,
-            compatibility: "entra".into(),
+            compatibility: Compatibility::Entra,
             attributes: Map::new(),
         }
     }
@@ -108,11 +108,49 @@ pub fn valid_realm_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-pub fn check_compatibility(compatibility: &str) -> Result<()> {
-    if matches!(compatibility, "entra" | "strict") {
-        Ok(())
-    } else {
-        Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{compatibility}'")))
+/// How literally a realm's engine reads the RFCs: the WIT's `compatibility`, stored as its
+/// name (`entra`, `strict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compatibility {
+    /// What Microsoft Entra ID and Okta really send is accepted. The default.
+    Entra,
+    /// RFC 7643 / RFC 7644 as written.
+    Strict,
+}
+
+impl Compatibility {
+    pub fn parse(name: &str) -> Result<Compatibility> {
+        match name {
+            "entra" => Ok(Compatibility::Entra),
+            "strict" => Ok(Compatibility::Strict),
+            other => Err(Error::InvalidValue(format!("compatibility must be entra or strict, not '{other}'"))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compatibility::Entra => "entra",
+            Compatibility::Strict => "strict",
+        }
+    }
+}
+
+impl std::fmt::Display for Compatibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::ToSql for Compatibility {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Compatibility {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        // A value another build wrote and this one does not know reads as the default.
+        Ok(Compatibility::parse(v.as_str()?).unwrap_or(Compatibility::Entra))
     }
 }
 
@@ -145,7 +183,6 @@ pub fn create_realm(c: &Connection, new: NewRealm) -> Result<Realm> {
             new.name
         )));
     }
-    check_compatibility(&new.compatibility)?;
     if realm_by_name(c, &new.name)?.is_some() {
         return Err(Error::Uniqueness(format!("realm '{}' already exists", new.name)));
     }
@@ -195,7 +232,7 @@ pub fn create_realm(c: &Connection, new: NewRealm) -> Result<Realm> {
 pub struct RealmChanges {
     pub enabled: Option<bool>,
     pub scim_enabled: Option<bool>,
-    pub compatibility: Option<String>,
+    pub compatibility: Option<Compatibility>,
     pub attributes: Option<Map<String, Value>>,
 }
 
@@ -205,9 +242,6 @@ pub fn update_realm(c: &Connection, realm: &Realm, changes: RealmChanges) -> Res
     if realm.name == MASTER && changes.enabled == Some(false) {
         return Err(Error::InvalidValue("the master realm holds the administrators; it cannot be disabled".into()));
     }
-    if let Some(comp) = &changes.compatibility {
-        check_compatibility(comp)?;
-    }
     c.prepare_cached(
         "UPDATE realms SET enabled = ?2, scim_enabled = ?3, compatibility = ?4, attributes = ?5, \
          settings_version = settings_version + 1 WHERE id = ?1",
@@ -216,7 +250,7 @@ pub fn update_realm(c: &Connection, realm: &Realm, changes: RealmChanges) -> Res
         realm.id,
         changes.enabled.unwrap_or(realm.enabled),
         changes.scim_enabled.unwrap_or(realm.scim_enabled),
-        changes.compatibility.unwrap_or_else(|| realm.compatibility.clone()),
+        changes.compatibility.unwrap_or(realm.compatibility),
         Value::Object(changes.attributes.unwrap_or_else(|| realm.attributes.clone())).to_string(),
     ])?;
     realm_by_name(c, &realm.name)?.ok_or_else(|| Error::Internal("a realm vanished".into()))
@@ -270,16 +304,16 @@ pub fn realms(c: &Connection) -> Result<Vec<Realm>> {
 impl Store {
     /// Creates a realm (offline commands and tests).
     pub fn create_realm(&self, name: &str, compatibility: &str) -> Result<Realm> {
-        let new = NewRealm { compatibility: compatibility.to_string(), ..NewRealm::named(name) };
+        let new = NewRealm { compatibility: Compatibility::parse(compatibility)?, ..NewRealm::named(name) };
         self.write_blocking(move |c| create_realm(c, new.clone()))
     }
 
     pub fn set_realm_compatibility(&self, name: &str, compatibility: &str) -> Result<()> {
-        let (name, compatibility) = (name.to_string(), compatibility.to_string());
+        let (name, compatibility) = (name.to_string(), Compatibility::parse(compatibility)?);
         self.write_blocking(move |c| {
             let realm =
                 realm_by_name(c, &name)?.ok_or_else(|| Error::NotFound(format!("realm '{name}' does not exist")))?;
-            update_realm(c, &realm, RealmChanges { compatibility: Some(compatibility.clone()), ..Default::default() })?;
+            update_realm(c, &realm, RealmChanges { compatibility: Some(compatibility), ..Default::default() })?;
             Ok(())
         })
     }

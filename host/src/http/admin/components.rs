@@ -50,8 +50,7 @@ fn refused(e: Error) -> Error {
 
 /// Builds and checks a component as the realm's engine; it is installed once stored.
 fn checked(app: &AppState, realm: &Realm, loaded: Loaded) -> Result<std::sync::Arc<runtime::RealmEngine>, Error> {
-    let probe =
-        app.runtime.probe(loaded.clone(), app.realms.plain_engine_config(realm).to_string()).map_err(refused)?;
+    let probe = app.runtime.probe(loaded.clone(), app.realms.plain_engine_config(realm)).map_err(refused)?;
     let engine = app.runtime.build(realm.id, loaded, app.realms.engine_config(realm)).map_err(refused)?;
     runtime::self_test(&probe, &engine)
         .map_err(|m| Error::InvalidValue(format!("the component was refused: it failed its self-test ({m})")))?;

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::http::AppState;
 use crate::store::Realm;
 use crate::store::events;
-use crate::store::realms::{self, MASTER, NewRealm, RealmChanges};
+use crate::store::realms::{self, Compatibility, MASTER, NewRealm, RealmChanges};
 
 /// A realm's representation: Keycloak's fields scimd knows (the security settings with their
 /// defaults when not set), and whatever else it was given.
@@ -23,7 +23,7 @@ pub(super) fn representation(r: &Realm) -> Value {
     m.insert("realm".into(), json!(r.name));
     m.insert("enabled".into(), json!(r.enabled));
     m.insert("scimApiEnabled".into(), json!(r.scim_enabled));
-    m.insert("scimCompatibility".into(), json!(r.compatibility));
+    m.insert("scimCompatibility".into(), json!(r.compatibility.as_str()));
     Value::Object(m)
 }
 
@@ -36,7 +36,7 @@ fn settings(mut m: Map<String, Value>) -> Result<(Option<String>, RealmChanges),
     let changes = RealmChanges {
         enabled: take_bool(&mut m, "enabled")?,
         scim_enabled: take_bool(&mut m, "scimApiEnabled")?,
-        compatibility: take_string(&mut m, "scimCompatibility")?,
+        compatibility: take_string(&mut m, "scimCompatibility")?.map(|c| Compatibility::parse(&c)).transpose()?,
         attributes: Some(m),
     };
     Ok((name, changes))
@@ -61,7 +61,7 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         name: name.clone(),
         enabled: changes.enabled.unwrap_or(true),
         scim_enabled: changes.scim_enabled.unwrap_or(true),
-        compatibility: changes.compatibility.unwrap_or_else(|| "entra".into()),
+        compatibility: changes.compatibility.unwrap_or(Compatibility::Entra),
         attributes: changes.attributes.unwrap_or_default(),
     };
     let actor = principal.actor();

@@ -23,8 +23,8 @@ use scim_engine::{Engine, Result};
 struct Misbehaving(Engine);
 
 impl ScimEngine for Misbehaving {
-    fn new(config: &str) -> Result<Self> {
-        Engine::new(config).map(Misbehaving)
+    fn new(config: scim_engine::Config) -> Result<Self> {
+        Engine::with_config(config).map(Misbehaving)
     }
 
     fn engine(&self) -> &Engine {
