@@ -12,7 +12,11 @@ use thiserror::Error;
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+/// Every error of the host. Each kind says what went wrong, not where the text came from, so
+/// that callers match kinds, never messages; `status_and_type` is the one place a kind becomes
+/// an HTTP status and a `scimType`.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An error the SCIM engine returned; shown as is.
     #[error("{detail}")]
@@ -39,12 +43,20 @@ pub enum Error {
     PayloadTooLarge(u64),
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// The SCIM engine trapped or misbehaved.
+    /// The realm's SCIM engine trapped, ran out of memory or broke the WIT contract (a model
+    /// of the wrong kind, an attribute written twice, an invalid plan): the engine's fault,
+    /// never the client's. `500`, recorded as an admin event of the realm.
     #[error("the SCIM engine failed: {0}")]
-    GuestTrap(String),
+    EngineFault(String),
     /// The SCIM engine ran past its deadline.
     #[error("the SCIM engine did not answer within {0} ms")]
-    GuestTimeout(u64),
+    EngineTimeout(u64),
+    /// A component refused the realm configuration it was created with (`realm-engine.create`
+    /// answered an error). When an administrator's change produced the configuration, the
+    /// change is refused (`400`); a stored configuration that no longer starts is an engine
+    /// fault (see `realms::Realms::engine`).
+    #[error("the realm's SCIM engine refused its configuration: {0}")]
+    ConfigRefused(String),
     /// A bounded queue is full (password hashing, component compiles): `503` with
     /// `Retry-After`, so a flood is refused rather than let grow without bound.
     #[error("{detail}")]
@@ -67,7 +79,7 @@ impl Error {
                 (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), scim_type.as_deref())
             }
             Error::BadRequest(_) => (StatusCode::BAD_REQUEST, Some("invalidSyntax")),
-            Error::InvalidValue(_) => (StatusCode::BAD_REQUEST, Some("invalidValue")),
+            Error::InvalidValue(_) | Error::ConfigRefused(_) => (StatusCode::BAD_REQUEST, Some("invalidValue")),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, None),
             Error::Uniqueness(_) => (StatusCode::CONFLICT, Some("uniqueness")),
             Error::Conflict(_) => (StatusCode::CONFLICT, None),
@@ -76,8 +88,8 @@ impl Error {
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, None),
             Error::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
             Error::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None),
-            Error::GuestTrap(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
-            Error::GuestTimeout(_) | Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, None),
+            Error::EngineFault(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
+            Error::EngineTimeout(_) | Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, None),
             Error::OAuth { status, .. } => (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), None),
             Error::Store(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         }
@@ -111,7 +123,7 @@ impl Error {
     fn log(&self) {
         match self {
             Error::Store(_) | Error::Internal(_) => tracing::error!(error = %self, "internal error"),
-            Error::GuestTrap(_) | Error::GuestTimeout(_) => tracing::warn!(error = %self, "guest failure"),
+            Error::EngineFault(_) | Error::EngineTimeout(_) => tracing::warn!(error = %self, "guest failure"),
             _ => {}
         }
     }

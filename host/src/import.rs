@@ -66,7 +66,7 @@ pub fn users(app: &AppState, realm: &str, input: impl BufRead, mut progress: imp
         let write = match engine.with(|s| s.create_resource(&ctx, ResourceKind::User, &text)) {
             Ok(w) if store::kind_of_model(&w.model) == ResourceKind::User && w.members.is_none() => w,
             Ok(_) => {
-                report.refuse(line, &Error::GuestTrap("the engine returned something other than a user".into()));
+                report.refuse(line, &Error::EngineFault("the engine returned something other than a user".into()));
                 continue;
             }
             Err(e) => {

@@ -157,7 +157,7 @@ impl Realms {
             |e| match e {
                 // The request is not at fault when the realm's stored component or configuration
                 // no longer starts (both were checked when they were stored).
-                Error::InvalidValue(d) => Error::GuestTrap(format!("it could not be started for this realm: {d}")),
+                Error::ConfigRefused(d) => Error::EngineFault(format!("it could not be started for this realm: {d}")),
                 other => other,
             },
         )
@@ -172,7 +172,7 @@ impl Realms {
     /// The component a realm runs: the built-in engine, or its deployed version.
     pub fn component(&self, realm: &Realm) -> Result<Loaded> {
         if realm.component_version == 0 {
-            return Loaded::default_engine();
+            return Loaded::builtin();
         }
         let deployment = self
             .store

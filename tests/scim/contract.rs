@@ -3,7 +3,7 @@
 //! fixture, with 0.1's interface.
 
 use anyhow::Result;
-use scimd::runtime::{DEFAULT_COMPONENT, engine};
+use scimd::runtime::{DEFAULT_COMPONENT, wasmtime_engine};
 use wasmtime::component::Component;
 
 #[test]
@@ -17,7 +17,7 @@ fn the_0_1_build_imports_only_wasi_and_exports_the_0_1_engine() -> Result<()> {
 }
 
 fn only_wasi_and(wasm: &[u8], export: &str) -> Result<()> {
-    let engine = engine();
+    let engine = wasmtime_engine();
     let component = Component::new(engine, wasm).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();

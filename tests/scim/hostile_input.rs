@@ -33,7 +33,7 @@ fn engines() -> Vec<RealmEngine> {
                 profile: None,
                 extensions: None,
             };
-            Loaded::default_engine().and_then(|l| RealmEngine::new(l, config, limits, None))
+            Loaded::builtin().and_then(|l| RealmEngine::new(l, config, limits, None))
         })
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("the engines start: {e}"))

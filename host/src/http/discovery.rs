@@ -12,7 +12,7 @@ use crate::auth::Need;
 use crate::error::{Error, Result};
 
 fn parse(doc: &str, what: &str) -> Result<Value> {
-    serde_json::from_str(doc).map_err(|e| Error::GuestTrap(format!("the engine's {what} is not valid JSON: {e}")))
+    serde_json::from_str(doc).map_err(|e| Error::EngineFault(format!("the engine's {what} is not valid JSON: {e}")))
 }
 
 fn with_location(mut v: Value, location: String) -> Value {
@@ -60,7 +60,7 @@ fn documents(scim: &Scim, endpoint: &str) -> Result<Vec<Value>> {
         _ => (&info.resource_types, "resource type list"),
     };
     let Value::Array(items) = parse(text, what)? else {
-        return Err(Error::GuestTrap(format!("the engine's {what} is not a JSON array")));
+        return Err(Error::EngineFault(format!("the engine's {what} is not a JSON array")));
     };
     Ok(items
         .into_iter()

@@ -85,7 +85,7 @@ fn render(scim: &Scim, s: &mut Session<'_>, kind: ResourceKind, row: Row, projec
 fn render_one(scim: &Scim, s: &mut Session<'_>, item: PageItem, projection: &Projection) -> Result<String> {
     s.render_page(&scim.ctx, std::slice::from_ref(&item), projection)?
         .pop()
-        .ok_or_else(|| Error::GuestTrap("render-page answered nothing for one resource".into()))
+        .ok_or_else(|| Error::EngineFault("render-page answered nothing for one resource".into()))
 }
 
 /// The hash of a password the engine found in a write, through the server's bounded hasher
@@ -384,7 +384,7 @@ fn matching(
         .collect();
     let verdicts = s.matches(kind, filter, &candidates)?;
     if verdicts.len() != batch.len() {
-        return Err(Error::GuestTrap(format!(
+        return Err(Error::EngineFault(format!(
             "matches answered {} times for {} candidates",
             verdicts.len(),
             batch.len()

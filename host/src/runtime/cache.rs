@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn a_second_load_comes_from_the_cache() -> wasmtime::Result<()> {
-        let engine = super::super::engine();
+        let engine = super::super::wasmtime_engine();
         let (_dir, cache, bytes, hash) = setup();
         let mut n = 0;
         cache.load_or_compile(engine, &bytes, &hash, || compiles(engine, &bytes, &mut n))?;
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn a_damaged_entry_is_compiled_again_never_loaded() -> wasmtime::Result<()> {
-        let engine = super::super::engine();
+        let engine = super::super::wasmtime_engine();
         let (_dir, cache, bytes, hash) = setup();
         let mut n = 0;
         cache.load_or_compile(engine, &bytes, &hash, || compiles(engine, &bytes, &mut n))?;

@@ -140,8 +140,9 @@ impl WasiView for GuestState {
     }
 }
 
-/// The process-wide wasmtime engine, with its epoch ticker.
-pub fn engine() -> &'static Engine {
+/// The process-wide wasmtime engine (wasmtime's compiler and code store, not a SCIM engine),
+/// with its epoch ticker.
+pub fn wasmtime_engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
@@ -169,7 +170,7 @@ pub fn engine() -> &'static Engine {
 /// with a message that names the cause (a panicking Rust engine writes to stderr first).
 fn linker() -> Result<Linker<GuestState>> {
     let link = |e: wasmtime::Error| Error::Internal(format!("linking WASI: {e:#}"));
-    let mut linker = Linker::new(engine());
+    let mut linker = Linker::new(wasmtime_engine());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
     linker.allow_shadowing(true);
     for (interface, func, stream) in
@@ -208,7 +209,7 @@ fn contained<T>(limits: Limits, call: impl FnOnce() -> wasmtime::Result<T>) -> R
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(classify(e, limits)),
-        Err(_) => Err(Error::GuestTrap(
+        Err(_) => Err(Error::EngineFault(
             "it called a blocking WASI function (poll, sleep or I/O), which engines may not".into(),
         )),
     }
@@ -247,9 +248,9 @@ impl Loaded {
     /// its queue.
     fn compile(bytes: &[u8], cache: Option<&ComponentCache>) -> Result<Loaded> {
         let hash = component_hash(bytes);
-        let compile = || Component::new(engine(), bytes);
+        let compile = || Component::new(wasmtime_engine(), bytes);
         let component = match cache {
-            Some(cache) => cache.load_or_compile(engine(), bytes, &hash, compile),
+            Some(cache) => cache.load_or_compile(wasmtime_engine(), bytes, &hash, compile),
             None => compile(),
         }
         .map_err(|e| Error::InvalidValue(format!("not a valid WebAssembly component: {e:#}")))?;
@@ -272,13 +273,13 @@ impl Loaded {
         Ok(Loaded { pre, hash })
     }
 
-    /// The default engine, compiled once per process (from the cache of the first `Runtime`
+    /// The built-in component (the default SCIM engine), compiled once per process (from the cache of the first `Runtime`
     /// made, when it has one).
-    pub fn default_engine() -> Result<Loaded> {
-        Loaded::default_engine_from(None)
+    pub fn builtin() -> Result<Loaded> {
+        Loaded::builtin_from(None)
     }
 
-    fn default_engine_from(cache: Option<&ComponentCache>) -> Result<Loaded> {
+    fn builtin_from(cache: Option<&ComponentCache>) -> Result<Loaded> {
         static DEFAULT: OnceLock<Loaded> = OnceLock::new();
         if let Some(l) = DEFAULT.get() {
             return Ok(l.clone());
@@ -394,13 +395,11 @@ impl RealmEngine {
             table: ResourceTable::new(),
             limits: GuestLimits { memory_cap: self.limits.memory, memory_used: 0 },
         };
-        let mut store = Store::new(engine(), state);
+        let mut store = Store::new(wasmtime_engine(), state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         store.epoch_deadline_trap();
-        let refused = |detail: String| {
-            Error::InvalidValue(format!("the realm's SCIM engine refused its configuration: {detail}"))
-        };
+        let refused = Error::ConfigRefused;
         let (guest, handle) = match &self.loaded.pre {
             Pre::V0_2(pre) => {
                 let guest = contained(self.limits, || pre.instantiate(&mut store))?;
@@ -440,7 +439,7 @@ impl RealmEngine {
     /// attribute written twice): the engine's fault, not the client's, so `500` naming the
     /// engine, reported (an admin event) as a trap is.
     pub fn fault(&self, detail: &str) -> Error {
-        let e = Error::GuestTrap(format!("{detail} (engine '{}')", self.info.name));
+        let e = Error::EngineFault(format!("{detail} (engine '{}')", self.info.name));
         if let Some(hook) = &self.on_failure {
             hook(&e);
         }
@@ -474,10 +473,10 @@ impl RealmEngine {
             }
         } else if let Err(e) = &mut result {
             // Say which engine failed: a realm may run a deployed one.
-            if let Error::GuestTrap(detail) = e {
+            if let Error::EngineFault(detail) = e {
                 *detail = format!("{detail} (engine '{}')", self.info.name);
             }
-            if matches!(e, Error::GuestTimeout(_)) {
+            if matches!(e, Error::EngineTimeout(_)) {
                 self.suspect_until.store(uptime_ms() + SUSPECT_FOR.as_millis() as u64, Ordering::Relaxed);
             }
             if let Some(hook) = &self.on_failure {
@@ -505,19 +504,19 @@ fn deadline_ticks(d: Duration) -> u64 {
 /// Turns a wasmtime failure into a guest error.
 fn classify(e: wasmtime::Error, limits: Limits) -> Error {
     if let Some(m) = e.downcast_ref::<GuestMisuse>() {
-        return Error::GuestTrap(m.0.clone());
+        return Error::EngineFault(m.0.clone());
     }
     if let Some(trap) = e.downcast_ref::<Trap>() {
         if *trap == Trap::Interrupt {
-            return Error::GuestTimeout(limits.deadline.as_millis() as u64);
+            return Error::EngineTimeout(limits.deadline.as_millis() as u64);
         }
-        return Error::GuestTrap(trap.to_string());
+        return Error::EngineFault(trap.to_string());
     }
     let text = format!("{e:#}");
     if text.contains("memory") && text.contains("grow") {
-        return Error::GuestTrap(format!("memory limit of {} MiB exceeded", limits.memory >> 20));
+        return Error::EngineFault(format!("memory limit of {} MiB exceeded", limits.memory >> 20));
     }
-    Error::GuestTrap(text)
+    Error::EngineFault(text)
 }
 
 /// An instance borrowed for one request.
@@ -536,7 +535,7 @@ macro_rules! guest_call {
     ($self:ident, |$g:ident, $st:ident, $h:ident| v2: $v2:expr, v1: $v1:expr) => {{
         if $self.poisoned {
             // A trapped instance is in no state to be called again.
-            return Err(Error::GuestTrap("its instance already failed in this request".into()));
+            return Err(Error::EngineFault("its instance already failed in this request".into()));
         }
         let limits = $self.limits;
         let Instance { store: $st, guest, handle } = &mut *$self.inst;
@@ -701,7 +700,7 @@ impl Session<'_> {
         .map_err(guest_error)?;
         if rendered.len() != items.len() {
             self.poisoned = true;
-            return Err(Error::GuestTrap(format!(
+            return Err(Error::EngineFault(format!(
                 "render-page answered {} times for {} resources",
                 rendered.len(),
                 items.len()
@@ -754,7 +753,7 @@ impl Session<'_> {
         if let Err(why) = plan_check::check(&plan) {
             // The engine's fault: its instance goes, and the failure is reported like a trap.
             self.poisoned = true;
-            return Err(Error::GuestTrap(format!("it returned an invalid query plan: {why}")));
+            return Err(Error::EngineFault(format!("it returned an invalid query plan: {why}")));
         }
         Ok(plan)
     }
@@ -802,7 +801,7 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(limits: Limits, cache: Option<ComponentCache>) -> Result<Runtime> {
         // Compile now, so a broken build fails at start-up rather than at the first request.
-        Loaded::default_engine_from(cache.as_ref())?;
+        Loaded::builtin_from(cache.as_ref())?;
         Ok(Runtime {
             limits,
             cache,
@@ -996,9 +995,9 @@ fn exercise(engine: &RealmEngine) -> std::result::Result<(), String> {
             let projection = s.projection(ResourceKind::User, None, None)?;
             let json = s.render(&ctx, &stored, &[], &projection)?;
             let doc: serde_json::Value = serde_json::from_str(&json)
-                .map_err(|_| Error::GuestTrap("render: the user is not valid JSON".into()))?;
+                .map_err(|_| Error::EngineFault("render: the user is not valid JSON".into()))?;
             if doc["id"] != "self-test" {
-                return Err(Error::GuestTrap("render: the user's id is not the stored id".into()));
+                return Err(Error::EngineFault("render: the user's id is not the stored id".into()));
             }
             s.patch(
                 &ctx,
@@ -1007,10 +1006,10 @@ fn exercise(engine: &RealmEngine) -> std::result::Result<(), String> {
             )?;
             let plan = s.plan_query(ResourceKind::User, Some(r#"userName eq "scimd-self-test""#), None, None)?;
             if plan.root as usize >= plan.nodes.len() {
-                return Err(Error::GuestTrap("plan-query: the plan's root is not one of its nodes".into()));
+                return Err(Error::EngineFault("plan-query: the plan's root is not one of its nodes".into()));
             }
             if s.plan_query(ResourceKind::User, Some("userName eq"), None, None).is_ok() {
-                return Err(Error::GuestTrap("plan-query: a malformed filter was accepted".into()));
+                return Err(Error::EngineFault("plan-query: a malformed filter was accepted".into()));
             }
             let group = s.create_resource(
                 &ctx,
@@ -1018,7 +1017,7 @@ fn exercise(engine: &RealmEngine) -> std::result::Result<(), String> {
                 r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Self Test"}"#,
             )?;
             if !matches!(group.model, bindings::Model::Group(_)) {
-                return Err(Error::GuestTrap("create-resource: a group became something else".into()));
+                return Err(Error::EngineFault("create-resource: a group became something else".into()));
             }
             s.parse_search(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}"#)?;
             Ok(())

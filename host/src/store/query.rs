@@ -46,7 +46,7 @@ struct Sql<'p> {
 }
 
 fn bad_plan(msg: &str) -> Error {
-    Error::GuestTrap(format!("the engine returned an invalid query plan: {msg}"))
+    Error::EngineFault(format!("the engine returned an invalid query plan: {msg}"))
 }
 
 impl Sql<'_> {

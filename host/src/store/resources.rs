@@ -250,7 +250,7 @@ fn write_attributes(tx: &Connection, realm_id: i64, kind: ResourceKind, pk: i64,
             match st.execute(params![pk, a.name, ord as i64, realm_id, v, v.to_lowercase()]) {
                 Ok(_) => {}
                 Err(e) if unique_violation(&e) => {
-                    return Err(Error::GuestTrap(format!("the engine wrote attribute '{}' twice", a.name)));
+                    return Err(Error::EngineFault(format!("the engine wrote attribute '{}' twice", a.name)));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -416,7 +416,7 @@ fn update_attributes(
 ) -> Result<()> {
     let (_, attrs) = tables(kind);
     if let Some(name) = repeated_attribute(new) {
-        return Err(Error::GuestTrap(format!("the engine wrote attribute '{name}' twice")));
+        return Err(Error::EngineFault(format!("the engine wrote attribute '{name}' twice")));
     }
     // Maps, not scans: an engine decides how many attributes there are.
     let old_values: HashMap<&str, &[String]> = old.iter().map(|a| (a.name.as_str(), a.values.as_slice())).collect();
@@ -455,7 +455,7 @@ fn update_attributes(
             match result {
                 Ok(_) => {}
                 Err(e) if unique_violation(&e) => {
-                    return Err(Error::GuestTrap(format!("the engine wrote attribute '{}' twice", a.name)));
+                    return Err(Error::EngineFault(format!("the engine wrote attribute '{}' twice", a.name)));
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -161,7 +161,7 @@ pub async fn rollback(
         })?,
     };
     let loaded = if target == 0 {
-        Loaded::default_engine()?
+        Loaded::builtin()?
     } else {
         let d = app.store.read(|c| components::deployment(c, realm.id, target))?.ok_or_else(|| {
             Error::NotFound(format!("there is no component version {target} in realm '{}'", realm.name))
