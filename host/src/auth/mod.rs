@@ -51,7 +51,7 @@ pub const ROLES: &[&str] = &[MANAGE_USERS, VIEW_USERS, QUERY_USERS, QUERY_GROUPS
 /// JWKS files can change on disk).
 const CACHE_TTL: Duration = Duration::from_secs(2);
 
-/// Entries a cache holds before it starts over.
+/// Entries a cache holds (see `Cache::put`).
 const CACHE_ENTRIES: usize = 10_000;
 
 /// Who is calling, in which realm, with which roles.
@@ -208,7 +208,7 @@ struct Cached<T> {
 /// store's and it is younger than `CACHE_TTL`.
 struct Cache<K, V>(RwLock<HashMap<K, Cached<V>>>);
 
-impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
     fn new() -> Self {
         Cache(RwLock::new(HashMap::new()))
     }
@@ -217,11 +217,18 @@ impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
         self.0.read().get(key).filter(|c| c.epoch == epoch && c.at.elapsed() < CACHE_TTL).map(|c| c.value.clone())
     }
 
-    /// Remembers a value read under `epoch` (read before the value was).
+    /// Remembers a value read under `epoch` (read before the value was). A full map lets go of
+    /// one arbitrary entry (the hash order is random per process): a flood of new keys (a
+    /// sprayed token) costs the cached verdicts their places one at a time, in constant time,
+    /// instead of all of them at once. Stale entries are never served (`get`) and make room
+    /// the same way.
     fn put(&self, key: K, epoch: u64, value: V) {
         let mut map = self.0.write();
-        if map.len() >= CACHE_ENTRIES {
-            map.clear();
+        if map.len() >= CACHE_ENTRIES
+            && !map.contains_key(&key)
+            && let Some(victim) = map.keys().next().cloned()
+        {
+            map.remove(&victim);
         }
         map.insert(key, Cached { epoch, at: Instant::now(), value });
     }
@@ -539,5 +546,22 @@ fn liveness(c: &rusqlite::Connection, realm_id: i64, claims: &Claims) -> Result<
         Some(s) if s.user_pk == account.pk && s.client_pk == client.pk => Ok(Ok(s.idle_until.min(s.expires))),
         Some(_) => Ok(Err("its session belongs to another user or client".into())),
         None => Ok(Err("its session has ended".into())),
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_full_cache_makes_room_one_entry_at_a_time() {
+        let cache: Cache<usize, usize> = Cache::new();
+        for k in 0..CACHE_ENTRIES {
+            cache.put(k, 7, k);
+        }
+        cache.put(CACHE_ENTRIES, 7, 1);
+        assert_eq!(cache.get(&CACHE_ENTRIES, 7), Some(1));
+        let kept = (0..CACHE_ENTRIES).filter(|k| cache.get(k, 7).is_some()).count();
+        assert_eq!(kept, CACHE_ENTRIES - 1, "one entry made room, the others stay");
     }
 }
