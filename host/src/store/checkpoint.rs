@@ -20,13 +20,15 @@
 //! burst of writes they may not (measured: a 10-minute soak of 2,000 user creations a second
 //! into a million-user database peaked at 77 MiB), so the writer holds the line itself: after a
 //! commit that leaves the WAL past `CEILING`, it checkpoints with `RESTART` before it takes the
-//! next writes (`hold_to_ceiling`). Writers then wait, as they would for a slow disk; the WAL
+//! next writes (`Ceiling::hold`), taking turns with this thread (`Turn`). Writers then wait, as they would for a slow disk; the WAL
 //! never grows past `CEILING` and one batch of writes. On close the store checkpoints with
 //! `TRUNCATE` and the last connection removes the WAL.
 
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use rusqlite::Connection;
 
 use super::periodic::Periodic;
@@ -49,25 +51,74 @@ pub(super) const JOURNAL_SIZE_LIMIT: i64 = RESTART_AT * 4096;
 /// The WAL size past which the writer checkpoints before writing more, in bytes.
 const CEILING: u64 = 48 << 20;
 
-/// Called by the writer after each commit: when the WAL is past `CEILING`, copy it into the
-/// database and restart it now, before any further write. Readers of older snapshots are
-/// waited for (the writer's busy timeout); a failure is logged and tried after the next commit.
-pub(super) fn hold_to_ceiling(conn: &Connection, wal: &Path) {
-    if std::fs::metadata(wal).map_or(0, |m| m.len()) <= CEILING {
-        return;
+/// How often, at most, the writer warns that it could not bring the WAL under `CEILING`.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// One checkpoint at a time per database. SQLite refuses a checkpoint while another
+/// connection runs one (`SQLITE_BUSY` at once, with -1 frames, not a wait), so without this
+/// the writer's `RESTART` failed every time it met the thread's, and the WAL went on growing
+/// past the ceiling. With it, the writer waits for the thread's checkpoint, then looks again.
+#[derive(Clone, Default)]
+pub(super) struct Turn(Arc<Mutex<()>>);
+
+/// The writer's side: after each commit, keep the WAL under `CEILING` (see the module).
+pub(super) struct Ceiling {
+    wal: PathBuf,
+    turn: Turn,
+    warned_at: Option<Instant>,
+    unsaid: u64,
+}
+
+impl Ceiling {
+    pub(super) fn new(wal: PathBuf, turn: Turn) -> Ceiling {
+        Ceiling { wal, turn, warned_at: None, unsaid: 0 }
     }
-    match checkpoint(conn, "RESTART") {
-        Ok((false, _)) => {}
-        Ok((true, frames)) => tracing::warn!(frames, "the WAL is past its ceiling and readers keep it from restarting"),
-        Err(e) => tracing::warn!(error = %e, "WAL checkpoint by the writer failed"),
+
+    /// When the WAL is past `CEILING`, copies it into the database and restarts it now, before
+    /// any further write. Readers of older snapshots are waited for (the writer's busy
+    /// timeout); a failure is logged (at most once per `WARN_EVERY`) and tried after the next
+    /// commit.
+    pub(super) fn hold(&mut self, conn: &Connection) {
+        if self.wal_len() <= CEILING {
+            return;
+        }
+        let turn = self.turn.0.clone();
+        let outcome = {
+            let _turn = turn.lock();
+            // The checkpoint thread may just have restarted it.
+            if self.wal_len() <= CEILING {
+                return;
+            }
+            checkpoint(conn, "RESTART")
+        };
+        match outcome {
+            Ok((false, _)) => {}
+            Ok((true, frames)) => self.warn(&format!("readers kept the WAL from restarting ({frames} frames)")),
+            Err(e) => self.warn(&format!("the checkpoint failed: {e}")),
+        }
+    }
+
+    fn wal_len(&self) -> u64 {
+        std::fs::metadata(&self.wal).map_or(0, |m| m.len())
+    }
+
+    fn warn(&mut self, what: &str) {
+        if self.warned_at.is_some_and(|at| at.elapsed() < WARN_EVERY) {
+            self.unsaid += 1;
+            return;
+        }
+        tracing::warn!(times_since_last_warning = self.unsaid, "the WAL is past its ceiling: {what}");
+        self.warned_at = Some(Instant::now());
+        self.unsaid = 0;
     }
 }
 
-pub(super) fn start(path: &Path) -> Result<Periodic> {
+pub(super) fn start(path: &Path, turn: Turn) -> Result<Periodic> {
     let conn = Connection::open(path)?;
     super::configure(&conn, super::Cache::Service)?;
     conn.busy_timeout(RESTART_WAIT)?;
     Periodic::start("scimd-checkpoint", EVERY, move || {
+        let _turn = turn.0.lock();
         if let Err(e) = tick(&conn) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }

@@ -141,12 +141,13 @@ impl Store {
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let epochs = Epochs::default();
         epochs.publish_from(&writer)?;
+        let turn = checkpoint::Turn::default();
         Ok(Store {
             path: path.to_path_buf(),
-            writer: writer::Writer::start(writer, epochs.clone())?,
+            writer: writer::Writer::start(writer, epochs.clone(), turn.clone())?,
             readers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
-            checkpointer: checkpoint::start(path)?,
+            checkpointer: checkpoint::start(path, turn)?,
             epoch_watcher: epoch::watch(path, epochs.clone())?,
             epochs,
         })

@@ -89,11 +89,11 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread; after each commit it publishes `epochs` (see `epoch`).
-    pub(super) fn start(conn: Connection, epochs: Epochs) -> Result<Writer> {
+    pub(super) fn start(conn: Connection, epochs: Epochs, turn: super::checkpoint::Turn) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Message>();
         std::thread::Builder::new()
             .name("scimd-writer".into())
-            .spawn(move || run(conn, queue, epochs))
+            .spawn(move || run(conn, queue, epochs, turn))
             .map_err(|e| Error::Internal(format!("starting the writer thread: {e}")))?;
         Ok(Writer { jobs })
     }
@@ -188,8 +188,9 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> std::result::Resu
     Ok(())
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Message>, epochs: Epochs) {
-    let wal = conn.path().map(|p| std::path::PathBuf::from(format!("{p}-wal")));
+fn run(conn: Connection, queue: mpsc::Receiver<Message>, epochs: Epochs, turn: super::checkpoint::Turn) {
+    let mut ceiling =
+        conn.path().map(|p| super::checkpoint::Ceiling::new(std::path::PathBuf::from(format!("{p}-wal")), turn));
     let mut stopper = None;
     while stopper.is_none() {
         let mut batch = Vec::new();
@@ -236,8 +237,8 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>, epochs: Epochs) {
             job.finish(committed.clone());
         }
         // Acknowledged first; the next writes wait for the WAL to be brought back down.
-        if let Some(wal) = &wal {
-            super::checkpoint::hold_to_ceiling(&conn, wal);
+        if let Some(ceiling) = &mut ceiling {
+            ceiling.hold(&conn);
         }
     }
     drop(conn);
