@@ -232,7 +232,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_writer(std::io::stderr)
                 .init();
             let mut settings = Settings::new(data.data_dir);
-            settings.max_body = max_body;
+            settings.max_body = max_body.max(1);
             settings.max_component = max_component_mb.max(1) << 20;
             settings.max_results = max_results.max(1);
             settings.guest_deadline = std::time::Duration::from_millis(guest_deadline_ms.max(1));

@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use serde_json::json;
@@ -18,13 +19,13 @@ use crate::error::{Error, Result};
 use crate::runtime::bindings::{self, RealmConfig};
 use crate::runtime::{Loaded, RealmEngine, Runtime};
 use crate::settings::Settings;
-use crate::store::{self, Actor, Realm, Store, components, events};
+use crate::store::{self, Actor, Realm, Store, components, events, valid_realm_name};
 
-/// The realms read under one epoch of the store (`None`: no realm of that name).
+/// The realms read under one epoch of the store.
 #[derive(Default)]
 struct Cache {
     epoch: u64,
-    by_name: HashMap<String, Option<Arc<Realm>>>,
+    by_name: HashMap<String, Arc<Realm>>,
 }
 
 /// What every realm's engine is configured with besides the realm's own settings.
@@ -54,6 +55,8 @@ pub struct Realms {
     runtime: Arc<Runtime>,
     defaults: EngineDefaults,
     cache: RwLock<Cache>,
+    /// The last epoch under which the runtime's engines were swept (see `sweep`).
+    swept: AtomicU64,
 }
 
 impl Realms {
@@ -68,12 +71,18 @@ impl Realms {
                 events::record(c, realm_id, &actor, "ACTION", "SCIM_ENGINE_FAILURE", "scim/component", Some(&detail))
             });
         }));
-        Realms { store, runtime, defaults, cache: RwLock::new(Cache::default()) }
+        Realms { store, runtime, defaults, cache: RwLock::new(Cache::default()), swept: AtomicU64::new(0) }
     }
 
     /// A realm by name as of the latest committed change, or `None`. Reads the store only
-    /// when the realm was not read under the current epoch.
+    /// when the realm was not read under the current epoch. Only realms that exist are kept (so
+    /// the cache holds at most every realm once): a name no realm has is read each time, and
+    /// one that no realm could have is refused without a read (the lookup comes before
+    /// authentication, so anyone can name any realm).
     pub fn find(&self, name: &str) -> Result<Option<Arc<Realm>>> {
+        if !valid_realm_name(name) {
+            return Ok(None);
+        }
         // The epoch is taken before the read: a change committed in between moves it again,
         // so what this read cached is not trusted by the next lookup.
         let epoch = self.store.realms_epoch();
@@ -82,24 +91,21 @@ impl Realms {
             if cache.epoch == epoch
                 && let Some(realm) = cache.by_name.get(name)
             {
-                return Ok(realm.clone());
+                return Ok(Some(realm.clone()));
             }
         }
-        let stale = self.cache.read().epoch != epoch;
-        if stale {
-            self.drop_deleted_realms_engines()?;
-        }
-        let realm = self.store.realm(name)?.map(Arc::new);
+        self.sweep(epoch)?;
+        let Some(realm) = self.store.realm(name)?.map(Arc::new) else { return Ok(None) };
         let mut cache = self.cache.write();
         if cache.epoch != epoch {
             if cache.epoch > epoch {
                 // A lookup under a newer epoch got here first; this read may be older.
-                return Ok(realm);
+                return Ok(Some(realm));
             }
             *cache = Cache { epoch, by_name: HashMap::new() };
         }
         cache.by_name.insert(name.to_string(), realm.clone());
-        Ok(realm)
+        Ok(Some(realm))
     }
 
     /// A realm whose SCIM API is served: it exists, is enabled and has SCIM enabled.
@@ -108,13 +114,23 @@ impl Realms {
             Some(r) if r.enabled && r.scim_enabled => Ok(r),
             Some(r) if !r.enabled => Err(Error::NotFound(format!("realm '{name}' is disabled"))),
             Some(_) => Err(Error::NotFound(format!("the SCIM API is not enabled for realm '{name}'"))),
+            None if !valid_realm_name(name) => {
+                // Not echoed: it could be anything up to the size of a request head.
+                Err(Error::NotFound("there is no realm of that name (not a valid realm name)".into()))
+            }
             None => Err(Error::NotFound(format!("realm '{name}' does not exist"))),
         }
     }
 
     /// The runtime keeps a few engines per realm until told the realm is gone; the realms
-    /// epoch is what tells it, whoever deleted the realm.
-    fn drop_deleted_realms_engines(&self) -> Result<()> {
+    /// epoch is what tells it, whoever deleted the realm. Once per epoch, by the first lookup
+    /// that sees it. (A realm created while the sweep reads the ids may lose an engine it just
+    /// built: it is built again on its next request.)
+    fn sweep(&self, epoch: u64) -> Result<()> {
+        let swept = self.swept.load(Ordering::SeqCst);
+        if swept >= epoch || self.swept.compare_exchange(swept, epoch, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            return Ok(());
+        }
         let live: HashSet<i64> = self.store.realm_ids()?.into_iter().collect();
         self.runtime.retain_realms(|id| live.contains(&id));
         Ok(())
@@ -156,8 +172,10 @@ impl Realms {
         self.runtime.realm(realm.id, &key, || self.engine_config(realm), || self.component(realm)).map_err(
             |e| match e {
                 // The request is not at fault when the realm's stored component or configuration
-                // no longer starts (both were checked when they were stored).
-                Error::ConfigRefused(d) => Error::EngineFault(format!("it could not be started for this realm: {d}")),
+                // no longer compiles, links or starts (both were checked when they were stored).
+                Error::ConfigRefused(d) | Error::InvalidValue(d) => {
+                    Error::EngineFault(format!("it could not be started for this realm: {d}"))
+                }
                 other => other,
             },
         )

@@ -795,3 +795,20 @@ async fn a_realm_admin_cannot_shorten_its_own_audit_trail() -> Result<()> {
     assert_eq!(as_realm_admin.put("/realms/r", &rep).await?.status, 204);
     Ok(())
 }
+
+/// Anyone can name a realm (the lookup comes before authentication): a name no realm could
+/// have is answered 404 without being echoed back (nor read or cached), however long it is.
+#[tokio::test]
+async fn anyone_naming_an_impossible_realm_gets_a_short_404() -> Result<()> {
+    let server = Server::start().await?;
+    let name = "x".repeat(4000);
+    let anyone = Client::new(server.url(&format!("/realms/{name}/scim/v2")), None);
+    let r = anyone.get("/Users").await?;
+    assert_eq!(r.status, 404, "{}", &r.text[..r.text.len().min(200)]);
+    assert!(r.text.len() < 1024, "the answer echoes the name: {} bytes", r.text.len());
+    // A valid name that no realm has is named in the answer, as Keycloak does.
+    let r = Client::new(server.url("/realms/nowhere/scim/v2"), None).get("/Users").await?;
+    assert_eq!(r.status, 404);
+    assert!(r.text.contains("'nowhere' does not exist"), "{}", r.text);
+    Ok(())
+}

@@ -51,7 +51,7 @@ pub const ROLES: &[&str] = &[MANAGE_USERS, VIEW_USERS, QUERY_USERS, QUERY_GROUPS
 /// JWKS files can change on disk).
 const CACHE_TTL: Duration = Duration::from_secs(2);
 
-/// Entries a cache holds (see `Cache::put`).
+/// Entries a cache holds at most (see `Cache`).
 const CACHE_ENTRIES: usize = 10_000;
 
 /// Who is calling, in which realm, with which roles.
@@ -204,33 +204,56 @@ struct Cached<T> {
     value: T,
 }
 
-/// A small map of cached verdicts: an entry is good while the epoch it was read under is the
+/// A bounded map of cached verdicts: an entry is good while the epoch it was read under is the
 /// store's and it is younger than `CACHE_TTL`.
-struct Cache<K, V>(RwLock<HashMap<K, Cached<V>>>);
+///
+/// Two generations of at most `CACHE_ENTRIES / 2` each: new entries go into the current one,
+/// which becomes the previous one when full (the older previous one is dropped whole), and an
+/// entry found in the previous generation moves back into the current one. So what is in use
+/// stays however many new keys arrive (a sprayed token costs nothing but its own entry), and
+/// every operation takes constant time.
+struct Cache<K, V>(RwLock<Generations<K, V>>);
+
+struct Generations<K, V> {
+    current: HashMap<K, Cached<V>>,
+    previous: HashMap<K, Cached<V>>,
+}
+
+impl<K: std::hash::Hash + Eq, V> Generations<K, V> {
+    fn insert(&mut self, key: K, entry: Cached<V>) {
+        if self.current.len() >= CACHE_ENTRIES / 2 && !self.current.contains_key(&key) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, entry);
+    }
+}
 
 impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
     fn new() -> Self {
-        Cache(RwLock::new(HashMap::new()))
+        Cache(RwLock::new(Generations { current: HashMap::new(), previous: HashMap::new() }))
     }
 
     fn get(&self, key: &K, epoch: u64) -> Option<V> {
-        self.0.read().get(key).filter(|c| c.epoch == epoch && c.at.elapsed() < CACHE_TTL).map(|c| c.value.clone())
+        let good = |c: &Cached<V>| c.epoch == epoch && c.at.elapsed() < CACHE_TTL;
+        {
+            let g = self.0.read();
+            if let Some(c) = g.current.get(key) {
+                return good(c).then(|| c.value.clone());
+            }
+            if !g.previous.get(key).is_some_and(good) {
+                return None;
+            }
+        }
+        let mut g = self.0.write();
+        let entry = g.previous.remove(key).filter(good)?;
+        let value = entry.value.clone();
+        g.insert(key.clone(), entry);
+        Some(value)
     }
 
-    /// Remembers a value read under `epoch` (read before the value was). A full map lets go of
-    /// one arbitrary entry (the hash order is random per process): a flood of new keys (a
-    /// sprayed token) costs the cached verdicts their places one at a time, in constant time,
-    /// instead of all of them at once. Stale entries are never served (`get`) and make room
-    /// the same way.
+    /// Remembers a value read under `epoch` (read before the value was).
     fn put(&self, key: K, epoch: u64, value: V) {
-        let mut map = self.0.write();
-        if map.len() >= CACHE_ENTRIES
-            && !map.contains_key(&key)
-            && let Some(victim) = map.keys().next().cloned()
-        {
-            map.remove(&victim);
-        }
-        map.insert(key, Cached { epoch, at: Instant::now(), value });
+        self.0.write().insert(key, Cached { epoch, at: Instant::now(), value });
     }
 }
 
@@ -554,14 +577,23 @@ mod cache_tests {
     use super::*;
 
     #[test]
-    fn a_full_cache_makes_room_one_entry_at_a_time() {
+    fn a_flood_of_new_keys_does_not_evict_a_verdict_in_use() {
         let cache: Cache<usize, usize> = Cache::new();
-        for k in 0..CACHE_ENTRIES {
+        cache.put(usize::MAX, 7, 42);
+        for k in 0..10 * CACHE_ENTRIES {
             cache.put(k, 7, k);
+            if k % 1000 == 0 {
+                assert_eq!(cache.get(&usize::MAX, 7), Some(42), "after {k} new keys");
+            }
         }
-        cache.put(CACHE_ENTRIES, 7, 1);
-        assert_eq!(cache.get(&CACHE_ENTRIES, 7), Some(1));
-        let kept = (0..CACHE_ENTRIES).filter(|k| cache.get(k, 7).is_some()).count();
-        assert_eq!(kept, CACHE_ENTRIES - 1, "one entry made room, the others stay");
+        let g = cache.0.read();
+        assert!(g.current.len() + g.previous.len() <= CACHE_ENTRIES);
+    }
+
+    #[test]
+    fn a_verdict_of_another_epoch_is_not_served() {
+        let cache: Cache<usize, usize> = Cache::new();
+        cache.put(1, 7, 1);
+        assert_eq!(cache.get(&1, 8), None);
     }
 }

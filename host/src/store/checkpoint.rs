@@ -6,8 +6,8 @@
 //! one — which continuous reads and writes never allow, so without help the WAL grows by every
 //! commit for as long as the load lasts. So this thread:
 //!
-//! - runs a `PASSIVE` checkpoint every `EVERY` (it never blocks a reader or the writer, and
-//!   copies what it can);
+//! - runs a `PASSIVE` checkpoint every `EVERY` (it never blocks a reader, nor the writer
+//!   unless the WAL is past `CEILING`, see below; it copies what it can);
 //! - once more than `RESTART_AT` frames are in the WAL, runs a `RESTART` checkpoint: it holds
 //!   new writes back (for at most `RESTART_WAIT`, while the readers of older snapshots finish),
 //!   copies the rest and makes the next commit start the WAL over. Writes wait for it as they
@@ -54,24 +54,29 @@ const CEILING: u64 = 48 << 20;
 /// How often, at most, the writer warns that it could not bring the WAL under `CEILING`.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
-/// One checkpoint at a time per database. SQLite refuses a checkpoint while another
-/// connection runs one (`SQLITE_BUSY` at once, with -1 frames, not a wait), so without this
-/// the writer's `RESTART` failed every time it met the thread's, and the WAL went on growing
-/// past the ceiling. With it, the writer waits for the thread's checkpoint, then looks again.
+/// One checkpoint at a time per store. SQLite refuses a checkpoint while another connection
+/// runs one (`SQLITE_BUSY` at once, with -1 frames, not a wait), so without this the writer's
+/// `RESTART` failed every time it met the thread's, and the WAL went on growing past the
+/// ceiling. With it, the writer waits for the thread's checkpoint. The count of `RESTART`s
+/// that completed tells the writer whether the thread restarted the WAL meanwhile (the file
+/// only shrinks at the next commit, so its size cannot tell). Another process's checkpoints
+/// (an offline `import`) still meet these with `SQLITE_BUSY`; they are retried.
 #[derive(Clone, Default)]
-pub(super) struct Turn(Arc<Mutex<()>>);
+pub(super) struct Turn(Arc<Mutex<u64>>);
 
 /// The writer's side: after each commit, keep the WAL under `CEILING` (see the module).
 pub(super) struct Ceiling {
     wal: PathBuf,
     turn: Turn,
+    /// The count of completed `RESTART`s when the writer last looked.
+    restarts_seen: u64,
     warned_at: Option<Instant>,
     unsaid: u64,
 }
 
 impl Ceiling {
     pub(super) fn new(wal: PathBuf, turn: Turn) -> Ceiling {
-        Ceiling { wal, turn, warned_at: None, unsaid: 0 }
+        Ceiling { wal, turn, restarts_seen: 0, warned_at: None, unsaid: 0 }
     }
 
     /// When the WAL is past `CEILING`, copies it into the database and restarts it now, before
@@ -84,12 +89,18 @@ impl Ceiling {
         }
         let turn = self.turn.0.clone();
         let outcome = {
-            let _turn = turn.lock();
-            // The checkpoint thread may just have restarted it.
-            if self.wal_len() <= CEILING {
+            let mut restarts = turn.lock();
+            if *restarts != self.restarts_seen {
+                // The checkpoint thread restarted the WAL since: the next commit starts it over.
+                self.restarts_seen = *restarts;
                 return;
             }
-            checkpoint(conn, "RESTART")
+            let outcome = checkpoint(conn, "RESTART");
+            if matches!(outcome, Ok((false, _))) {
+                *restarts += 1;
+                self.restarts_seen = *restarts;
+            }
+            outcome
         };
         match outcome {
             Ok((false, _)) => {}
@@ -118,19 +129,21 @@ pub(super) fn start(path: &Path, turn: Turn) -> Result<Periodic> {
     super::configure(&conn, super::Cache::Service)?;
     conn.busy_timeout(RESTART_WAIT)?;
     Periodic::start("scimd-checkpoint", EVERY, move || {
-        let _turn = turn.0.lock();
-        if let Err(e) = tick(&conn) {
+        let mut restarts = turn.0.lock();
+        if let Err(e) = tick(&conn, &mut restarts) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     })
 }
 
-fn tick(conn: &Connection) -> rusqlite::Result<()> {
+fn tick(conn: &Connection, restarts: &mut u64) -> rusqlite::Result<()> {
     let (_, frames) = checkpoint(conn, "PASSIVE")?;
     if frames > RESTART_AT {
         let (busy, frames) = checkpoint(conn, "RESTART")?;
         if busy {
             tracing::debug!(frames, "WAL restart postponed: readers still use it");
+        } else {
+            *restarts += 1;
         }
     }
     Ok(())

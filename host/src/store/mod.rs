@@ -222,6 +222,11 @@ impl Store {
     }
 
     fn give_back(&self, conn: Connection) {
+        // A connection left inside a read transaction (a COMMIT that failed) would serve its
+        // old snapshot to every later read: it is closed instead.
+        if !conn.is_autocommit() {
+            return;
+        }
         let mut readers = self.readers.lock();
         if readers.len() < READERS_KEPT {
             readers.push(conn);

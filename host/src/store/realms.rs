@@ -149,8 +149,9 @@ impl rusqlite::ToSql for Compatibility {
 
 impl rusqlite::types::FromSql for Compatibility {
     fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        // A value another build wrote and this one does not know reads as the default.
-        Ok(Compatibility::parse(v.as_str()?).unwrap_or(Compatibility::Entra))
+        // Only a hand edit stores anything else (every writer parses): such a realm fails
+        // loudly rather than running in the tolerant mode.
+        Compatibility::parse(v.as_str()?).map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
     }
 }
 
@@ -243,14 +244,14 @@ pub fn update_realm(c: &Connection, realm: &Realm, changes: RealmChanges) -> Res
         return Err(Error::InvalidValue("the master realm holds the administrators; it cannot be disabled".into()));
     }
     c.prepare_cached(
-        "UPDATE realms SET enabled = ?2, scim_enabled = ?3, compatibility = ?4, attributes = ?5, \
+        "UPDATE realms SET enabled = ?2, scim_enabled = ?3, compatibility = COALESCE(?4, compatibility), attributes = ?5, \
          settings_version = settings_version + 1 WHERE id = ?1",
     )?
     .execute(params![
         realm.id,
         changes.enabled.unwrap_or(realm.enabled),
         changes.scim_enabled.unwrap_or(realm.scim_enabled),
-        changes.compatibility.unwrap_or(realm.compatibility),
+        changes.compatibility,
         Value::Object(changes.attributes.unwrap_or_else(|| realm.attributes.clone())).to_string(),
     ])?;
     realm_by_name(c, &realm.name)?.ok_or_else(|| Error::Internal("a realm vanished".into()))
