@@ -173,9 +173,14 @@ impl Realms {
             |e| match e {
                 // The request is not at fault when the realm's stored component or configuration
                 // no longer compiles, links or starts (both were checked when they were stored).
-                Error::ConfigRefused(d) | Error::InvalidValue(d) => {
-                    Error::EngineFault(format!("it could not be started for this realm: {d}"))
-                }
+                Error::ConfigRefused(d) => Error::EngineFault(format!(
+                    "component version {} refused this realm's configuration: {d}",
+                    realm.component_version
+                )),
+                Error::InvalidValue(d) => Error::EngineFault(format!(
+                    "component version {} could not be started for this realm: {d}",
+                    realm.component_version
+                )),
                 other => other,
             },
         )

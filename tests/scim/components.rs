@@ -585,3 +585,46 @@ async fn an_engine_built_for_wit_0_1_deploys_serves_pages_and_rolls_back() -> Re
     assert_eq!(c.get(&format!("/Users/{id}")).await?.json["userName"], "BJensen", "the default engine again");
     Ok(())
 }
+
+/// A realm whose stored engine no longer starts (its component's bytes no longer link, or its
+/// configuration is refused) is the engine's fault: every request answers 500 naming the
+/// component version and the cause, never a 400 blaming the client.
+#[tokio::test]
+async fn a_stored_engine_that_no_longer_starts_is_a_500_naming_its_version() -> Result<()> {
+    let server = Server::start().await?;
+    let admin = Admin::master(&server).await?;
+    let c = realm(&server, &admin, "r").await?;
+    let r = admin.put_bytes("/realms/r/scim/component", misbehaving()?).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(c.get("/Users").await?.status, 200);
+    // What a damaged or hand-edited database holds: other bytes under the deployed version.
+    let db = rusqlite::Connection::open(server.state.store.path())?;
+    db.busy_timeout(Duration::from_secs(5))?;
+    db.execute(
+        "UPDATE components SET wasm = ?1, hash = 'not-the-deployed-one' WHERE realm_id = (SELECT id FROM realms WHERE name = 'r')",
+        [wrong_world()?],
+    )?;
+    db.execute("UPDATE realms SET settings_version = settings_version + 1 WHERE name = 'r'", [])?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        let r = c.get("/Users").await?;
+        if r.status != 200 || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    r.assert_error(500, None, "component version 1 could not be started for this realm");
+    // A profile the engine refuses, stored behind the admin API's back: the same.
+    db.execute("UPDATE components SET wasm = ?1, hash = 'again-another' WHERE realm_id = (SELECT id FROM realms WHERE name = 'r')", [misbehaving()?])?;
+    db.execute("UPDATE realms SET profile = '[1]', settings_version = settings_version + 1 WHERE name = 'r'", [])?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        let r = c.get("/Users").await?;
+        if r.text.contains("profile") || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    r.assert_error(500, None, "component version 1 refused this realm's configuration: profile must be an object");
+    Ok(())
+}
