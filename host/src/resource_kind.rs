@@ -16,6 +16,12 @@ impl ResourceKind {
         }
     }
 
+    /// The kind served at a path segment whatever its case (`users`), for realms that accept
+    /// what Microsoft's clients send (their reference tests address `/users` once).
+    pub fn from_endpoint_ignoring_case(segment: &str) -> Option<ResourceKind> {
+        [ResourceKind::User, ResourceKind::Group].into_iter().find(|k| k.endpoint().eq_ignore_ascii_case(segment))
+    }
+
     /// The path segment of the kind's endpoint.
     pub fn endpoint(self) -> &'static str {
         match self {

@@ -1128,3 +1128,23 @@ async fn entra_reference_suite_users_path_with_a_trailing_slash() -> Result<()> 
     assert_single_result(&r, &id, "[P] Get User Filters on /Users/");
     Ok(())
 }
+
+/// Microsoft's reference tests address `/users` once: an entra realm serves its endpoints in
+/// any case; a strict realm only as RFC 7644 §3.2 spells them.
+#[tokio::test]
+async fn rfc7644_3_2_entra_realms_match_resource_type_paths_in_any_case() -> Result<()> {
+    let server = Server::start().await?;
+    let entra = server.realm("entra", "entra", &["manage-users"])?;
+    let strict = server.realm("strict", "strict", &["manage-users"])?;
+    let id = entra.create_user("bjensen", json!({})).await?;
+    assert_eq!(entra.get("/users").await?.json["totalResults"], 1);
+    assert_eq!(entra.get(&format!("/USERS/{id}")).await?.json["userName"], "bjensen");
+    let r = entra
+        .post("/groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}))
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["meta"]["location"].as_str().map(|l| l.contains("/Groups/")), Some(true), "named canonically");
+    assert_eq!(strict.get("/users").await?.status, 404);
+    assert_eq!(strict.get("/Users").await?.status, 200);
+    Ok(())
+}

@@ -23,6 +23,7 @@ mod oauth;
 mod okta;
 mod pagination;
 mod patch;
+mod prefer;
 mod profile;
 mod projection;
 mod roles;

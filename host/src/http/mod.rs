@@ -7,6 +7,7 @@ mod discovery;
 mod envelope;
 mod oidc;
 mod params;
+mod prefer;
 mod resources;
 mod response;
 mod streamed;

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
 use super::params::Params;
+use super::prefer::Return;
 use super::response::{self, check_if_match, if_none_match};
 use super::{AppState, Scim, heavy, read_bytes};
 use crate::auth::Need;
@@ -22,7 +23,7 @@ use super::cursor::Binding;
 use super::streamed;
 use crate::runtime::bindings::{Candidate, Meta, PageItem, Projection, Relation, ResourceKind, Stored, Write};
 use crate::runtime::{RealmEngine, Session};
-use crate::store::{self, Page, Paging, Position, Resume, Row, events, now_ms};
+use crate::store::{self, Compatibility, Page, Paging, Position, Resume, Row, events, now_ms};
 
 /// How many times a replace or patch is re-run when a concurrent write wins.
 const WRITE_ATTEMPTS: usize = 5;
@@ -58,6 +59,16 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String
         status: 400,
         scim_type: Some("invalidSyntax".into()),
         detail: "the request body is not UTF-8".into(),
+    })
+}
+
+/// The kind a request addresses. Entra realms take the endpoint in any case (Microsoft's
+/// reference tests send `/users`); strict ones only as RFC 7644 §3.2 spells it. The realm is
+/// looked at only when the exact spelling did not match.
+fn kind_at(app: &AppState, realm: &str, segment: &str) -> Result<ResourceKind> {
+    ResourceKind::from_endpoint(segment).or_else(|unknown| {
+        let lenient = app.realms.find(realm).ok().flatten().is_some_and(|r| r.compatibility == Compatibility::Entra);
+        ResourceKind::from_endpoint_ignoring_case(segment).filter(|_| lenient).ok_or(unknown)
     })
 }
 
@@ -103,7 +114,7 @@ pub async fn get_one(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let kind = ResourceKind::from_endpoint(&resource)?;
+    let kind = kind_at(&app, &realm, &resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Read)?;
     let params = Params::parse(query.as_deref())?;
     let engine = scim.engine()?;
@@ -171,7 +182,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let kind = ResourceKind::from_endpoint(&resource)?;
+    let kind = kind_at(&app, &realm, &resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::List(kind))?;
     let params = Params::parse(query.as_deref())?;
     query_resources(&scim, kind, params)
@@ -183,7 +194,7 @@ pub async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let kind = ResourceKind::from_endpoint(&resource)?;
+    let kind = kind_at(&app, &realm, &resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::List(kind))?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let req = scim.engine()?.with(|s| s.parse_search(&body))?;
@@ -406,9 +417,10 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let kind = ResourceKind::from_endpoint(&resource)?;
+    let kind = kind_at(&app, &realm, &resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
+    let prefer = Return::of(&headers);
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let engine = scim.engine()?;
     let (projection, write) = engine.with(|s| {
@@ -442,8 +454,11 @@ pub async fn create(
         })
         .await?;
     let location = location(&scim, kind, &row.id);
+    if prefer == Return::Minimal {
+        return Ok(prefer.applied(response::created_minimal(1, &location)));
+    }
     let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
-    Ok(response::resource(StatusCode::CREATED, body, 1, &location))
+    Ok(prefer.applied(response::resource(StatusCode::CREATED, body, 1, &location)))
 }
 
 /// What the engine wrote must be of the kind asked for, and only groups have members: a
@@ -499,9 +514,10 @@ async fn update(
     body: Body,
     change: Change,
 ) -> Result<Response> {
-    let kind = ResourceKind::from_endpoint(&resource)?;
+    let kind = kind_at(&app, &realm, &resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let params = Params::parse(query.as_deref())?;
+    let prefer = Return::of(&headers);
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let engine = scim.engine()?;
     for _ in 0..WRITE_ATTEMPTS {
@@ -548,15 +564,33 @@ async fn update(
             .await?;
         // Another write came between reading and writing: run the request again on it.
         let Some(row) = written else { continue };
-        // Groups answer a PATCH with 204 (as Entra expects; a group may have 100k members)
-        // unless the client asked for attributes.
+        // What the client asked for (RFC 7240) decides. Unsaid, a group PATCH in an entra
+        // realm answers 204, as Entra expects, unless attributes were asked for; strict
+        // realms answer every write with the resource (RFC 7644 §3.5.2).
         let asked = params.attributes.is_some() || params.excluded_attributes.is_some();
-        if change == Change::Patch && kind == ResourceKind::Group && !asked {
-            return Ok(response::no_content(Some(row.version)));
+        let minimal = match prefer {
+            Return::Minimal => true,
+            Return::Representation => false,
+            Return::Unstated => {
+                change == Change::Patch
+                    && kind == ResourceKind::Group
+                    && !asked
+                    && scim.realm.compatibility == Compatibility::Entra
+            }
+        };
+        if minimal {
+            return Ok(prefer.applied(response::no_content(Some(row.version))));
+        }
+        if kind == ResourceKind::Group && projection.include_relations {
+            // As a GET renders it: a group of 100k members is streamed, never held whole.
+            let id = row.id.clone();
+            return engine
+                .with(|s| get_group(&scim, s, &engine, &id, &HeaderMap::new(), projection))
+                .map(|r| prefer.applied(r));
         }
         let (version, location) = (row.version, location(&scim, kind, &row.id));
         let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
-        return Ok(response::resource(StatusCode::OK, body, version, &location));
+        return Ok(prefer.applied(response::resource(StatusCode::OK, body, version, &location)));
     }
     Err(Error::Conflict(format!(
         "{} '{id}' kept changing while this request was applied; retry it",
@@ -569,7 +603,7 @@ pub async fn delete(
     Path((realm, resource, id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let kind = ResourceKind::from_endpoint(&resource)?;
+    let kind = kind_at(&app, &realm, &resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
     let realm_id = scim.realm.id;
     let target = id.clone();

@@ -33,6 +33,17 @@ pub fn resource(status: StatusCode, body: String, version: i64, location: &str) 
     resp
 }
 
+/// `201 Created` without a body (`Prefer: return=minimal`): the new resource's `ETag` and
+/// `Location` only.
+pub fn created_minimal(version: i64, location: &str) -> Response {
+    let mut resp = no_content(Some(version));
+    *resp.status_mut() = StatusCode::CREATED;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
 /// No body; still the resource's new `ETag`.
 pub fn no_content(version: Option<i64>) -> Response {
     let mut resp = Response::new(Body::empty());
