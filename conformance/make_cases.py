@@ -86,6 +86,9 @@ cases = [
         {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": 'emails[type eq "home"]'})]},
         {"method": "patch", "args": [CTX, STORED, patch({"op": "Replace", "path": 'emails[type eq "work"].value', "value": ""})]},
     ]},
+    # Behaviour of the default engine since the 0.2 build (the 0.1 fixture predates it).
+    {"name": "patch-remove-active", "since": "0.2", "config": ENTRA, "calls": [
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": "active"})]}]},
     {"name": "patch-errors-change-nothing", "config": ENTRA, "calls": [
         {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": "userName"})]},
         {"method": "patch", "args": [CTX, STORED, patch({"op": "replace", "path": "emails[type eq]", "value": "x"})]},

@@ -306,3 +306,26 @@ async fn patch_on_unknown_user_is_404() -> Result<()> {
     patch(&c, "nope", json!([{"op": "add", "path": "title", "value": "x"}])).await?.assert_error(404, None, "nope");
     Ok(())
 }
+
+/// RFC 7644 §3.5.2.2: `remove` of a singular attribute leaves it unassigned. For `active` the
+/// user stays as enabled as it was (Keycloak's users always have a state), and `active` is
+/// absent until a write assigns it again.
+#[tokio::test]
+async fn rfc7644_3_5_2_2_remove_active_makes_it_absent_and_keeps_the_user_enabled() -> Result<()> {
+    for mode in ["strict", "entra"] {
+        let (_server, c, id) = setup(mode).await?;
+        let after = ok(&c, &id, json!([{"op": "remove", "path": "active"}])).await?;
+        assert!(after.get("active").is_none(), "{mode}: {after}");
+        let got = c.get(&format!("/Users/{id}")).await?;
+        assert!(got.json.get("active").is_none(), "{mode}: {}", got.text);
+        // Another PATCH leaves it unassigned; the user is still enabled.
+        let after = ok(&c, &id, json!([{"op": "replace", "path": "title", "value": "Lead"}])).await?;
+        assert!(after.get("active").is_none(), "{mode}: {after}");
+        let (total, _) = c.ids(&format!("/Users?filter={}", scimd_tests::q("active eq true"))).await?;
+        assert_eq!(total, 1, "{mode}: still enabled");
+        // Assigned again.
+        let after = ok(&c, &id, json!([{"op": "replace", "path": "active", "value": false}])).await?;
+        assert_eq!(after["active"], false, "{mode}");
+    }
+    Ok(())
+}

@@ -185,7 +185,15 @@ impl Engine {
         let rs = self.rs(kind);
         let doc = mapping::from_model(rs, &current.model);
         let p = patch::apply(&self.validator(kind), doc, parse_json(body)?, self.config.max_operations)?;
-        let model = keep_enabled(mapping::to_model(rs, &p.doc), &p.doc, current);
+        let mut model = keep_enabled(mapping::to_model(rs, &p.doc), &p.doc, current);
+        // `remove` of `active` (or a user whose `active` was already removed, untouched by
+        // this PATCH): unassigned, as RFC 7644 §3.5.2.2 asks, while `enabled` stays.
+        if let model::Model::User(u) = &mut model
+            && !p.doc.contains_key("active")
+        {
+            u.attributes
+                .push(model::Attribute { name: mapping::ACTIVE_UNASSIGNED.into(), values: vec!["true".into()] });
+        }
         Ok(Write { model, members: p.members, password: p.password })
     }
 

@@ -21,6 +21,11 @@ use crate::model::{Attribute, GroupModel, Kind, Model, UserModel};
 use crate::path::AttrPath;
 use crate::schema::{AttrDef, Mutability, ResourceSchema, SchemaDef, Type};
 
+/// The realm attribute saying that a user's `active` is unassigned (a PATCH removed it). The
+/// model keeps `enabled` as it was, since Keycloak's users always have one; `active` is
+/// rendered absent until a write assigns it again.
+pub const ACTIVE_UNASSIGNED: &str = "scim.active.unassigned";
+
 /// Where a filter path lives in the realm model, for query planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -366,7 +371,7 @@ pub fn view<'a>(rs: &'a ResourceSchema, model: &'a Model) -> Vec<(&'a str, Node<
             let columns = |attr: &str, sub: Option<&str>| -> Option<Node<'a>> {
                 match (attr, sub) {
                     ("userName", None) => Some(Node::Str(&u.username)),
-                    ("active", None) => Some(Node::Bool(u.enabled)),
+                    ("active", None) => attrs.get(ACTIVE_UNASSIGNED).is_none().then_some(Node::Bool(u.enabled)),
                     ("name", Some("givenName")) => u.first_name.as_deref().map(Node::Str),
                     ("name", Some("familyName")) => u.last_name.as_deref().map(Node::Str),
                     _ => None,
