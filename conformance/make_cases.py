@@ -86,6 +86,12 @@ cases = [
         {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": 'emails[type eq "home"]'})]},
         {"method": "patch", "args": [CTX, STORED, patch({"op": "Replace", "path": 'emails[type eq "work"].value', "value": ""})]},
     ]},
+    # A member's display is the client's: passed to the host with the member, given back as is.
+    {"name": "group-member-display", "since": "0.2", "config": ENTRA, "calls": [
+        {"method": "create-resource", "args": [CTX, "group", body({"schemas": [GROUP], "displayName": "VPs",
+            "members": [{"value": "u-1", "display": "VP"}, {"value": "u-2"}]})]},
+        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "VP"},
+                                                               {"id": "u-2", "kind": "user", "display": None}], ALL]}]},
     # Behaviour of the default engine since the 0.2 build (the 0.1 fixture predates it).
     {"name": "patch-remove-active", "since": "0.2", "config": ENTRA, "calls": [
         {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": "active"})]}]},

@@ -249,13 +249,31 @@ fn the_default_engine_answers_every_golden_case_as_recorded() -> Result<()> {
 }
 
 /// Takes out of a recorded answer what only 0.2 has: the `pagination` block of the
-/// `ServiceProviderConfig` (for a 0.1 engine the host adds it, see `cursor.rs`) and the
-/// `cursor` of a parsed search request.
+/// `ServiceProviderConfig` (for a 0.1 engine the host adds it, see `cursor.rs`), the `cursor`
+/// of a parsed search request, a member's `display` (0.1 engines cannot return one: the host
+/// stores none for them), and the Group schema's `members.display`, which the 0.2 build
+/// documents as the client's (immutable) where the 0.1 build had it read-only.
 fn since_0_2(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            if map.get("cursor").is_some_and(Value::is_null) {
-                map.shift_remove("cursor");
+            for key in ["cursor", "display"] {
+                if map.get(key).is_some_and(Value::is_null) {
+                    map.shift_remove(key);
+                }
+            }
+            if let Some(Value::String(schemas)) = map.get_mut("schemas")
+                && let Ok(mut doc) = serde_json::from_str::<Value>(schemas)
+            {
+                for schema in doc.as_array_mut().into_iter().flatten() {
+                    for attr in schema["attributes"].as_array_mut().into_iter().flatten() {
+                        if attr["name"] == "members"
+                            && let Some(subs) = attr["subAttributes"].as_array_mut()
+                        {
+                            subs.retain(|s| s["name"] != "display");
+                        }
+                    }
+                }
+                *schemas = doc.to_string();
             }
             if let Some(Value::String(spc)) = map.get_mut("service-provider-config")
                 && let Ok(mut doc) = serde_json::from_str::<Value>(spc)

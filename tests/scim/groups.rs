@@ -187,7 +187,7 @@ async fn nested_group_members_have_type_group() -> Result<()> {
     let outer = c.create_group("Outer", &[&inner]).await?;
     let g = c.get(&format!("/Groups/{outer}")).await?;
     assert_eq!(g.json["members"][0]["type"], "Group");
-    assert_eq!(g.json["members"][0]["display"], "Inner");
+    assert!(g.json["members"][0].get("display").is_none(), "no display was sent: none is made up");
     Ok(())
 }
 
@@ -342,15 +342,24 @@ async fn patch_on_a_group_with_100k_members_adds_and_removes_one() -> Result<()>
 
 #[tokio::test]
 async fn renames_show_at_once_in_the_other_side_of_a_membership() -> Result<()> {
-    // Neither rename makes a new version of the other side: what shows the name must not be
-    // an earlier rendering of it (the engine's renders are memoised by their inputs).
+    // A group rename makes no new version of its members: what shows the name in a user's
+    // `groups` must not be an earlier rendering of it (the engine's renders are memoised by
+    // their inputs). A member's `display` is the client's and stays as it was sent.
     let server = Server::start().await?;
     let c = server.realm("r", "entra", &["manage-users"])?;
     let user = c.create_user("alice", json!({})).await?;
-    let group = c.create_group("Before", &[&user]).await?;
+    let r = c
+        .post(
+            "/Groups",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Before",
+                    "members": [{"value": user, "display": "Alice A."}]}),
+        )
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let group = r.id();
     for _ in 0..2 {
         assert_eq!(c.get(&format!("/Users/{user}")).await?.json["groups"][0]["display"], "Before");
-        assert_eq!(c.get(&format!("/Groups/{group}")).await?.json["members"][0]["display"], "alice");
+        assert_eq!(c.get(&format!("/Groups/{group}")).await?.json["members"][0]["display"], "Alice A.");
     }
     let rename = |path: &str, value: &str| {
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -363,6 +372,42 @@ async fn renames_show_at_once_in_the_other_side_of_a_membership() -> Result<()> 
         c.get("/Users?filter=userName%20eq%20%22alicia%22").await?.json["Resources"][0]["groups"][0]["display"],
         "After"
     );
-    assert_eq!(c.get(&format!("/Groups/{group}")).await?.json["members"][0]["display"], "alicia");
+    assert_eq!(c.get(&format!("/Groups/{group}")).await?.json["members"][0]["display"], "Alice A.");
+    Ok(())
+}
+
+/// RFC 7643 §4.2: a member's `display` is stored with the membership as the client sent it
+/// and given back as is; a member sent without one has none (nothing is made up). Adding a
+/// member again with another `display` keeps the latest.
+#[tokio::test]
+async fn rfc7643_4_2_member_display_is_given_back_as_sent_and_absent_when_none_was_sent() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "strict", &["manage-users"])?;
+    let alice = c.create_user("alice", json!({})).await?;
+    let bob = c.create_user("bob", json!({})).await?;
+    let r = c
+        .post(
+            "/Groups",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "VPs",
+                    "members": [{"value": alice, "display": "VP"}, {"value": bob}]}),
+        )
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let path = format!("/Groups/{}", r.id());
+    let display_of = |g: &serde_json::Value, id: &str| {
+        g["members"].as_array().and_then(|m| m.iter().find(|m| m["value"] == id).map(|m| m.get("display").cloned()))
+    };
+    for g in [r.json.clone(), c.get(&path).await?.json] {
+        assert_eq!(display_of(&g, &alice), Some(Some(json!("VP"))), "{g}");
+        assert_eq!(display_of(&g, &bob), Some(None), "{g}");
+    }
+    let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "add", "path": "members", "value": [{"value": bob, "display": "Bobby"}]}]});
+    assert_eq!(c.patch(&path, &add).await?.status, 200);
+    let g = c.get(&path).await?.json;
+    assert_eq!(display_of(&g, &bob), Some(Some(json!("Bobby"))), "{g}");
+    assert_eq!(display_of(&g, &alice), Some(Some(json!("VP"))), "{g}");
+    // The user's side still names the group.
+    assert_eq!(c.get(&format!("/Users/{alice}")).await?.json["groups"][0]["display"], "VPs");
     Ok(())
 }

@@ -250,7 +250,11 @@ fn write_out(w: m::Write) -> wit::Write {
         model: model_out(w.model),
         members: w.members.map(|c| wit::MemberChanges {
             clear: c.clear,
-            add: c.add.into_iter().map(|a| wit::MemberRef { id: a.id, kind: a.kind.map(kind_out) }).collect(),
+            add: c
+                .add
+                .into_iter()
+                .map(|a| wit::MemberRef { id: a.id, kind: a.kind.map(kind_out), display: a.display })
+                .collect(),
             remove: c.remove,
         }),
         password: w.password,

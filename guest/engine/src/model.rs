@@ -105,6 +105,8 @@ pub struct Relation {
 pub struct MemberRef {
     pub id: String,
     pub kind: Option<Kind>,
+    /// The `display` the client sent, given back as is.
+    pub display: Option<String>,
 }
 
 /// `member-changes`.

@@ -445,7 +445,8 @@ pub fn members(value: Option<&Value>) -> Vec<MemberRef> {
                 Some("Group") => Some(Kind::Group),
                 _ => None,
             };
-            Some(MemberRef { id, kind })
+            let display = m.get("display").and_then(Value::as_str).map(str::to_string);
+            Some(MemberRef { id, kind, display })
         })
         .collect()
 }

@@ -606,7 +606,11 @@ pub fn core_group() -> SchemaDef {
                         .canonical(&["User", "Group"])
                         .closed()
                         .mutability(Immutable),
-                    AttrDef::string("display", "The member's name, for display.").mutability(ReadOnly),
+                    AttrDef::string(
+                        "display",
+                        "The member's name for display, as the client sent it with the membership; absent when it sent none.",
+                    )
+                    .mutability(Immutable),
                 ],
             )
             .multi(),

@@ -132,7 +132,11 @@ pub fn write_back(w: old::Write) -> now::Write {
         model: model_back(w.model),
         members: w.members.map(|m| now::MemberChanges {
             clear: m.clear,
-            add: m.add.into_iter().map(|a| now::MemberRef { id: a.id, kind: a.kind.map(kind_back) }).collect(),
+            add: m
+                .add
+                .into_iter()
+                .map(|a| now::MemberRef { id: a.id, kind: a.kind.map(kind_back), display: None })
+                .collect(),
             remove: m.remove,
         }),
         password: w.password,

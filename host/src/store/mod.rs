@@ -122,10 +122,12 @@ impl Store {
             } else if version < schema::SCHEMA_VERSION {
                 tracing::info!(from = version, to = schema::SCHEMA_VERSION, "migrating the database schema");
                 schema::migrate_3_to_4(&writer)?;
+                schema::add_columns(&writer)?;
                 protection::refresh_all(&writer)?;
             } else {
                 // Same version: tables, indexes and triggers a build may add stay present.
                 writer.execute_batch(schema::DDL)?;
+                schema::add_columns(&writer)?;
             }
             writer.execute_batch(&format!("PRAGMA user_version = {}", schema::SCHEMA_VERSION))?;
             Ok(())

@@ -686,8 +686,18 @@ pub fn apply_members(
             return Err(Error::InvalidValue(format!("member '{}' is not {what} of this realm", m.id)));
         };
         let added = tx
-            .prepare_cached("INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk) VALUES (?1, ?2, ?3)")?
-            .execute(params![group_pk, kind_code(kind), pk])?;
+            .prepare_cached(
+                "INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk, display) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![group_pk, kind_code(kind), pk, m.display])?;
+        if added == 0 {
+            // Already a member: the client's latest `display` is the one kept.
+            tx.prepare_cached(
+                "UPDATE memberships SET display = ?4 WHERE group_pk = ?1 AND member_kind = ?2 AND member_pk = ?3 \
+                 AND display IS NOT ?4",
+            )?
+            .execute(params![group_pk, kind_code(kind), pk, m.display])?;
+        }
         count_membership(tx, kind, pk, added as i64, now)?;
         if holds_roles && added > 0 {
             roles::end_sessions_of_member(tx, kind, pk)?;
@@ -738,20 +748,20 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
         }
         ResourceKind::Group => {
             let mut st = c.prepare_cached(
-                "SELECT u.id, u.username FROM memberships m JOIN users u ON u.pk = m.member_pk \
+                "SELECT u.id, m.display FROM memberships m JOIN users u ON u.pk = m.member_pk \
                  WHERE m.group_pk = ?1 AND m.member_kind = 0 ORDER BY m.member_pk",
             )?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation { id: r.get(0)?, kind: ResourceKind::User, display: Some(r.get(1)?) });
+                out.push(Relation { id: r.get(0)?, kind: ResourceKind::User, display: r.get(1)? });
             }
             let mut st = c.prepare_cached(
-                "SELECT g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.member_pk \
+                "SELECT g.id, m.display FROM memberships m JOIN groups g ON g.pk = m.member_pk \
                  WHERE m.group_pk = ?1 AND m.member_kind = 1 ORDER BY m.member_pk",
             )?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: Some(r.get(1)?) });
+                out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: r.get(1)? });
             }
         }
     }
@@ -779,7 +789,7 @@ pub fn members_after(
 ) -> Result<(Vec<Relation>, Option<MemberKey>)> {
     let (kind, pk) = after.unwrap_or((-1, -1));
     let mut st = c.prepare_cached(
-        "SELECT m.member_kind, m.member_pk, coalesce(u.id, g.id), coalesce(u.username, g.name) FROM memberships m \
+        "SELECT m.member_kind, m.member_pk, coalesce(u.id, g.id), m.display FROM memberships m \
          LEFT JOIN users u ON m.member_kind = 0 AND u.pk = m.member_pk \
          LEFT JOIN groups g ON m.member_kind = 1 AND g.pk = m.member_pk \
          WHERE m.group_pk = ?1 AND (m.member_kind, m.member_pk) > (?2, ?3) \
@@ -820,12 +830,12 @@ pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result
         )],
         ResourceKind::Group => &[
             (
-                "SELECT m.group_pk, u.id, u.username FROM memberships m JOIN users u ON u.pk = m.member_pk \
+                "SELECT m.group_pk, u.id, m.display FROM memberships m JOIN users u ON u.pk = m.member_pk \
                  WHERE m.group_pk IN rarray(?1) AND m.member_kind = 0 ORDER BY m.group_pk, m.member_pk",
                 ResourceKind::User,
             ),
             (
-                "SELECT m.group_pk, g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.member_pk \
+                "SELECT m.group_pk, g.id, m.display FROM memberships m JOIN groups g ON g.pk = m.member_pk \
                  WHERE m.group_pk IN rarray(?1) AND m.member_kind = 1 ORDER BY m.group_pk, m.member_pk",
                 ResourceKind::Group,
             ),
@@ -835,7 +845,7 @@ pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result
         let mut st = c.prepare_cached(sql)?;
         let mut rows = st.query([keys.clone()])?;
         while let Some(r) = rows.next()? {
-            out.entry(r.get(0)?).or_default().push(Relation { id: r.get(1)?, kind: related, display: Some(r.get(2)?) });
+            out.entry(r.get(0)?).or_default().push(Relation { id: r.get(1)?, kind: related, display: r.get(2)? });
         }
     }
     Ok(out)

@@ -283,6 +283,8 @@ CREATE TABLE IF NOT EXISTS memberships (
     group_pk    INTEGER NOT NULL,
     member_kind INTEGER NOT NULL,
     member_pk   INTEGER NOT NULL,
+    -- The member's `display` as the SCIM client sent it (NULL: none), given back as is.
+    display     TEXT,
     PRIMARY KEY (group_pk, member_kind, member_pk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS memberships_by_member ON memberships(member_kind, member_pk, group_pk);
@@ -398,6 +400,24 @@ BEGIN UPDATE auth_epoch SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS trusted_issuers_removed AFTER DELETE ON trusted_issuers
 BEGIN UPDATE auth_epoch SET n = n + 1; END;
 "#;
+
+/// Columns added to version 4 since it was first released, with their definitions: a
+/// database made before them gets them when it is opened (`add_columns`), so the schema
+/// version does not change for a nullable column.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("memberships", "display", "TEXT")];
+
+/// Adds the `ADDED_COLUMNS` a database does not have yet, inside the caller's transaction.
+pub fn add_columns(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let has: bool = c
+            .prepare(&format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"))?
+            .query_row([column], |r| r.get(0))?;
+        if !has {
+            c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))?;
+        }
+    }
+    Ok(())
+}
 
 /// Tables whose key became `AUTOINCREMENT` in version 4; the migration rebuilds them.
 const REKEYED: &[&str] = &["realms", "clients", "roles", "tokens", "users", "groups"];
