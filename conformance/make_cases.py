@@ -92,6 +92,11 @@ cases = [
             "members": [{"value": "u-1", "display": "VP"}, {"value": "u-2"}]})]},
         {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "VP"},
                                                                {"id": "u-2", "kind": "user", "display": None}], ALL]}]},
+    # A whole extension addressed by its URN as the path (since the 0.2 build).
+    {"name": "patch-extension-urn-path", "since": "0.2", "config": STRICT, "calls": [
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "add", "path": ENT, "value": {"employeeNumber": "42"}})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": ENT})]},
+        {"method": "patch", "args": [CTX, STORED, patch({"op": "replace", "path": ENT, "value": "x"})]}]},
     # Behaviour of the default engine since the 0.2 build (the 0.1 fixture predates it).
     {"name": "patch-remove-active", "since": "0.2", "config": ENTRA, "calls": [
         {"method": "patch", "args": [CTX, STORED, patch({"op": "remove", "path": "active"})]}]},

@@ -329,3 +329,37 @@ async fn rfc7644_3_5_2_2_remove_active_makes_it_absent_and_keeps_the_user_enable
     }
     Ok(())
 }
+
+/// RFC 7644 §3.5.2 with §3.10: a `path` that is an extension schema's URN alone addresses the
+/// whole extension object: `add` and `replace` apply its attributes (what they do not name
+/// stays, as for any complex attribute), `remove` takes the extension away.
+#[tokio::test]
+async fn rfc7644_3_5_2_an_extension_urn_as_path_adds_replaces_and_removes_the_extension() -> Result<()> {
+    for mode in ["strict", "entra"] {
+        let (_server, c, id) = setup(mode).await?;
+        let after = ok(&c, &id, json!([{"op": "add", "path": ENTERPRISE, "value": {"costCenter": "CC-1"}}])).await?;
+        assert_eq!(after[ENTERPRISE], json!({"employeeNumber": "7", "costCenter": "CC-1"}), "{mode}");
+        let after = ok(
+            &c,
+            &id,
+            json!([{"op": "replace", "path": ENTERPRISE, "value": {"employeeNumber": "8", "division": "R&D"}}]),
+        )
+        .await?;
+        assert_eq!(
+            after[ENTERPRISE],
+            json!({"employeeNumber": "8", "costCenter": "CC-1", "division": "R&D"}),
+            "{mode}"
+        );
+        let after = ok(&c, &id, json!([{"op": "remove", "path": ENTERPRISE}])).await?;
+        assert!(after.get(ENTERPRISE).is_none(), "{mode}: {after}");
+        assert!(
+            !after["schemas"].as_array().is_some_and(|s| s.iter().any(|u| u == ENTERPRISE)),
+            "{mode}: the extension's URN leaves `schemas` with it: {after}"
+        );
+        assert_eq!(after["title"], "Guide", "{mode}: the rest of the user stays");
+        // Not an object: refused, nothing changed.
+        let r = patch(&c, &id, json!([{"op": "add", "path": ENTERPRISE, "value": "x"}])).await?;
+        assert_eq!((r.status, r.json["scimType"].as_str()), (400, Some("invalidValue")), "{mode}: {}", r.text);
+    }
+    Ok(())
+}

@@ -264,3 +264,29 @@ async fn group_attributes_map_through_the_profile() -> Result<()> {
     assert_eq!(p.json[TEAM]["costCenter"], "CC-10");
     Ok(())
 }
+
+/// RFC 7644 §3.5.2: a realm's own extension is patched by its URN like the Enterprise one.
+#[tokio::test]
+async fn rfc7644_3_5_2_a_realm_extension_urn_as_path_adds_and_removes_the_extension() -> Result<()> {
+    let server = Server::start().await?;
+    let (admin, c) = realm(&server, "strict").await?;
+    assert_eq!(admin.put("/realms/r/scim/extensions", &hr_extension()).await?.status, 204);
+    let id = c.create_user("dev", json!({})).await?;
+    let path = format!("/Users/{id}");
+    let op = |op: &str, value: Option<Value>| {
+        let mut o = json!({"op": op, "path": HR});
+        if let Some(v) = value {
+            o["value"] = v;
+        }
+        json!({"schemas": [PATCH], "Operations": [o]})
+    };
+    let r = c.patch(&path, &op("add", Some(json!({"badge": "B-1", "office": {"floor": 2}})))).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json[HR], json!({"badge": "B-1", "office": {"floor": 2}}));
+    let r = c.patch(&path, &op("replace", Some(json!({"grade": 4})))).await?;
+    assert_eq!(r.json[HR], json!({"badge": "B-1", "grade": 4, "office": {"floor": 2}}), "{}", r.text);
+    let r = c.patch(&path, &op("remove", None)).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(c.get(&path).await?.json.get(HR).is_none());
+    Ok(())
+}

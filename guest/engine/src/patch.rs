@@ -138,6 +138,29 @@ impl Patcher<'_> {
         }
     }
 
+    /// A `path` naming a whole extension schema (RFC 7644 §3.5.2, §3.10: the URN alone)
+    /// addresses the extension's object: `add` and `replace` take an object of its attributes
+    /// and apply each as the same operation would without a path (so `replace` leaves the
+    /// attributes it does not name, as for any complex attribute, §3.5.2.3); `remove` removes
+    /// the whole extension.
+    fn at_extension(&mut self, op: Op, urn: String, value: Option<Value>) -> Result<()> {
+        match (op, value) {
+            (Op::Remove, None | Some(Value::Null)) => {
+                self.doc.shift_remove(&urn);
+                Ok(())
+            }
+            (Op::Remove, Some(_)) if !self.v.lenient => Err(Error::InvalidValue(
+                "'remove' takes no 'value' (RFC 7644 §3.5.2.2); the path names what goes".into(),
+            )),
+            (Op::Remove, Some(_)) => {
+                self.doc.shift_remove(&urn);
+                Ok(())
+            }
+            (_, None) => Err(Error::InvalidValue(format!("'{}' on '{urn}' needs a 'value'", op_name(op)))),
+            (_, Some(value)) => self.pathless(op, Some(Value::Object(Map::from_iter([(urn, value)])))),
+        }
+    }
+
     /// `add` / `replace` without `path`: the value's keys are the targets (RFC 7644
     /// §3.5.2.1). Entra also uses dotted and fully qualified keys.
     fn pathless(&mut self, op: Op, value: Option<Value>) -> Result<()> {
@@ -198,6 +221,9 @@ impl Patcher<'_> {
 
     fn at_path(&mut self, op: Op, path_text: &str, value: Option<Value>) -> Result<()> {
         let rs = self.v.rs;
+        if let Some(ext) = rs.extension(path_text.trim()) {
+            return self.at_extension(op, ext.id.clone(), value);
+        }
         let pp = filter::parse_patch_path(rs, path_text, self.v.lenient)?;
         let (_, def, sub_def) =
             pp.path.defs(rs).ok_or_else(|| Error::InvalidPath(format!("'{path_text}' names no attribute")))?;
