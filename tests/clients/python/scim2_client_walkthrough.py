@@ -164,9 +164,9 @@ def main():
     group_id = group.id
     print(f"  id={group_id}")
 
-    step("adding the user to the group with a PATCH (op add, path members)")
+    step("adding the user to the group with a PATCH (op add, path members, a display of our own)")
     patch = PatchOp[Group](
-        operations=[PatchOperation[Group](op="add", path="members", value=[{"value": user_id}])]
+        operations=[PatchOperation[Group](op="add", path="members", value=[{"value": user_id, "display": "VP"}])]
     )
     result = scim.modify(Group, group_id, patch)
     # scimd answers a Group PATCH with 204 No Content; the library returns None then.
@@ -180,8 +180,8 @@ def main():
     assert [m.value for m in members] == [user_id], f"group members {members!r}"
     member = members[0]
     assert member.type in (None, "User"), f"member type {member.type!r}"
-    # RFC 7643 leaves the text of the read-only `display` to the server.
-    assert member.display in (None, "Babs Jensen", user_name), f"member display {member.display!r}"
+    # The member's `display` is the client's, given back as sent (RFC 7643 §4.2).
+    assert member.display == "VP", f"member display {member.display!r}"
 
     step("reading the user back: its groups list the group")
     fetched = scim.query(User, user_id)
