@@ -407,6 +407,17 @@ async fn rfc7643_4_2_member_display_is_given_back_as_sent_and_absent_when_none_w
     let g = c.get(&path).await?.json;
     assert_eq!(display_of(&g, &bob), Some(Some(json!("Bobby"))), "{g}");
     assert_eq!(display_of(&g, &alice), Some(Some(json!("VP"))), "{g}");
+    // Added again without one (as Entra re-adds members): the stored display stays.
+    let again = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "add", "path": "members", "value": [{"value": bob}]}]});
+    assert_eq!(c.patch(&path, &again).await?.status, 200);
+    assert_eq!(display_of(&c.get(&path).await?.json, &bob), Some(Some(json!("Bobby"))));
+    // A display past 256 characters is refused, and nothing changes.
+    let long = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                      "Operations": [{"op": "add", "path": "members", "value": [{"value": bob, "display": "x".repeat(257)}]}]});
+    let r = c.patch(&path, &long).await?;
+    assert_eq!((r.status, r.json["scimType"].as_str()), (400, Some("invalidValue")), "{}", r.text);
+    assert_eq!(display_of(&c.get(&path).await?.json, &bob), Some(Some(json!("Bobby"))));
     // The user's side still names the group.
     assert_eq!(c.get(&format!("/Users/{alice}")).await?.json["groups"][0]["display"], "VPs");
     Ok(())

@@ -488,7 +488,7 @@ impl Patcher<'_> {
         }
         let refs = |value: Option<Value>| -> Result<Vec<MemberRef>> {
             let v = self.v.attribute(def, value.unwrap_or(Value::Null), &At::Path("members"))?;
-            Ok(resource::members(v.as_ref()))
+            resource::members(v.as_ref())
         };
         let changes = self.members.get_or_insert_with(MemberChanges::default);
         match (op, &pp.filter) {

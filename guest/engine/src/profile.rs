@@ -446,6 +446,8 @@ pub fn schemas(extensions: Option<&Value>, profile: Option<&Map<String, Value>>,
 /// would silently overwrite each other.
 fn distinct_storage(rs: &ResourceSchema) -> Result<()> {
     let mut seen: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    // Where the engine keeps that a user's `active` is unassigned: no attribute may be there.
+    seen.insert(crate::mapping::ACTIVE_UNASSIGNED, "the engine's record of an unassigned 'active'".into());
     let schemas = std::iter::once((&rs.core, false)).chain(rs.extensions.iter().map(|(s, _)| (s, true)));
     let mut defs: Vec<(String, &AttrDef)> = rs.common.iter().map(|d| (d.name.clone(), d)).collect();
     for (schema, ext) in schemas {
@@ -470,6 +472,17 @@ fn distinct_storage(rs: &ResourceSchema) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_attribute_may_be_stored_where_the_engine_records_an_unassigned_active() {
+        let e = crate::Engine::new(
+            &json!({"profile": {"attributes": [
+            {"name": crate::mapping::ACTIVE_UNASSIGNED, "annotations": {"scim.schema.attribute": "title"}}]}})
+            .to_string(),
+        );
+        let detail = e.err().map(|e| e.detail()).unwrap_or_default();
+        assert!(detail.contains("unassigned 'active'"), "{detail}");
+    }
     use crate::resource::At;
     use serde_json::json;
 

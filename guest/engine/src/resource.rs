@@ -157,7 +157,7 @@ impl<'a> Validator<'a> {
             }
             let normalized = self.attribute(def, value, &At::Path(name))?;
             if self.rs.kind == Kind::Group && name == "members" {
-                out.members = Some(members(normalized.as_ref()));
+                out.members = Some(members(normalized.as_ref())?);
                 continue;
             }
             if let Some(v) = normalized {
@@ -431,24 +431,33 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// The longest member `display` kept, in characters. It is stored with every membership and
+/// rendered with every member, so without a bound a client could make a group too large to
+/// render one PATCH at a time.
+pub const MAX_MEMBER_DISPLAY: usize = 256;
+
 /// Members named in a validated `members` value.
-pub fn members(value: Option<&Value>) -> Vec<MemberRef> {
+pub fn members(value: Option<&Value>) -> Result<Vec<MemberRef>> {
     let Some(Value::Array(items)) = value else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    items
-        .iter()
-        .filter_map(|m| {
-            let id = m.get("value")?.as_str()?.to_string();
-            let kind = match m.get("type").and_then(Value::as_str) {
-                Some("User") => Some(Kind::User),
-                Some("Group") => Some(Kind::Group),
-                _ => None,
-            };
-            let display = m.get("display").and_then(Value::as_str).map(str::to_string);
-            Some(MemberRef { id, kind, display })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(items.len());
+    for m in items {
+        let Some(id) = m.get("value").and_then(Value::as_str) else { continue };
+        let kind = match m.get("type").and_then(Value::as_str) {
+            Some("User") => Some(Kind::User),
+            Some("Group") => Some(Kind::Group),
+            _ => None,
+        };
+        let display = m.get("display").and_then(Value::as_str);
+        if display.is_some_and(|d| d.chars().count() > MAX_MEMBER_DISPLAY) {
+            return Err(Error::InvalidValue(format!(
+                "the display of member '{id}' is longer than {MAX_MEMBER_DISPLAY} characters"
+            )));
+        }
+        out.push(MemberRef { id: id.to_string(), kind, display: display.map(str::to_string) });
+    }
+    Ok(out)
 }
 
 /// Required attributes (RFC 7643 §2.2) must have a value.

@@ -584,9 +584,11 @@ async fn update(
         if kind == ResourceKind::Group && projection.include_relations {
             // As a GET renders it: a group of 100k members is streamed, never held whole.
             let id = row.id.clone();
-            return engine
-                .with(|s| get_group(&scim, s, &engine, &id, &HeaderMap::new(), projection))
-                .map(|r| prefer.applied(r));
+            return match engine.with(|s| get_group(&scim, s, &engine, &id, &HeaderMap::new(), projection)) {
+                // Deleted by another request since this write committed: the write still happened.
+                Err(Error::NotFound(_)) => Ok(response::no_content(Some(row.version))),
+                other => other.map(|r| prefer.applied(r)),
+            };
         }
         let (version, location) = (row.version, location(&scim, kind, &row.id));
         let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;

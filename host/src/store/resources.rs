@@ -691,10 +691,11 @@ pub fn apply_members(
             )?
             .execute(params![group_pk, kind_code(kind), pk, m.display])?;
         if added == 0 {
-            // Already a member: the client's latest `display` is the one kept.
+            // Already a member: a `display` sent again replaces the stored one; none sent (as
+            // Entra re-adds members) keeps it.
             tx.prepare_cached(
                 "UPDATE memberships SET display = ?4 WHERE group_pk = ?1 AND member_kind = ?2 AND member_pk = ?3 \
-                 AND display IS NOT ?4",
+                 AND ?4 IS NOT NULL AND display IS NOT ?4",
             )?
             .execute(params![group_pk, kind_code(kind), pk, m.display])?;
         }
