@@ -152,10 +152,17 @@ impl Patcher<'_> {
             (Op::Remove, Some(_)) if !self.v.lenient => Err(Error::InvalidValue(
                 "'remove' takes no 'value' (RFC 7644 §3.5.2.2); the path names what goes".into(),
             )),
-            (Op::Remove, Some(_)) => {
-                self.doc.shift_remove(&urn);
+            // Entra-style clients name what goes in the value: only those attributes go.
+            (Op::Remove, Some(Value::Object(named))) => {
+                for key in named.keys() {
+                    self.at_path(Op::Remove, &format!("{urn}:{key}"), None)?;
+                }
                 Ok(())
             }
+            (Op::Remove, Some(other)) => Err(Error::InvalidValue(format!(
+                "'remove' on '{urn}' takes no 'value', or an object naming the attributes to remove, not {}",
+                kind_of(&other)
+            ))),
             (_, None) => Err(Error::InvalidValue(format!("'{}' on '{urn}' needs a 'value'", op_name(op)))),
             (_, Some(value)) => self.pathless(op, Some(Value::Object(Map::from_iter([(urn, value)])))),
         }

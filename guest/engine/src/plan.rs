@@ -124,13 +124,32 @@ impl Builder<'_> {
             };
         }
         match target {
-            Target::Enabled => match (&c.value, c.op) {
-                (Literal::Bool(b), op) => self.text(Field::Enabled, op, Scalar::Boolean(*b), false),
-                (Literal::Absent, _) => (self.push(PlanNode::All), true),
-                (Literal::Null, CompareOp::Eq) => (self.push(PlanNode::None), true),
-                (Literal::Null, _) => (self.push(PlanNode::All), true),
-                _ => self.all(),
-            },
+            // `active` is the stored state unless a PATCH removed it (`ACTIVE_UNASSIGNED`):
+            // then it is absent, as `matches` sees it, and only `ne` and `eq null` hold.
+            Target::Enabled => {
+                let unassigned = |b: &mut Self| {
+                    b.leaf(Field::Attribute(crate::mapping::ACTIVE_UNASSIGNED.into()), CompareOp::Pr, None, false)
+                };
+                match (&c.value, c.op) {
+                    (Literal::Bool(v), CompareOp::Ne) => {
+                        let (state, exact) = self.text(Field::Enabled, CompareOp::Ne, Scalar::Boolean(*v), false);
+                        let (absent, _) = unassigned(self);
+                        (self.push(PlanNode::Or(vec![state, absent])), exact)
+                    }
+                    (Literal::Bool(v), op) => {
+                        let (state, exact) = self.text(Field::Enabled, op, Scalar::Boolean(*v), false);
+                        let absent = unassigned(self);
+                        let (assigned, _) = self.not(absent);
+                        (self.push(PlanNode::And(vec![state, assigned])), exact)
+                    }
+                    (Literal::Null, CompareOp::Eq) => unassigned(self),
+                    (Literal::Absent | Literal::Null, _) => {
+                        let absent = unassigned(self);
+                        self.not(absent)
+                    }
+                    _ => self.all(),
+                }
+            }
             Target::Created | Target::LastModified => {
                 let field = if target == Target::Created { Field::Created } else { Field::LastModified };
                 match &c.value {
