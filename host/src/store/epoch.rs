@@ -10,7 +10,8 @@
 //!
 //! The writer publishes the counters right after each commit, before any write of the batch is
 //! acknowledged, so a change is in force for every request that starts after its writer was
-//! answered. A watcher thread also reads them twice a second, so changes made by another
+//! answered. (Should that read fail, the writes are acknowledged anyway, as they are committed;
+//! the watcher publishes the counters within half a second.) A watcher thread also reads them twice a second, so changes made by another
 //! process on the same database (the offline commands, later another node) take effect within
 //! that time: invalidation comes from the database, never from the handler that made a change.
 
