@@ -6,6 +6,7 @@ ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 CTX = {"realm": "acme", "base-url": "https://scim.example/realms/acme/scim/v2"}
 # A `realm-config` record (WIT 0.2). The 0.1 runner gives a 0.1 engine the same content as one
 # JSON object with camelCase keys, as scimd does (host/src/runtime/compat.rs).
@@ -156,6 +157,29 @@ cases = [
             "urn:acme:params:scim:schemas:extension:hr:1.0:User": {"badges": ["one"]}})]},
         {"method": "plan-query", "args": ["user", 'urn:acme:params:scim:schemas:extension:hr:1.0:User:costCenter eq "CC-7"', None, None]},
         {"method": "plan-query", "args": ["user", 'employeeNumber eq "42"', None, None]},
+    ]},
+    # Since 0.2: bulk requests, read into operations with their bulkId references; a malformed
+    # operation is refused alone, a request over the limits as a whole.
+    {"name": "parse-bulk", "since": "0.2", "config": STRICT, "calls": [
+        {"method": "parse-bulk", "args": [body({"schemas": [BULK], "failOnErrors": 2, "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": "alice"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g",
+             "data": {"schemas": [GROUP], "displayName": "G", "members": [{"value": "bulkId:u"}]}},
+            {"method": "PATCH", "path": "/Groups/bulkId:g", "version": 'W/"1"',
+             "data": {"schemas": [PATCH], "Operations": [{"op": "remove", "path": "members"}]}},
+            {"method": "DELETE", "path": "/Users/u-1"},
+            {"method": "GET", "path": "/Users", "bulkId": "x"},
+            {"method": "PUT", "path": "/Users/u-1", "data": {"schemas": [USER], "userName": "a", "nickName": "bulkId:nope"}},
+            {"method": "POST", "path": "/Users/u-1", "bulkId": "y", "data": {"schemas": [USER], "userName": "b"}},
+        ]})]},
+        {"method": "parse-bulk", "args": [body({"Operations": []})]},
+        {"method": "parse-bulk", "args": [body({"schemas": [BULK], "Operations": [
+            {"method": "DELETE", "path": "/Users/1", "bulkId": "d"}, {"method": "DELETE", "path": "/Users/2", "bulkId": "d"}]})]},
+    ]},
+    {"name": "parse-bulk-limits", "since": "0.2", "config": dict(ENTRA, **{"max-operations": 2}), "calls": [
+        {"method": "parse-bulk", "args": [body({"Operations": [{"method": "delete", "path": "users/1"}]})]},
+        {"method": "parse-bulk", "args": [body({"schemas": [BULK], "Operations": [
+            {"method": "DELETE", "path": "/Users/1"}, {"method": "DELETE", "path": "/Users/2"}, {"method": "DELETE", "path": "/Users/3"}]})]},
     ]},
     # Since 0.2: a page in one call, a minimal item, and a group framed around streamed members.
     {"name": "render-page-and-frames", "since": "0.2", "config": ENTRA, "calls": [

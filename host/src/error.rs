@@ -104,8 +104,8 @@ impl Error {
     }
 }
 
-/// A SCIM error response.
-pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+/// A SCIM error body (RFC 7644 §3.12).
+fn error_body(status: StatusCode, scim_type: Option<&str>, detail: &str) -> serde_json::Value {
     let mut body = json!({
         "schemas": [ERROR_SCHEMA],
         "status": status.as_u16().to_string(),
@@ -114,6 +114,12 @@ pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str)
     if let Some(t) = scim_type {
         body["scimType"] = json!(t);
     }
+    body
+}
+
+/// A SCIM error response.
+pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+    let body = error_body(status, scim_type, detail);
     let mut resp = (status, body.to_string()).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     resp
@@ -126,6 +132,14 @@ impl Error {
             Error::EngineFault(_) | Error::EngineTimeout(_) => tracing::warn!(error = %self, "guest failure"),
             _ => {}
         }
+    }
+
+    /// The error as a SCIM error body with its status, for an answer inside another one (a
+    /// bulk operation's `response`, RFC 7644 §3.7.3).
+    pub fn into_scim_body(self) -> (StatusCode, serde_json::Value) {
+        self.log();
+        let (status, scim_type) = self.status_and_type();
+        (status, error_body(status, scim_type, &self.public_detail()))
     }
 
     /// The error as the admin API answers it, in Keycloak's shape:

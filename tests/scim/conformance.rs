@@ -280,6 +280,7 @@ fn since_0_2(v: &mut Value) {
             {
                 if let Some(o) = doc.as_object_mut() {
                     o.shift_remove("pagination");
+                    o.shift_remove("bulk");
                 }
                 *spc = doc.to_string();
             }

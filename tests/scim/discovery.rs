@@ -21,7 +21,7 @@ async fn service_provider_config_advertises_what_is_supported() -> Result<()> {
     assert_eq!(j["patch"]["supported"], true);
     assert_eq!(j["filter"]["supported"], true);
     assert_eq!(j["filter"]["maxResults"], 1000);
-    assert_eq!(j["bulk"]["supported"], false);
+    assert_eq!(j["bulk"]["supported"], true, "RFC 7644 §3.7");
     assert_eq!(j["sort"]["supported"], true);
     assert_eq!(j["etag"]["supported"], true);
     assert_eq!(j["authenticationSchemes"][0]["type"], "oauthbearertoken");

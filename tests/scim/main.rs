@@ -5,6 +5,7 @@ mod admin_api;
 mod attacks;
 mod auth;
 mod bad_input;
+mod bulk;
 mod components;
 mod conformance;
 mod contract;

@@ -86,6 +86,10 @@ pub trait ScimEngine: Sized + 'static {
         self.engine().parse_search(body)
     }
 
+    fn parse_bulk(&self, body: &str) -> Result<m::BulkRequest> {
+        self.engine().parse_bulk(body)
+    }
+
     /// A page, one `render` per item, so that an engine that overrides `render` renders its
     /// pages the same way.
     fn render_page(&self, ctx: &m::Context, items: &[m::PageItem], projection: &m::Projection) -> Result<Vec<String>> {
@@ -456,6 +460,38 @@ impl<E: ScimEngine> GuestRealmEngine for Realm<E> {
     ) -> Result<wit::Json, wit::ScimError> {
         self.0
             .render_relations(&ctx_in(ctx), kind_in(kind), &relations_in(relations), &projection_in(projection))
+            .map_err(error)
+    }
+
+    fn parse_bulk(&self, body: wit::Json) -> Result<wit::BulkRequest, wit::ScimError> {
+        let method = |m: m::BulkMethod| match m {
+            m::BulkMethod::Post => wit::BulkMethod::Post,
+            m::BulkMethod::Put => wit::BulkMethod::Put,
+            m::BulkMethod::Patch => wit::BulkMethod::Patch,
+            m::BulkMethod::Delete => wit::BulkMethod::Delete,
+        };
+        let entry = |e: m::BulkEntry| match e {
+            m::BulkEntry::Operation(op) => wit::BulkEntry::Operation(wit::BulkOperation {
+                method: method(op.method),
+                bulk_id: op.bulk_id,
+                version: op.version,
+                kind: kind_out(op.kind),
+                id: op.id,
+                data: op.data,
+                references: op.references,
+            }),
+            m::BulkEntry::Refused(r) => wit::BulkEntry::Refused(wit::BulkRefusal {
+                method: r.method,
+                bulk_id: r.bulk_id,
+                error: error(r.error),
+            }),
+        };
+        self.0
+            .parse_bulk(&body)
+            .map(|r| wit::BulkRequest {
+                fail_on_errors: r.fail_on_errors,
+                operations: r.operations.into_iter().map(entry).collect(),
+            })
             .map_err(error)
     }
 

@@ -28,6 +28,10 @@ pub enum Error {
     /// Too many operations or results.
     #[error("{0}")]
     TooMany(String),
+    /// A request larger than the service provider takes (a bulk request with more operations
+    /// than `bulk.maxOperations`): `413`, without a `scimType` (RFC 7644 §3.7.4).
+    #[error("{0}")]
+    TooLarge(String),
     /// A request the engine does not support.
     #[error("{0}")]
     NotImplemented(String),
@@ -41,6 +45,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::NotImplemented(_) => 501,
+            Error::TooLarge(_) => 413,
             _ => 400,
         }
     }
@@ -55,7 +60,7 @@ impl Error {
             Error::NoTarget(_) => "noTarget",
             Error::Mutability(_) => "mutability",
             Error::TooMany(_) => "tooMany",
-            Error::NotImplemented(_) => return None,
+            Error::NotImplemented(_) | Error::TooLarge(_) => return None,
         })
     }
 

@@ -6,6 +6,7 @@
 //! component by `scimd-guest`, one function per export of `wit/since_v0.2.0/scim-engine.wit`. Other guests
 //! can reuse it and change only what they need, e.g. the mapping.
 
+pub mod bulk;
 #[cfg(feature = "component")]
 pub mod component;
 pub mod config;
@@ -131,7 +132,7 @@ impl Engine {
             "schemas": [schema::SPC_SCHEMA],
             "documentationUri": "https://github.com/scimd/scimd#readme",
             "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": c.max_payload_size},
+            "bulk": {"supported": true, "maxOperations": c.max_operations, "maxPayloadSize": c.max_payload_size},
             "filter": {"supported": true, "maxResults": c.max_results},
             // RFC 9865 §5: the host pages lists and searches by index or by cursor.
             "pagination": {
@@ -297,6 +298,11 @@ impl Engine {
                 filter::matches(&parsed, &doc)
             })
             .collect())
+    }
+
+    /// Parses a `POST /Bulk` body.
+    pub fn parse_bulk(&self, body: &str) -> Result<model::BulkRequest> {
+        bulk::parse(&parse_json(body)?, self.config.lenient(), self.config.max_operations)
     }
 
     /// Parses a `POST /.search` body.

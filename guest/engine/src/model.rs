@@ -251,6 +251,61 @@ pub struct SearchRequest {
     pub cursor: Option<String>,
 }
 
+/// `bulk-method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkMethod {
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl BulkMethod {
+    /// The HTTP method, as a bulk response names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkMethod::Post => "POST",
+            BulkMethod::Put => "PUT",
+            BulkMethod::Patch => "PATCH",
+            BulkMethod::Delete => "DELETE",
+        }
+    }
+}
+
+/// `bulk-operation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkOperation {
+    pub method: BulkMethod,
+    pub bulk_id: Option<String>,
+    pub version: Option<String>,
+    pub kind: Kind,
+    pub id: Option<String>,
+    pub data: Option<String>,
+    pub references: Vec<String>,
+}
+
+/// `bulk-refusal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRefusal {
+    pub method: Option<String>,
+    pub bulk_id: Option<String>,
+    pub error: crate::Error,
+}
+
+/// `bulk-entry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkEntry {
+    Operation(BulkOperation),
+    Refused(BulkRefusal),
+}
+
+/// `bulk-request`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BulkRequest {
+    pub fail_on_errors: Option<u32>,
+    pub operations: Vec<BulkEntry>,
+}
+
 /// `engine-info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineInfo {

@@ -2,6 +2,7 @@
 //! then hand the request to the realm's engine and the store (see `runtime::heavy` for where the work runs).
 
 mod admin;
+mod bulk;
 pub mod cursor;
 mod discovery;
 mod envelope;
@@ -196,6 +197,7 @@ pub fn app(state: AppState) -> Router {
         .route("/Schemas/{id}", get(discovery::schema))
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
+        .route("/Bulk", post(bulk::bulk))
         .route("/{resource}", get(resources::list).post(resources::create))
         // Microsoft's reference test suite asks for `/Users/?filter=…`.
         .route("/{resource}/", get(resources::list).post(resources::create))

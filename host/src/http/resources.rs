@@ -7,12 +7,12 @@
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::params::Params;
 use super::prefer::Return;
-use super::response::{self, check_if_match, if_none_match};
+use super::response::{self, IfMatch, if_none_match};
 use super::{AppState, Scim, heavy, read_bytes};
 use crate::auth::Need;
 use crate::error::{Error, Result};
@@ -53,7 +53,7 @@ fn not_found(kind: ResourceKind, id: &str) -> Error {
     Error::NotFound(format!("{} '{id}' does not exist", kind.resource_type()))
 }
 
-async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String> {
+pub(super) async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<String> {
     let bytes = read_bytes(body, headers, limit).await?;
     String::from_utf8(bytes.to_vec()).map_err(|_| Error::Scim {
         status: 400,
@@ -423,17 +423,27 @@ pub async fn create(
     let prefer = Return::of(&headers);
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let engine = scim.engine()?;
-    let (projection, write) = engine.with(|s| {
-        let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-        Ok((projection, s.create_resource(&scim.ctx, kind, &body)?))
-    })?;
-    check_write(&engine, &write, kind)?;
-    let hash = password_hash(&app, &write).await?;
+    let projection =
+        engine.with(|s| s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref()))?;
+    let row = create_row(&scim, &engine, kind, &body).await?;
+    let location = location(&scim, kind, &row.id);
+    if prefer == Return::Minimal {
+        return Ok(prefer.applied(response::created_minimal(1, &location)));
+    }
+    let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
+    Ok(prefer.applied(response::resource(StatusCode::CREATED, body, 1, &location)))
+}
+
+/// Creates a resource from a POST body (a request's or a bulk operation's): the engine reads
+/// it, the host gives it an id and stores it in one write.
+pub(super) async fn create_row(scim: &Scim, engine: &RealmEngine, kind: ResourceKind, body: &str) -> Result<Row> {
+    let write = engine.with(|s| s.create_resource(&scim.ctx, kind, body))?;
+    check_write(engine, &write, kind)?;
+    let hash = password_hash(&scim.app, &write).await?;
     let (id, now, realm_id) = (uuid::Uuid::new_v4().to_string(), now_ms(), scim.realm.id);
     let Write { model, members, .. } = write;
     let actor = scim.principal.actor();
-    let row = scim
-        .app
+    scim.app
         .store
         .write(move |c| {
             let pk = store::insert(c, realm_id, &id, &model, now, hash.as_deref())?;
@@ -452,13 +462,7 @@ pub async fn create(
                 protected: false,
             })
         })
-        .await?;
-    let location = location(&scim, kind, &row.id);
-    if prefer == Return::Minimal {
-        return Ok(prefer.applied(response::created_minimal(1, &location)));
-    }
-    let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
-    Ok(prefer.applied(response::resource(StatusCode::CREATED, body, 1, &location)))
+        .await
 }
 
 /// What the engine wrote must be of the kind asked for, and only groups have members: a
@@ -497,8 +501,9 @@ pub async fn patch(
     update(app, realm, resource, id, query, headers, body, Change::Patch).await
 }
 
+/// What a write does to an existing resource.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(super) enum Change {
     Replace,
     Patch,
 }
@@ -520,23 +525,69 @@ async fn update(
     let prefer = Return::of(&headers);
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let engine = scim.engine()?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let current = find(&scim, kind, &id)?;
-        if current.protected {
-            return Err(store::protected_error(kind, &id));
+    let projection =
+        engine.with(|s| s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref()))?;
+    let row = change_row(&scim, &engine, kind, &id, &body, change, IfMatch::of(&headers).as_ref()).await?;
+    // What the client asked for (RFC 7240) decides. Unsaid, a group PATCH in an entra
+    // realm answers 204, as Entra expects, unless attributes were asked for; strict
+    // realms answer every write with the resource (RFC 7644 §3.5.2).
+    let asked = params.attributes.is_some() || params.excluded_attributes.is_some();
+    let minimal = match prefer {
+        Return::Minimal => true,
+        Return::Representation => false,
+        Return::Unstated => {
+            change == Change::Patch
+                && kind == ResourceKind::Group
+                && !asked
+                && scim.realm.compatibility == Compatibility::Entra
         }
-        check_if_match(&headers, current.version)?;
-        let (projection, write) = engine.with(|s| {
-            let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
-            let before = stored(&scim, kind, current.clone());
-            let write = match change {
-                Change::Replace => s.replace(&scim.ctx, &before, &body)?,
-                Change::Patch => s.patch(&scim.ctx, &before, &body)?,
-            };
-            Ok((projection, write))
+    };
+    if minimal {
+        return Ok(prefer.applied(response::no_content(Some(row.version))));
+    }
+    if kind == ResourceKind::Group && projection.include_relations {
+        // As a GET renders it: a group of 100k members is streamed, never held whole.
+        let id = row.id.clone();
+        return match engine.with(|s| get_group(&scim, s, &engine, &id, &HeaderMap::new(), projection)) {
+            // Deleted by another request since this write committed: the write still happened.
+            Err(Error::NotFound(_)) => Ok(response::no_content(Some(row.version))),
+            other => other.map(|r| prefer.applied(r)),
+        };
+    }
+    let (version, location) = (row.version, location(&scim, kind, &row.id));
+    let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
+    Ok(prefer.applied(response::resource(StatusCode::OK, body, version, &location)))
+}
+
+/// Replaces or patches a resource (for a request or a bulk operation), on the version
+/// `if_match` names when given. The engine applies the body to the version read; the write
+/// commits only if that version is still current, otherwise it is re-run on the new one.
+pub(super) async fn change_row(
+    scim: &Scim,
+    engine: &RealmEngine,
+    kind: ResourceKind,
+    id: &str,
+    body: &str,
+    change: Change,
+    if_match: Option<&IfMatch>,
+) -> Result<Row> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = find(scim, kind, id)?;
+        if current.protected {
+            return Err(store::protected_error(kind, id));
+        }
+        if let Some(m) = if_match {
+            m.check(current.version)?;
+        }
+        let write = engine.with(|s| {
+            let before = stored(scim, kind, current.clone());
+            match change {
+                Change::Replace => s.replace(&scim.ctx, &before, body),
+                Change::Patch => s.patch(&scim.ctx, &before, body),
+            }
         })?;
-        check_write(&engine, &write, kind)?;
-        let hash = password_hash(&app, &write).await?;
+        check_write(engine, &write, kind)?;
+        let hash = password_hash(&scim.app, &write).await?;
         let (now, realm_id) = (now_ms(), scim.realm.id);
         let Write { model, members, .. } = write;
         let actor = scim.principal.actor();
@@ -563,36 +614,9 @@ async fn update(
             })
             .await?;
         // Another write came between reading and writing: run the request again on it.
-        let Some(row) = written else { continue };
-        // What the client asked for (RFC 7240) decides. Unsaid, a group PATCH in an entra
-        // realm answers 204, as Entra expects, unless attributes were asked for; strict
-        // realms answer every write with the resource (RFC 7644 §3.5.2).
-        let asked = params.attributes.is_some() || params.excluded_attributes.is_some();
-        let minimal = match prefer {
-            Return::Minimal => true,
-            Return::Representation => false,
-            Return::Unstated => {
-                change == Change::Patch
-                    && kind == ResourceKind::Group
-                    && !asked
-                    && scim.realm.compatibility == Compatibility::Entra
-            }
-        };
-        if minimal {
-            return Ok(prefer.applied(response::no_content(Some(row.version))));
+        if let Some(row) = written {
+            return Ok(row);
         }
-        if kind == ResourceKind::Group && projection.include_relations {
-            // As a GET renders it: a group of 100k members is streamed, never held whole.
-            let id = row.id.clone();
-            return match engine.with(|s| get_group(&scim, s, &engine, &id, &HeaderMap::new(), projection)) {
-                // Deleted by another request since this write committed: the write still happened.
-                Err(Error::NotFound(_)) => Ok(response::no_content(Some(row.version))),
-                other => other.map(|r| prefer.applied(r)),
-            };
-        }
-        let (version, location) = (row.version, location(&scim, kind, &row.id));
-        let body = engine.with(|s| render(&scim, s, kind, row, &projection))?;
-        return Ok(prefer.applied(response::resource(StatusCode::OK, body, version, &location)));
     }
     Err(Error::Conflict(format!(
         "{} '{id}' kept changing while this request was applied; retry it",
@@ -607,18 +631,21 @@ pub async fn delete(
 ) -> Result<Response> {
     let kind = kind_at(&app, &realm, &resource)?;
     let scim = Scim::enter(&app, &realm, &headers, Need::Write)?;
-    let realm_id = scim.realm.id;
-    let target = id.clone();
-    // The version check and the delete happen in the same write.
-    let precondition = headers.contains_key(header::IF_MATCH).then(|| headers.clone());
-    let actor = scim.principal.actor();
+    delete_row(&scim, kind, &id, IfMatch::of(&headers)).await?;
+    Ok(response::no_content(None))
+}
+
+/// Deletes a resource (for a request or a bulk operation); the version check and the delete
+/// happen in the same write.
+pub(super) async fn delete_row(scim: &Scim, kind: ResourceKind, id: &str, if_match: Option<IfMatch>) -> Result<()> {
+    let (realm_id, target, actor) = (scim.realm.id, id.to_string(), scim.principal.actor());
     let deleted = scim
         .app
         .store
         .write(move |c| {
-            if let Some(h) = &precondition {
+            if let Some(m) = &if_match {
                 let Some(current) = store::find(c, realm_id, kind, &target)? else { return Ok(false) };
-                check_if_match(h, current.version)?;
+                m.check(current.version)?;
             }
             let deleted = store::delete(c, realm_id, kind, &target, now_ms())?;
             if deleted {
@@ -628,7 +655,7 @@ pub async fn delete(
         })
         .await?;
     if !deleted {
-        return Err(not_found(kind, &id));
+        return Err(not_found(kind, id));
     }
-    Ok(response::no_content(None))
+    Ok(())
 }

@@ -109,11 +109,23 @@ fn matches(tags: &[String], version: i64) -> bool {
     tags.iter().any(|t| t == "*" || *t == current)
 }
 
-/// RFC 7644 §3.14 / RFC 7232: a write with `If-Match` proceeds only on the current version.
-pub fn check_if_match(headers: &HeaderMap, version: i64) -> Result<()> {
-    match tags(headers, header::IF_MATCH) {
-        Some(t) if !matches(&t, version) => Err(Error::PreconditionFailed(t.join(", "))),
-        _ => Ok(()),
+/// The versions a write is conditional on (RFC 7644 §3.14 / RFC 7232): a request's `If-Match`,
+/// or a bulk operation's `version` (§3.7).
+#[derive(Clone, Debug)]
+pub struct IfMatch(Vec<String>);
+
+impl IfMatch {
+    pub fn of(headers: &HeaderMap) -> Option<IfMatch> {
+        tags(headers, header::IF_MATCH).map(IfMatch)
+    }
+
+    pub fn version(etag: &str) -> IfMatch {
+        IfMatch(vec![etag.trim().trim_start_matches("W/").to_string()])
+    }
+
+    /// The write proceeds only on one of the versions named.
+    pub fn check(&self, version: i64) -> Result<()> {
+        if matches(&self.0, version) { Ok(()) } else { Err(Error::PreconditionFailed(self.0.join(", "))) }
     }
 }
 

@@ -23,8 +23,8 @@ use wasmtime_wasi::p2::DynOutputStream;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use bindings::{
-    Candidate, Context, EngineInfo, Frame, PageItem, Projection, QueryPlan, RealmConfig, Relation, ResourceKind,
-    ScimError, SearchRequest, Stored, Write, v0_1, v0_2,
+    BulkRequest, Candidate, Context, EngineInfo, Frame, PageItem, Projection, QueryPlan, RealmConfig, Relation,
+    ResourceKind, ScimError, SearchRequest, Stored, Write, v0_1, v0_2,
 };
 
 use crate::error::{Error, Result};
@@ -764,6 +764,24 @@ impl Session<'_> {
             v2: g.call_matches(st, h, kind, &filter, candidates),
             v1: g.call_matches(st, h, compat::kind(kind), &filter, &compat::candidates(candidates))
                 .map(|r| r.map_err(compat::error_back))
+        )?
+        .map_err(guest_error)
+    }
+
+    /// A bulk request, read by the engine. A 0.1 engine has no bulk: `501`, as its
+    /// `ServiceProviderConfig` says (`bulk.supported: false`).
+    pub fn parse_bulk(&mut self, body: &str) -> Result<BulkRequest> {
+        if self.is_v0_1() {
+            return Err(Error::Scim {
+                status: 501,
+                scim_type: None,
+                detail: "this realm's SCIM engine implements scim:engine 0.1, which has no bulk operations".into(),
+            });
+        }
+        let body = body.to_owned();
+        guest_call!(self, |g, st, h|
+            v2: g.call_parse_bulk(st, h, &body),
+            v1: Err(not_in_v0_1("parse-bulk"))
         )?
         .map_err(guest_error)
     }
