@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark of scimd: seeds 10k users over HTTP, then measures with wrk (a real load tool)
-# GET by id, filter `userName eq`, a page of 100, POST and PATCH; and the same against
+# GET by id, filter `userName eq`, a page of 100, POST, PATCH and POST /Bulk of 1000 creates
+# (and one client's 1000 POSTs against one such bulk, bench/load/bulk_vs_posts.py); and the same against
 # scimd-baseline (bench/baseline), a bare axum + SQLite server doing the same HTTP and SQLite
 # work with no SCIM logic. The goal: scimd within 30% of the baseline (ratio ≥ 0.70).
 #
@@ -18,7 +19,8 @@
 # Environment (defaults): BENCH_DURATION (10) seconds per run, BENCH_ROUNDS (3) rounds of every
 # scenario against both servers (the table gives median ratios), BENCH_WARMUP (2) seconds of
 # unmeasured load before each run, BENCH_USERS (10000), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page cursor patch post"), BENCH_NO_BUILD
+# BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page cursor patch post bulk"), BENCH_BULK_SIZE
+# (1000 user creates per bulk request), BENCH_BULK_CONNECTIONS (4, for bulk), BENCH_NO_BUILD
 # (unset: set to 1 to use already built binaries), BENCH_BIN_DIR (target/release).
 #
 # Scale (opt-in): BENCH_SCALE=1m (or 200k, …) then runs bench/load/scale.py — scimd alone at
@@ -35,7 +37,9 @@ WARMUP=${BENCH_WARMUP:-2}
 USERS=${BENCH_USERS:-10000}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
-SCENARIOS=${BENCH_SCENARIOS-get filter page cursor patch post}
+SCENARIOS=${BENCH_SCENARIOS-get filter page cursor patch post bulk}
+BULK_SIZE=${BENCH_BULK_SIZE:-1000}
+BULK_CONNECTIONS=${BENCH_BULK_CONNECTIONS:-4}
 REALM=bench
 BASE=/realms/$REALM/scim/v2
 OUT=target/bench
@@ -117,20 +121,23 @@ done
 # run_wrk SERVER SCENARIO SECONDS OUTFILE PHASE
 run_wrk() {
   echo "== $1 $2 ${3}s ($5)" >>"$OUT/wrk.log"
-  BENCH_SCENARIO=$2 BENCH_BASE=$BASE BENCH_TOKEN=$(token_of "$1") \
+  local connections=$CONNECTIONS
+  [ "$2" = bulk ] && connections=$BULK_CONNECTIONS
+  BENCH_SCENARIO=$2 BENCH_BULK_SIZE=$BULK_SIZE BENCH_BASE=$BASE BENCH_TOKEN=$(token_of "$1") \
     BENCH_IDS="$WORK/$1-data/ids.txt" BENCH_NAMES="$WORK/$1-data/names.txt" \
     BENCH_RUN="$RUN-$5" BENCH_OUT="$4" \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${3}s" --timeout 10s --latency \
+    wrk -t"$THREADS" -c"$connections" -d"${3}s" --timeout 10s --latency \
     -s bench/load/scenario.lua "http://127.0.0.1:$(port_of "$1")" >>"$OUT/wrk.log" 2>&1
 }
 
 # Rounds, each running a scenario against both servers (scimd first in odd rounds, the
 # baseline first in even ones, so that a machine getting slower or faster affects both alike);
 # the report gives each scenario's median ratio over the rounds and their range. Every round
-# of the other scenarios comes before the first of POST, which adds users: the others all see
-# exactly the seeded ones.
-for scenario in $(for s in $SCENARIOS; do [ "$s" = post ] || echo "$s"; done) \
-  $(for s in $SCENARIOS; do [ "$s" = post ] && echo "$s"; done); do
+# of the other scenarios comes before the first of POST and bulk, which add users: the others
+# all see exactly the seeded ones.
+for scenario in $(for s in $SCENARIOS; do case $s in post|bulk) ;; *) echo "$s" ;; esac; done) \
+  $(for s in $SCENARIOS; do [ "$s" = post ] && echo "$s"; done) \
+  $(for s in $SCENARIOS; do [ "$s" = bulk ] && echo "$s"; done); do
   for round in $(seq "$ROUNDS"); do
     order="scimd baseline"; [ $((round % 2)) -eq 0 ] && order="baseline scimd"
     for server in $order; do
@@ -147,9 +154,19 @@ for scenario in $(for s in $SCENARIOS; do [ "$s" = post ] || echo "$s"; done) \
   done
 done
 
+# One client provisioning BULK_SIZE users: as many POSTs one after another, against one bulk.
+case " $SCENARIOS " in *" bulk "*)
+  for server in scimd baseline; do
+    echo "one client, $BULK_SIZE users: POSTs vs one bulk ($server)" >&2
+    python3 bench/load/bulk_vs_posts.py --url "http://127.0.0.1:$(port_of $server)$BASE" \
+      --token "$(token_of $server)" --prefix "$RUN-one" --count "$BULK_SIZE" --reps 3 \
+      --out "$OUT/raw/$server-bulk-vs-posts.json" >&2
+  done ;;
+esac
+
 # The table lists the scenarios in the issue's order.
 SHOWN=
-for s in get filter page cursor post patch; do
+for s in get filter page cursor post patch bulk; do
   case " $SCENARIOS " in *" $s "*) SHOWN="$SHOWN $s" ;; esac
 done
 if [ -n "$SHOWN" ]; then
@@ -157,7 +174,8 @@ python3 bench/load/report.py --raw "$OUT/raw" --out "$OUT" --scenarios "$SHOWN" 
   --meta "date=$(date -u +%Y-%m-%dT%H:%MZ)" \
   --meta "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
   --meta "cpus=$(nproc)" --meta "users=$USERS" --meta "duration=${DURATION}s" --meta "rounds=$ROUNDS" \
-  --meta "warmup=${WARMUP}s" --meta "wrk=-t$THREADS -c$CONNECTIONS"
+  --meta "warmup=${WARMUP}s" --meta "wrk=-t$THREADS -c$CONNECTIONS" --bulk-size "$BULK_SIZE" \
+  --meta "bulk=$BULK_SIZE creates per request, -c$BULK_CONNECTIONS"
 fi
 
 if [ -n "${BENCH_SCALE:-}" ]; then

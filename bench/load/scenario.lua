@@ -1,7 +1,8 @@
 -- wrk script for scripts/bench.sh: one scenario of the benchmark, the same for scimd and
 -- for the baseline. Everything comes from the environment:
 --
---   BENCH_SCENARIO  get | filter | page | cursor | post | patch
+--   BENCH_SCENARIO  get | filter | page | cursor | post | patch | bulk
+--   BENCH_BULK_SIZE user creates per bulk request (bulk; 1000)
 --   BENCH_BASE      the SCIM base path, e.g. /realms/bench/scim/v2
 --   BENCH_TOKEN     the bearer token
 --   BENCH_IDS       ids of seeded users, one a line (get, patch), written by seed.py
@@ -15,6 +16,7 @@ local scenario = os.getenv("BENCH_SCENARIO") or "get"
 local base = os.getenv("BENCH_BASE") or "/realms/bench/scim/v2"
 local token = os.getenv("BENCH_TOKEN") or ""
 local run = os.getenv("BENCH_RUN") or tostring(os.time())
+local bulk_size = tonumber(os.getenv("BENCH_BULK_SIZE") or "1000")
 
 local USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 local PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -73,6 +75,16 @@ function request()
     counter = counter + 1
     local name = run .. "-" .. (tid or 0) .. "-" .. counter
     return wrk.format("POST", base .. "/Users", headers, user(name))
+  elseif scenario == "bulk" then
+    local ops = {}
+    for i = 1, bulk_size do
+      counter = counter + 1
+      local name = run .. "-" .. (tid or 0) .. "-" .. counter
+      ops[i] = '{"method":"POST","path":"/Users","bulkId":"b' .. i .. '","data":' .. user(name) .. '}'
+    end
+    local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":['
+      .. table.concat(ops, ",") .. ']}'
+    return wrk.format("POST", base .. "/Bulk", headers, body)
   elseif scenario == "patch" then
     local body = '{"schemas":["' .. PATCH .. '"],"Operations":[{"op":"replace",'
       .. '"path":"displayName","value":"display ' .. math.random(1000000000) .. '"}]}'

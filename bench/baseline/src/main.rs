@@ -2,7 +2,8 @@
 //!
 //! A bare axum + SQLite server answering the URLs the benchmark uses, for one realm:
 //! `POST /realms/{realm}/scim/v2/Users`, `GET .../Users/{id}`, `GET .../Users?filter=...`,
-//! `GET .../Users?startIndex=..&count=..` and `PATCH .../Users/{id}`. It does the HTTP and
+//! `GET .../Users?startIndex=..&count=..`, `PATCH .../Users/{id}` and `POST .../Bulk` of user
+//! creates. It does the HTTP and
 //! SQLite work scimd does per request and no SCIM logic: no schema validation, no filter
 //! language (only `userName eq "x"`, taken apart with string operations), no attribute
 //! tables, no projections, and a PATCH that replaces one top-level field of the stored JSON.
@@ -312,6 +313,57 @@ async fn create(State(app): State<Shared>, Path(realm): Path<String>, headers: H
     .await
 }
 
+/// `POST /Bulk` of user creates, the bare way: the whole request in one transaction, each
+/// operation in a savepoint of its own (so each stays atomic), one answer per operation.
+async fn bulk(State(app): State<Shared>, Path(realm): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = enter(&app, &realm, &headers) {
+        return r;
+    }
+    let base = base_url(&headers, &realm);
+    blocking(move || {
+        let v = parse(&body)?;
+        let ops = v.get("Operations").and_then(Value::as_array).ok_or_else(|| bad_request("Operations is required"))?;
+        let now = now_ms();
+        let answers = app
+            .db
+            .write(|tx| {
+                let mut answers = Vec::with_capacity(ops.len());
+                for op in ops {
+                    let bulk_id = op.get("bulkId").cloned().unwrap_or(Value::Null);
+                    let data = op.get("data").cloned().unwrap_or(Value::Null);
+                    let Some(username) = data.get("userName").and_then(Value::as_str) else {
+                        answers.push(json!({"method": "POST", "bulkId": bulk_id, "status": "400"}));
+                        continue;
+                    };
+                    let id = uuid::Uuid::new_v4().to_string();
+                    tx.execute_batch("SAVEPOINT op")?;
+                    let inserted = tx
+                        .prepare_cached(
+                            "INSERT INTO users (id, username, username_ci, body, created, modified, version) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)",
+                        )?
+                        .execute(params![id, username, username.to_lowercase(), data.to_string(), now]);
+                    match inserted {
+                        Ok(_) => {
+                            tx.execute_batch("RELEASE op")?;
+                            answers.push(json!({"method": "POST", "bulkId": bulk_id, "status": "201",
+                                "location": format!("{base}/Users/{id}"), "version": "W/\"1\""}));
+                        }
+                        Err(_) => {
+                            tx.execute_batch("ROLLBACK TO op; RELEASE op")?;
+                            answers.push(json!({"method": "POST", "bulkId": bulk_id, "status": "409"}));
+                        }
+                    }
+                }
+                Ok(answers)
+            })
+            .map_err(internal)?;
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": answers});
+        Ok(scim(StatusCode::OK, body.to_string()))
+    })
+    .await
+}
+
 async fn get_one(State(app): State<Shared>, Path((realm, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
     if let Err(r) = enter(&app, &realm, &headers) {
         return r;
@@ -436,6 +488,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new()
         .route("/realms/{realm}/scim/v2/Users", get(list).post(create))
         .route("/realms/{realm}/scim/v2/Users/{id}", get(get_one).patch(patch))
+        .route("/realms/{realm}/scim/v2/Bulk", axum::routing::post(bulk))
         .route("/health", get(|| async { "ok" }))
         .with_state(app);
     // scimd's runtime: tokio's default multi-threaded one.
