@@ -28,6 +28,7 @@ mod prefer;
 mod profile;
 mod projection;
 mod roles;
+mod root;
 mod scale;
 mod search;
 mod sessions;

@@ -11,6 +11,7 @@ mod params;
 mod prefer;
 mod resources;
 mod response;
+mod root;
 mod streamed;
 pub mod wire;
 
@@ -197,6 +198,8 @@ pub fn app(state: AppState) -> Router {
         .route("/Schemas/{id}", get(discovery::schema))
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
+        .route("/", get(root::list))
+        .route("/.search", post(root::search))
         .route("/Bulk", post(bulk::bulk))
         .route("/{resource}", get(resources::list).post(resources::create))
         // Microsoft's reference test suite asks for `/Users/?filter=…`.
@@ -209,6 +212,8 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/realms/{realm}/scim/v2", scim)
+        // The server root with a trailing slash (the nested "/" matches only without one).
+        .route("/realms/{realm}/scim/v2/", get(root::list))
         .route("/realms/{realm}/protocol/openid-connect/token", post(oidc::token))
         .route("/realms/{realm}/protocol/openid-connect/logout", post(oidc::logout))
         .route("/realms/{realm}/protocol/openid-connect/revoke", post(oidc::revoke))

@@ -246,33 +246,8 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
         let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         let plan =
             s.plan_query(kind, params.filter.as_deref(), params.sort_by.as_deref(), params.sort_order.as_deref())?;
-        let store = &scim.app.store;
-        let with_relations = |c: &rusqlite::Connection, page: Page| -> crate::Result<(Page, _)> {
-            let pks: Vec<i64> = page
-                .rows
-                .iter()
-                .filter(|r| projection.include_relations && r.may_have_relations() && !r.protected)
-                .map(|r| r.pk)
-                .collect();
-            let relations = store::relations_many(c, kind, &pks)?;
-            Ok((page, relations))
-        };
-        // A page and its total agree (see `run_exact`); relations are read right after.
-        let (page, mut relations) = if plan.exact {
-            store.read(|c| with_relations(c, store::run_exact(c, scim.realm.id, kind, &plan, &paging)?))?
-        } else {
-            let filter = params.filter.as_deref().unwrap_or_default();
-            let page = recheck(scim, s, kind, &plan, filter, &paging)?;
-            store.read(|c| with_relations(c, page))?
-        };
-        let items: Vec<PageItem> = page
-            .rows
-            .into_iter()
-            .map(|row| {
-                let rel = relations.remove(&row.pk).unwrap_or_default();
-                page_item(scim, kind, row, rel)
-            })
-            .collect();
+        let page = read_page(scim, s, kind, &plan, params.filter.as_deref(), &paging)?;
+        let items = page_items(scim, kind, &projection, page.rows)?;
         let rendered = s.render_page(&scim.ctx, &items, &projection)?;
         Ok(match (&paging, binding) {
             (Paging::Index(req), _) => {
@@ -289,6 +264,47 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
             }
         })
     })
+}
+
+/// One page of a kind's resources matching a plan: from the store alone when the plan is
+/// exact (the page and its total agree, see `run_exact`), re-checked by the engine otherwise.
+pub(super) fn read_page(
+    scim: &Scim,
+    s: &mut Session<'_>,
+    kind: ResourceKind,
+    plan: &crate::runtime::bindings::QueryPlan,
+    filter: Option<&str>,
+    paging: &Paging,
+) -> Result<Page> {
+    if plan.exact {
+        scim.app.store.read(|c| store::run_exact(c, scim.realm.id, kind, plan, paging))
+    } else {
+        recheck(scim, s, kind, plan, filter.unwrap_or_default(), paging)
+    }
+}
+
+/// A page's rows as the engine renders them, with their relations when the projection shows
+/// them (read right after the page).
+pub(super) fn page_items(
+    scim: &Scim,
+    kind: ResourceKind,
+    projection: &Projection,
+    rows: Vec<Row>,
+) -> Result<Vec<PageItem>> {
+    let pks: Vec<i64> = rows
+        .iter()
+        .filter(|r| projection.include_relations && r.may_have_relations() && !r.protected)
+        .map(|r| r.pk)
+        .collect();
+    let mut relations =
+        if pks.is_empty() { HashMap::new() } else { scim.app.store.read(|c| store::relations_many(c, kind, &pks))? };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let rel = relations.remove(&row.pk).unwrap_or_default();
+            page_item(scim, kind, row, rel)
+        })
+        .collect())
 }
 
 /// Runs an inexact plan: fetches candidates, asks the engine which match, pages the result.

@@ -31,6 +31,9 @@ from scim2_models import (
 )
 
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 
 def step(message):
@@ -206,6 +209,49 @@ def main():
     step("filtering for the deleted user: no result")
     found = scim.query(User, query_parameters=SearchRequest(filter=f'userName eq "{user_name}"'))
     assert found.total_results == 0, f"deleted user still found: {found!r}"
+
+    step("one bulk request: a group naming a user that a later operation creates (RFC 7644 §3.7)")
+    assert config.bulk and config.bulk.supported, f"scimd should advertise bulk support: {config.bulk!r}"
+    bulk_user, bulk_group = f"bulk-{suffix}", f"bulk-group-{suffix}"
+    answer = scim.bulk(
+        {
+            "schemas": [BULK_REQUEST],
+            "Operations": [
+                {"method": "POST", "path": "/Groups", "bulkId": "g",
+                 "data": {"schemas": [CORE_GROUP], "displayName": bulk_group,
+                          "members": [{"value": "bulkId:u", "type": "User"}]}},
+                {"method": "POST", "path": "/Users", "bulkId": "u",
+                 "data": {"schemas": [CORE_USER], "userName": bulk_user}},
+            ],
+        }
+    )
+    statuses = [int(o.status) for o in answer.operations]
+    assert statuses == [201, 201], f"bulk answers {answer!r}"
+    locations = {o.bulk_id: o.location for o in answer.operations}
+    bulk_group_id = locations["g"].rsplit("/", 1)[-1]
+    bulk_user_id = locations["u"].rsplit("/", 1)[-1]
+    members = scim.query(Group, bulk_group_id).members or []
+    assert [m.value for m in members] == [bulk_user_id], f"the bulkId became the user's id: {members!r}"
+
+    step("searching at the server root: users and groups together (RFC 7644 §3.4.3)")
+    found = scim.search(
+        search_request=SearchRequest(filter=f'id eq "{bulk_user_id}" or displayName eq "{bulk_group}"')
+    )
+    assert found.total_results == 2, f"root search {found!r}"
+    kinds = sorted(r.meta.resource_type for r in found.resources)
+    assert kinds == ["Group", "User"], f"root search resources {kinds}"
+
+    step("deleting both in one bulk request")
+    answer = scim.bulk(
+        {
+            "schemas": [BULK_REQUEST],
+            "Operations": [
+                {"method": "DELETE", "path": f"/Groups/{bulk_group_id}"},
+                {"method": "DELETE", "path": f"/Users/{bulk_user_id}"},
+            ],
+        }
+    )
+    assert [int(o.status) for o in answer.operations] == [204, 204], f"bulk deletes {answer!r}"
 
     print("scim2-client walkthrough: all checks passed")
 
