@@ -302,3 +302,38 @@ async fn rfc7644_3_7_a_bulk_request_without_its_schema_or_operations_is_400() ->
     assert_eq!(r.status, 400, "{}", r.text);
     Ok(())
 }
+
+#[tokio::test]
+async fn rfc7644_3_7_3_fail_on_errors_runs_nothing_that_one_by_one_execution_would_not_have_reached() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "strict", &["manage-users"])?;
+    let bad = json!({"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER]}});
+    let patch = json!({"method": "PATCH", "path": "/Users/bulkId:u",
+                       "data": {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "x"}]}});
+    let r = bulk(&c, vec![bad, patch, create_user("v", "victor")], Some(2)).await?;
+    assert_eq!(statuses(&r), ["400", "409"], "the PATCH fails second: the request ends before the third");
+    assert!(!user_exists(&c, "victor").await?, "nothing after the limit was written");
+    Ok(())
+}
+
+#[tokio::test]
+async fn rfc7644_3_7_2_an_operation_waiting_on_a_cycle_fails_as_referring_to_a_failed_one() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "strict", &["manage-users"])?;
+    let r = bulk(
+        &c,
+        vec![
+            create_group("outside", "Outside", &["bulkId:a"]),
+            create_group("a", "A", &["bulkId:b"]),
+            create_group("b", "B", &["bulkId:a"]),
+        ],
+        None,
+    )
+    .await?;
+    assert_eq!(statuses(&r), ["409", "409", "409"]);
+    let a = answers(&r);
+    let outside = a[0]["response"]["detail"].as_str().unwrap_or_default();
+    assert!(outside.contains("failed") && !outside.contains("circular"), "{outside}");
+    assert!(a[1]["response"]["detail"].as_str().unwrap_or_default().contains("circular"), "{}", a[1]);
+    Ok(())
+}

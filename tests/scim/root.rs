@@ -127,3 +127,16 @@ async fn rfc9865_a_cursor_at_the_root_is_refused_with_400() -> Result<()> {
     r.assert_error(400, Some("invalidValue"), "startIndex");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_sorted_root_query_deeper_than_ten_pages_is_400_too_many() -> Result<()> {
+    let server = Server::start_with(|s| s.max_results = 10).await?;
+    let c = server.realm("r", "strict", &["query-groups"])?;
+    let r = search(&c, json!({"sortBy": "displayName", "startIndex": 95, "count": 10})).await?;
+    r.assert_error(400, Some("tooMany"), "at most 100");
+    let r = search(&c, json!({"sortBy": "displayName", "startIndex": i64::MAX, "count": 10})).await?;
+    r.assert_error(400, Some("tooMany"), "at most 100");
+    let r = search(&c, json!({"sortBy": "displayName", "startIndex": 91, "count": 10})).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    Ok(())
+}

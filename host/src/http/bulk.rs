@@ -9,11 +9,12 @@
 //! The operations whose references are settled run together: their writes reach the
 //! group-commit writer together and share its transactions, which is what makes a bulk of
 //! creates several times faster than as many POSTs. With `failOnErrors`, a round holds no
-//! more operations than errors may still occur, so the request stops right after the failure
-//! that reaches the limit, as if the operations had run one by one. Operations on the same
-//! resource run in the request's order.
+//! more operations than errors may still occur, and none that an operation still waiting
+//! could precede, so the request stops right after the failure that reaches the limit, as if
+//! the operations had run one by one (each time the first that waits for nothing). Operations
+//! on the same resource, as their paths name it, run in the request's order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -27,7 +28,7 @@ use super::{AppState, Scim};
 use crate::auth::Need;
 use crate::error::{Error, Result};
 use crate::runtime::RealmEngine;
-use crate::runtime::bindings::{BulkEntry, BulkMethod, BulkOperation, ResourceKind};
+use crate::runtime::bindings::{BulkEntry, BulkMethod, BulkOperation, BulkRequest, ResourceKind};
 
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
@@ -47,31 +48,56 @@ pub async fn bulk(
     let body = resources::read_body(body, &headers, app.settings.max_body).await?;
     let engine = scim.engine()?;
     let request = engine.with(|s| s.parse_bulk(&body))?;
+    check_request(&engine, &request)?;
     let mut run = Run::new(request.operations);
     let mut budget = request.fail_on_errors.map(|n| n as usize);
-    while budget != Some(0) {
-        let round = run.next_round(budget.unwrap_or(usize::MAX).min(ROUND));
-        if round.is_empty() {
-            break;
-        }
-        let outcomes = futures_util::future::join_all(round.iter().map(|&i| run.execute(&scim, &engine, i))).await;
-        for (i, outcome) in round.into_iter().zip(outcomes) {
-            if outcome.failed() {
-                budget = budget.map(|b| b.saturating_sub(1));
+    loop {
+        while budget != Some(0) {
+            let round = run.next_round(budget.unwrap_or(usize::MAX).min(ROUND), budget.is_some());
+            if round.is_empty() {
+                break;
             }
-            run.settle(i, outcome);
+            let outcomes = futures_util::future::join_all(round.iter().map(|&i| run.execute(&scim, &engine, i))).await;
+            for (i, outcome) in round.into_iter().zip(outcomes) {
+                if outcome.failed() {
+                    budget = budget.map(|b| b.saturating_sub(1));
+                }
+                run.settle(i, outcome);
+            }
         }
-    }
-    // What never became ready waits on itself: a circular reference (§3.7.2).
-    for i in run.circular() {
-        if budget == Some(0) {
+        // Nothing is ready, and what still waits, waits on itself: a circular reference
+        // (§3.7.2). Its operations fail; what waited on them may run now.
+        let circular = run.in_cycles();
+        if budget == Some(0) || circular.is_empty() {
             break;
         }
-        let cycle = run.describe_cycle(i);
-        run.settle(i, Outcome::error(Error::Conflict(format!("circular bulkId reference: {cycle}")), None));
-        budget = budget.map(|b| b.saturating_sub(1));
+        for i in circular {
+            if budget == Some(0) {
+                break;
+            }
+            let cycle = run.describe_cycle(i);
+            run.settle(i, Outcome::error(Error::Conflict(format!("circular bulkId reference: {cycle}")), None));
+            budget = budget.map(|b| b.saturating_sub(1));
+        }
     }
     Ok(response::json(StatusCode::OK, run.response(&scim).to_string()))
+}
+
+/// What the engine read must be a request the host can run: no more operations than the realm
+/// allows (the engine's own limit, enforced again here) and one operation per `bulkId`.
+fn check_request(engine: &RealmEngine, request: &BulkRequest) -> Result<()> {
+    let max = engine.config().max_operations as usize;
+    if request.operations.len() > max {
+        return Err(engine.fault(&format!(
+            "parse-bulk gave {} operations, more than max-operations ({max})",
+            request.operations.len()
+        )));
+    }
+    let mut seen = HashSet::new();
+    if let Some(id) = request.operations.iter().filter_map(bulk_id).find(|id| !seen.insert(*id)) {
+        return Err(engine.fault(&format!("parse-bulk gave two operations the bulkId \"{id}\"")));
+    }
+    Ok(())
 }
 
 /// What became of one operation.
@@ -149,9 +175,19 @@ impl Run {
         }
     }
 
-    /// Up to `max` operations that wait for nothing, first in the request's order.
-    fn next_round(&mut self, max: usize) -> Vec<usize> {
-        let round: Vec<usize> = self.ready.iter().copied().take(max).collect();
+    /// Up to `max` operations that wait for nothing, first in the request's order. `in_order`
+    /// (with `failOnErrors`): only those that one-by-one execution (always the first ready
+    /// operation next) would run before any operation still waiting, which might become ready
+    /// and come first; at least one.
+    fn next_round(&mut self, max: usize, in_order: bool) -> Vec<usize> {
+        let first_waiting = (0..self.entries.len())
+            .find(|i| self.outcomes[*i].is_none() && !self.ready.contains(i))
+            .filter(|_| in_order);
+        let mut round: Vec<usize> =
+            self.ready.iter().copied().take_while(|&i| first_waiting.is_none_or(|w| i < w)).take(max).collect();
+        if round.is_empty() {
+            round.extend(self.ready.first().copied());
+        }
         for i in &round {
             self.ready.remove(i);
         }
@@ -164,9 +200,9 @@ impl Run {
             BulkEntry::Operation(op) => op,
             BulkEntry::Refused(r) => {
                 let e = &r.error;
-                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-                let e =
-                    Error::Scim { status: status.as_u16(), scim_type: e.scim_type.clone(), detail: e.detail.clone() };
+                // A refusal is the client's mistake: a 4xx, whatever the engine said.
+                let status = if (400..500).contains(&e.status) { e.status } else { 400 };
+                let e = Error::Scim { status, scim_type: e.scim_type.clone(), detail: e.detail.clone() };
                 return Outcome::error(e, None);
             }
         };
@@ -250,7 +286,12 @@ impl Run {
             self.ids.insert(name.to_string(), id.clone());
         }
         self.outcomes[i] = Some(outcome);
+        self.ready.remove(&i);
         for j in std::mem::take(&mut self.waiting[i]) {
+            // An operation of a cycle may be settled before one it waits for.
+            if self.outcomes[j].is_some() {
+                continue;
+            }
             self.unsettled[j] -= 1;
             if self.unsettled[j] == 0 {
                 self.ready.insert(j);
@@ -258,9 +299,24 @@ impl Run {
         }
     }
 
-    /// The operations still waiting once nothing else can run, in the request's order.
-    fn circular(&self) -> Vec<usize> {
-        (0..self.entries.len()).filter(|&i| self.outcomes[i].is_none()).collect()
+    /// The waiting operations that wait on themselves, in the request's order.
+    fn in_cycles(&self) -> Vec<usize> {
+        (0..self.entries.len()).filter(|&i| self.outcomes[i].is_none() && self.waits_on_itself(i)).collect()
+    }
+
+    fn waits_on_itself(&self, i: usize) -> bool {
+        let mut seen = vec![false; self.entries.len()];
+        let mut stack = self.waiting[i].clone();
+        while let Some(j) = stack.pop() {
+            if j == i {
+                return true;
+            }
+            if !seen[j] && self.outcomes[j].is_none() {
+                seen[j] = true;
+                stack.extend(&self.waiting[j]);
+            }
+        }
+        false
     }
 
     /// The chain of references from `i` back to an operation seen before, e.g. `a → b → a`.

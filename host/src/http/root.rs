@@ -10,7 +10,7 @@
 //! Users, then the Groups, and a page is taken across both from their totals, reading no more
 //! than the page. Sorted, each type gives its first `startIndex + count - 1` resources in
 //! order and the host merges them by the values the sort reads, so a page deep in a sorted
-//! root query costs its depth. Cursors (RFC 9865) page one resource type at a time, so the
+//! root query costs its depth (hence `SORTED_DEPTH`). Cursors (RFC 9865) page one resource type at a time, so the
 //! root takes `startIndex` only.
 
 use std::cmp::Ordering;
@@ -28,6 +28,10 @@ use crate::auth::Need;
 use crate::error::{Error, Result};
 use crate::runtime::bindings::{Field, Model, PageItem, Projection, QueryPlan, ResourceKind};
 use crate::store::{PageRequest, Paging, Row};
+
+/// How many pages deep a sorted root query may go (`startIndex + count - 1` at most this many
+/// times `maxResults`): each type reads that many rows, which the host merges in memory.
+const SORTED_DEPTH: i64 = 10;
 
 pub async fn list(
     State(app): State<AppState>,
@@ -117,7 +121,17 @@ fn query_root(scim: &Scim, params: Params) -> Result<Response> {
         let mut total = 0i64;
         let mut chosen: Vec<(usize, Row)> = Vec::new();
         if parts.iter().any(|p| p.sorted) {
-            let depth = PageRequest { start_index: 1, count: page.start_index - 1 + page.count };
+            let cap = i64::from(scim.app.settings.max_results) * SORTED_DEPTH;
+            let depth =
+                page.start_index.checked_add(page.count - 1).filter(|d| *d <= cap).ok_or_else(|| Error::Scim {
+                    status: 400,
+                    scim_type: Some("tooMany".into()),
+                    detail: format!(
+                        "a sorted query at the server root reads startIndex + count - 1 resources of each type, \
+                     at most {cap}; sort a resource type's own endpoint, or page by cursor there"
+                    ),
+                })?;
+            let depth = PageRequest { start_index: 1, count: depth };
             let mut all = Vec::new();
             for (i, part) in parts.iter().enumerate() {
                 let p = read_page(scim, s, part.kind, &part.plan, filter, &Paging::Index(depth))?;
@@ -125,10 +139,11 @@ fn query_root(scim: &Scim, params: Params) -> Result<Response> {
                 all.extend(p.rows.into_iter().map(|r| (i, r)));
             }
             let descending = parts.iter().find_map(|p| p.plan.sort.as_ref()).is_some_and(|k| k.descending);
-            let key = |(i, row): &(usize, Row)| sort_value(&parts[*i], row);
+            let mut keyed: Vec<(Option<SortValue>, (usize, Row))> =
+                all.into_iter().map(|(i, row)| (sort_value(&parts[i], &row), (i, row))).collect();
             // Stable: within a type the store's order stands; Users come before Groups on ties.
-            all.sort_by(|a, b| compare(key(a), key(b), descending));
-            chosen = all.into_iter().skip(offset).take(page.count as usize).collect();
+            keyed.sort_by(|a, b| compare(a.0.as_ref(), b.0.as_ref(), descending));
+            chosen = keyed.into_iter().map(|(_, r)| r).skip(offset).take(page.count as usize).collect();
         } else {
             let mut skip = offset as i64;
             for (i, part) in parts.iter().enumerate() {
@@ -187,7 +202,7 @@ fn sort_value(part: &Part, row: &Row) -> Option<SortValue> {
 }
 
 /// Sort order with resources that lack the value last, in either direction.
-fn compare(a: Option<SortValue>, b: Option<SortValue>, descending: bool) -> Ordering {
+fn compare(a: Option<&SortValue>, b: Option<&SortValue>, descending: bool) -> Ordering {
     match (a, b) {
         (Some(a), Some(b)) => {
             let o = a.partial_cmp(&b).unwrap_or(Ordering::Equal);
