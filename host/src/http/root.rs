@@ -205,7 +205,7 @@ fn sort_value(part: &Part, row: &Row) -> Option<SortValue> {
 fn compare(a: Option<&SortValue>, b: Option<&SortValue>, descending: bool) -> Ordering {
     match (a, b) {
         (Some(a), Some(b)) => {
-            let o = a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+            let o = a.partial_cmp(b).unwrap_or(Ordering::Equal);
             if descending { o.reverse() } else { o }
         }
         (Some(_), None) => Ordering::Less,
