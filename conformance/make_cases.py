@@ -91,8 +91,8 @@ cases = [
     {"name": "group-member-display", "since": "0.2", "config": ENTRA, "calls": [
         {"method": "create-resource", "args": [CTX, "group", body({"schemas": [GROUP], "displayName": "VPs",
             "members": [{"value": "u-1", "display": "VP"}, {"value": "u-2"}]})]},
-        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "VP"},
-                                                               {"id": "u-2", "kind": "user", "display": None}], ALL]}]},
+        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "VP", "indirect": False},
+                                                               {"id": "u-2", "kind": "user", "display": None, "indirect": False}], ALL]}]},
     # A whole extension addressed by its URN as the path (since the 0.2 build).
     {"name": "patch-extension-urn-path", "since": "0.2", "config": STRICT, "calls": [
         {"method": "patch", "args": [CTX, STORED, patch({"op": "add", "path": ENT, "value": {"employeeNumber": "42"}})]},
@@ -122,9 +122,9 @@ cases = [
         {"method": "projection", "args": ["user", "userName,emails.value,groups", None]},
         {"method": "projection", "args": ["user", None, "emails,name.givenName"]},
         {"method": "projection", "args": ["user", "nosuch..attr", None]},
-        {"method": "render", "args": [CTX, STORED, [{"id": "g-1", "kind": "group", "display": "Tour Guides"}], ALL]},
+        {"method": "render", "args": [CTX, STORED, [{"id": "g-1", "kind": "group", "display": "Tour Guides", "indirect": False}], ALL]},
         {"method": "render", "args": [CTX, STORED, [], {"attributes": ["userName", "emails.value"], "excluded-attributes": [], "include-relations": False}]},
-        {"method": "render", "args": [CTX, GROUP_STORED, [{"id": "u-1", "kind": "user", "display": "bjensen"}], ALL]},
+        {"method": "render", "args": [CTX, GROUP_STORED, [{"id": "u-1", "kind": "user", "display": "bjensen", "indirect": False}], ALL]},
     ]},
     {"name": "plan-query", "config": ENTRA, "calls": [
         {"method": "plan-query", "args": ["user", 'userName eq "bjensen" and (emails[type eq "work" and value co "@example.com"] or not (title pr))', "meta.lastModified", "descending"]},
@@ -138,7 +138,7 @@ cases = [
     ]},
     {"name": "matches", "config": ENTRA, "calls": [
         {"method": "matches", "args": ["user", 'emails[type eq "home" and value ew "example"]', [{"stored": STORED, "relations": []}]]},
-        {"method": "matches", "args": ["user", 'groups.value eq "g-1"', [{"stored": STORED, "relations": [{"id": "g-1", "kind": "group", "display": None}]}, {"stored": STORED, "relations": []}]]},
+        {"method": "matches", "args": ["user", 'groups.value eq "g-1"', [{"stored": STORED, "relations": [{"id": "g-1", "kind": "group", "display": None, "indirect": False}]}, {"stored": STORED, "relations": []}]]},
         {"method": "matches", "args": ["user", 'title co', [{"stored": STORED, "relations": []}]]},
     ]},
     {"name": "parse-search", "config": ENTRA, "calls": [
@@ -157,6 +157,12 @@ cases = [
             "urn:acme:params:scim:schemas:extension:hr:1.0:User": {"badges": ["one"]}})]},
         {"method": "plan-query", "args": ["user", 'urn:acme:params:scim:schemas:extension:hr:1.0:User:costCenter eq "CC-7"', None, None]},
         {"method": "plan-query", "args": ["user", 'employeeNumber eq "42"', None, None]},
+    ]},
+    # Since 0.2: a user's groups, direct and indirect (RFC 7643 §4.1.2).
+    {"name": "user-indirect-groups", "since": "0.2", "config": ENTRA, "calls": [
+        {"method": "render", "args": [CTX, STORED, [
+            {"id": "g-1", "kind": "group", "display": "Tour Guides", "indirect": False},
+            {"id": "g-0", "kind": "group", "display": "Staff", "indirect": True}], ALL]},
     ]},
     # Since 0.2: bulk requests, read into operations with their bulkId references; a malformed
     # operation is refused alone, a request over the limits as a whole.
@@ -184,17 +190,17 @@ cases = [
     # Since 0.2: a page in one call, a minimal item, and a group framed around streamed members.
     {"name": "render-page-and-frames", "since": "0.2", "config": ENTRA, "calls": [
         {"method": "render-page", "args": [CTX, [
-            {"stored": STORED, "relations": [{"id": "g-1", "kind": "group", "display": "Tour Guides"}], "minimal": False},
+            {"stored": STORED, "relations": [{"id": "g-1", "kind": "group", "display": "Tour Guides", "indirect": False}], "minimal": False},
             {"stored": STORED, "relations": [], "minimal": True},
-            {"stored": GROUP_STORED, "relations": [{"id": "u-1", "kind": "user", "display": "bjensen"}], "minimal": False},
+            {"stored": GROUP_STORED, "relations": [{"id": "u-1", "kind": "user", "display": "bjensen", "indirect": False}], "minimal": False},
         ], ALL]},
         {"method": "render-frame", "args": [CTX, {"stored": GROUP_STORED, "relations": [], "minimal": False}, ALL]},
         {"method": "render-frame", "args": [CTX, {"stored": GROUP_STORED, "relations": [], "minimal": True}, ALL]},
         {"method": "render-frame", "args": [CTX, {"stored": GROUP_STORED, "relations": [], "minimal": False},
                                              {"attributes": ["displayName"], "excluded-attributes": [], "include-relations": False}]},
-        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "bjensen"},
-                                                               {"id": "g-2", "kind": "group", "display": "Sub"}], ALL]},
-        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "bjensen"}],
+        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "bjensen", "indirect": False},
+                                                               {"id": "g-2", "kind": "group", "display": "Sub", "indirect": False}], ALL]},
+        {"method": "render-relations", "args": [CTX, "group", [{"id": "u-1", "kind": "user", "display": "bjensen", "indirect": False}],
                                                 {"attributes": ["members.value"], "excluded-attributes": [], "include-relations": True}]},
     ]},
 ]

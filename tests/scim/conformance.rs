@@ -251,7 +251,9 @@ fn the_default_engine_answers_every_golden_case_as_recorded() -> Result<()> {
 /// Takes out of a recorded answer what only 0.2 has: the `pagination` block of the
 /// `ServiceProviderConfig` (for a 0.1 engine the host adds it, see `cursor.rs`), the `cursor`
 /// of a parsed search request, a member's `display` (0.1 engines cannot return one: the host
-/// stores none for them), and the Group schema's `members.display`, which the 0.2 build
+/// stores none for them), the `bulk` block of the `ServiceProviderConfig` (0.2 serves bulk),
+/// the description of the User schema's `groups` (which include
+/// indirect groups since 0.2), and the Group schema's `members.display`, which the 0.2 build
 /// documents as the client's (immutable) where the 0.1 build had it read-only.
 fn since_0_2(v: &mut Value) {
     match v {
@@ -270,6 +272,12 @@ fn since_0_2(v: &mut Value) {
                             && let Some(subs) = attr["subAttributes"].as_array_mut()
                         {
                             subs.retain(|s| s["name"] != "display");
+                        }
+                        // Since 0.2 a user's `groups` include indirect ones, as it says.
+                        if attr["name"] == "groups"
+                            && let Some(a) = attr.as_object_mut()
+                        {
+                            a.shift_remove("description");
                         }
                     }
                 }

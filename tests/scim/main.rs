@@ -20,6 +20,7 @@ mod groups;
 mod hostile_input;
 mod import;
 mod migration;
+mod nested_groups;
 mod oauth;
 mod okta;
 mod pagination;

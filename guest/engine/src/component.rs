@@ -222,7 +222,9 @@ fn stored_in(s: wit::Stored) -> m::Stored {
 }
 
 fn relations_in(r: Vec<wit::Relation>) -> Vec<m::Relation> {
-    r.into_iter().map(|r| m::Relation { id: r.id, kind: kind_in(r.kind), display: r.display }).collect()
+    r.into_iter()
+        .map(|r| m::Relation { id: r.id, kind: kind_in(r.kind), display: r.display, indirect: r.indirect })
+        .collect()
 }
 
 fn page_item_in(i: wit::PageItem) -> m::PageItem {

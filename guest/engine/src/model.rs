@@ -98,6 +98,7 @@ pub struct Relation {
     pub id: String,
     pub kind: Kind,
     pub display: Option<String>,
+    pub indirect: bool,
 }
 
 /// `member-ref`.

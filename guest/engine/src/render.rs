@@ -30,7 +30,7 @@ fn relation_node<'a>(ctx: &Context, kind: Kind, r: &'a Relation) -> Node<'a> {
     match kind {
         Kind::User => {
             m.extend(display);
-            m.push(("type", Node::Str("direct")));
+            m.push(("type", Node::Str(if r.indirect { "indirect" } else { "direct" })));
         }
         Kind::Group => {
             m.push(("type", Node::Str(r.kind.resource_type())));
@@ -166,7 +166,7 @@ pub fn frame_of(text: &str, attr: &str) -> Option<crate::model::Frame> {
 /// The relation a frame is rendered with, to be cut out (`frame_of`): any projection that keeps
 /// some of a resource's relations keeps this one.
 pub fn placeholder_relation() -> Relation {
-    Relation { id: String::new(), kind: Kind::User, display: Some(String::new()) }
+    Relation { id: String::new(), kind: Kind::User, display: Some(String::new()), indirect: false }
 }
 
 /// One item of an `attributes` or `excludedAttributes` list.
@@ -486,7 +486,7 @@ mod tests {
                 "phoneNumbers": [{"value": "1", "type": "work"}], ENTERPRISE_USER: {"manager": {"value": "m"}}
             }),
         );
-        let rel = [Relation { id: "g".into(), kind: Kind::Group, display: Some("G".into()) }];
+        let rel = [Relation { id: "g".into(), kind: Kind::Group, display: Some("G".into()), indirect: false }];
         for r in [None, Some(&rel[..]), Some(&[][..])] {
             let direct: Value = serde_json::from_str(&full_json(&s.user, &ctx, &user, r)).expect("json");
             assert_eq!(direct, Value::Object(full_doc(&s.user, &ctx, &user, r)));

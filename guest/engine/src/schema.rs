@@ -518,7 +518,7 @@ pub fn core_user() -> SchemaDef {
         .multi(),
         AttrDef::complex(
             "groups",
-            "The groups the user is a direct member of. Read-only: change membership through the Group resource.",
+            "The groups the user is a member of, directly or through groups inside them (type \"indirect\"). Read-only: change membership through the Group resource.",
             vec![
                 s("value", "The identifier of the User's group.").mutability(ReadOnly),
                 AttrDef::reference("$ref", &["User", "Group"], "The URI of the corresponding Group resource.")

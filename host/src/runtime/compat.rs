@@ -95,8 +95,13 @@ pub fn stored(s: &now::Stored) -> old::Stored {
     }
 }
 
+/// A 0.1 engine knows direct memberships only (it would render an indirect group as direct):
+/// it is given a user's direct groups.
 pub fn relations(r: &[now::Relation]) -> Vec<old::Relation> {
-    r.iter().map(|r| old::Relation { id: r.id.clone(), kind: kind(r.kind), display: r.display.clone() }).collect()
+    r.iter()
+        .filter(|r| !r.indirect)
+        .map(|r| old::Relation { id: r.id.clone(), kind: kind(r.kind), display: r.display.clone() })
+        .collect()
 }
 
 pub fn context(c: &now::Context) -> old::Context {

@@ -197,11 +197,14 @@ impl Sql<'_> {
         }
         let realm = self.bind(SqlValue::Integer(self.realm_id));
         Ok(match self.kind {
+            // A user's groups are direct and indirect: the members of the groups matched and of
+            // every group inside them, walked down the memberships' primary key.
             ResourceKind::User => {
                 let cond = self.op("g.id", cmp)?;
                 format!(
-                    "r.pk IN (SELECT m.member_pk FROM memberships m JOIN groups g ON g.pk = m.group_pk \
-                     WHERE m.member_kind = 0 AND g.realm_id = {realm} AND {cond})"
+                    "r.pk IN (WITH RECURSIVE down(g) AS (SELECT g.pk FROM groups g WHERE g.realm_id = {realm} AND {cond} \
+                     UNION SELECT m.member_pk FROM memberships m JOIN down ON m.group_pk = down.g AND m.member_kind = 1) \
+                     SELECT m.member_pk FROM memberships m WHERE m.member_kind = 0 AND m.group_pk IN (SELECT g FROM down))"
                 )
             }
             ResourceKind::Group => {

@@ -638,6 +638,17 @@ fn resolve_member(
 
 /// Applies membership deltas to a group: clear, then remove, then add. Protected members are
 /// neither added nor removed (see `protection`).
+/// Whether group `outer` holds group `inner`, directly or through other groups: the groups
+/// above `inner`, walked up by `memberships_by_member`.
+fn contains(tx: &Connection, outer: i64, inner: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "WITH RECURSIVE up(g) AS (SELECT ?1 UNION SELECT m.group_pk FROM memberships m JOIN up \
+             ON m.member_kind = 1 AND m.member_pk = up.g) SELECT EXISTS (SELECT 1 FROM up WHERE g = ?2)",
+        )?
+        .query_row(params![inner, outer], |r| r.get(0))?)
+}
+
 pub fn apply_members(
     tx: &Connection,
     realm_id: i64,
@@ -685,6 +696,13 @@ pub fn apply_members(
             };
             return Err(Error::InvalidValue(format!("member '{}' is not {what} of this realm", m.id)));
         };
+        if kind == ResourceKind::Group && contains(tx, pk, group_pk)? {
+            return Err(Error::InvalidValue(format!(
+                "group '{}' holds group '{group_id}' (directly or through other groups): it cannot also be a member \
+                 of it, groups cannot form a cycle",
+                m.id
+            )));
+        }
         let added = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk, display) VALUES (?1, ?2, ?3, ?4)",
@@ -738,13 +756,10 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
     let mut out = Vec::new();
     match kind {
         ResourceKind::User => {
-            let mut st = c.prepare_cached(
-                "SELECT g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk \
-                 WHERE m.member_kind = 0 AND m.member_pk = ?1 ORDER BY g.pk",
-            )?;
+            let mut st = c.prepare_cached(&user_groups_sql("= ?1"))?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: Some(r.get(1)?) });
+                out.push(user_group(r)?);
             }
         }
         ResourceKind::Group => {
@@ -754,7 +769,7 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
             )?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation { id: r.get(0)?, kind: ResourceKind::User, display: r.get(1)? });
+                out.push(Relation { id: r.get(0)?, kind: ResourceKind::User, display: r.get(1)?, indirect: false });
             }
             let mut st = c.prepare_cached(
                 "SELECT g.id, m.display FROM memberships m JOIN groups g ON g.pk = m.member_pk \
@@ -762,7 +777,7 @@ pub fn relations(c: &Connection, kind: ResourceKind, pk: i64) -> Result<Vec<Rela
             )?;
             let mut rows = st.query([pk])?;
             while let Some(r) = rows.next()? {
-                out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: r.get(1)? });
+                out.push(Relation { id: r.get(0)?, kind: ResourceKind::Group, display: r.get(1)?, indirect: false });
             }
         }
     }
@@ -803,7 +818,7 @@ pub fn members_after(
         last = Some((member_kind, member_pk));
         let Some(id) = r.get::<_, Option<String>>(2)? else { continue };
         let kind = if member_kind == 0 { ResourceKind::User } else { ResourceKind::Group };
-        out.push(Relation { id, kind, display: r.get(3)? });
+        out.push(Relation { id, kind, display: r.get(3)?, indirect: false });
     }
     Ok((out, last))
 }
@@ -823,12 +838,16 @@ pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result
         _ => {}
     }
     let keys = pk_array(pks);
+    if kind == ResourceKind::User {
+        let mut st = c.prepare_cached(&user_groups_sql("IN rarray(?1)"))?;
+        let mut rows = st.query([keys])?;
+        while let Some(r) = rows.next()? {
+            out.entry(r.get(0)?).or_default().push(user_group(r)?);
+        }
+        return Ok(out);
+    }
     let queries: &[(&str, ResourceKind)] = match kind {
-        ResourceKind::User => &[(
-            "SELECT m.member_pk, g.id, g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk \
-             WHERE m.member_kind = 0 AND m.member_pk IN rarray(?1) ORDER BY m.member_pk, g.pk",
-            ResourceKind::Group,
-        )],
+        ResourceKind::User => &[],
         ResourceKind::Group => &[
             (
                 "SELECT m.group_pk, u.id, m.display FROM memberships m JOIN users u ON u.pk = m.member_pk \
@@ -846,10 +865,31 @@ pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result
         let mut st = c.prepare_cached(sql)?;
         let mut rows = st.query([keys.clone()])?;
         while let Some(r) = rows.next()? {
-            out.entry(r.get(0)?).or_default().push(Relation { id: r.get(1)?, kind: related, display: r.get(2)? });
+            let relation = Relation { id: r.get(1)?, kind: related, display: r.get(2)?, indirect: false };
+            out.entry(r.get(0)?).or_default().push(relation);
         }
     }
     Ok(out)
+}
+
+/// The groups of the users `members` selects (`= ?1`, `IN rarray(?1)`), direct and indirect
+/// (RFC 7643 §4.1.2): a user is in the groups it is a member of and in every group that holds
+/// one of those, at any depth. `up` walks the memberships upwards from the users' own by
+/// `memberships_by_member`, one index seek per group reached; `UNION` ends the walk on groups
+/// reached before (and on a cycle, which `apply_members` refuses). Rows: (user, group id,
+/// group name, indirect), each group once per user, direct ones first, each part by key.
+fn user_groups_sql(members: &str) -> String {
+    format!(
+        "WITH RECURSIVE up(member, g, direct) AS (\
+         SELECT m.member_pk, m.group_pk, 1 FROM memberships m WHERE m.member_kind = 0 AND m.member_pk {members} \
+         UNION SELECT up.member, m.group_pk, 0 FROM memberships m JOIN up ON m.member_kind = 1 AND m.member_pk = up.g) \
+         SELECT up.member, g.id, g.name, max(up.direct) = 0 FROM up JOIN groups g ON g.pk = up.g \
+         GROUP BY up.member, up.g ORDER BY up.member, max(up.direct) DESC, up.g"
+    )
+}
+
+fn user_group(r: &rusqlite::Row<'_>) -> rusqlite::Result<Relation> {
+    Ok(Relation { id: r.get(1)?, kind: ResourceKind::Group, display: Some(r.get(2)?), indirect: r.get(3)? })
 }
 
 /// The number of resources of a kind in a realm.
