@@ -19,7 +19,7 @@
 # Environment (defaults): BENCH_DURATION (10) seconds per run, BENCH_ROUNDS (3) rounds of every
 # scenario against both servers (the table gives median ratios), BENCH_WARMUP (2) seconds of
 # unmeasured load before each run, BENCH_USERS (10000), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page cursor patch post bulk"), BENCH_BULK_SIZE
+# BENCH_THREADS (2), BENCH_SCENARIOS ("get filter page cursor patch post bulk nested"), BENCH_BULK_SIZE
 # (1000 user creates per bulk request), BENCH_BULK_CONNECTIONS (4, for bulk), BENCH_NO_BUILD
 # (unset: set to 1 to use already built binaries), BENCH_BIN_DIR (target/release).
 #
@@ -37,7 +37,7 @@ WARMUP=${BENCH_WARMUP:-2}
 USERS=${BENCH_USERS:-10000}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
-SCENARIOS=${BENCH_SCENARIOS-get filter page cursor patch post bulk}
+SCENARIOS=${BENCH_SCENARIOS-get filter page cursor patch post bulk nested}
 BULK_SIZE=${BENCH_BULK_SIZE:-1000}
 BULK_CONNECTIONS=${BENCH_BULK_CONNECTIONS:-4}
 REALM=bench
@@ -135,7 +135,7 @@ run_wrk() {
 # the report gives each scenario's median ratio over the rounds and their range. Every round
 # of the other scenarios comes before the first of POST and bulk, which add users: the others
 # all see exactly the seeded ones.
-for scenario in $(for s in $SCENARIOS; do case $s in post|bulk) ;; *) echo "$s" ;; esac; done) \
+for scenario in $(for s in $SCENARIOS; do case $s in post|bulk|nested) ;; *) echo "$s" ;; esac; done) \
   $(for s in $SCENARIOS; do [ "$s" = post ] && echo "$s"; done) \
   $(for s in $SCENARIOS; do [ "$s" = bulk ] && echo "$s"; done); do
   for round in $(seq "$ROUNDS"); do
@@ -162,6 +162,14 @@ case " $SCENARIOS " in *" bulk "*)
       --token "$(token_of $server)" --prefix "$RUN-one" --count "$BULK_SIZE" --reps 3 \
       --out "$OUT/raw/$server-bulk-vs-posts.json" >&2
   done ;;
+esac
+
+# Nested groups, scimd alone (the baseline has no groups): a user's groups in a chain of 50
+# groups and a groups.value filter over 1000 groups of 10 users, against the same in one group.
+case " $SCENARIOS " in *" nested "*)
+  echo "nested groups (scimd)" >&2
+  python3 bench/load/nested.py --url "http://127.0.0.1:$SCIMD_PORT$BASE" --token "$SCIMD_TOKEN" \
+    --prefix "$RUN-nested" --depth 50 --width 1000 --reps 100 --out "$OUT/raw/scimd-nested.json" >&2 ;;
 esac
 
 # The table lists the scenarios in the order.

@@ -117,6 +117,14 @@ def main():
                   f"one POST /Bulk in {r['bulk_s']:.2f} s ({r['speedup']:.1f}× as fast)")
     if bulk_vs_post is not None:
         bulk_vs_post["one_client"] = one_client
+    # Nested groups (nested.py), scimd alone.
+    nested = load(os.path.join(args.raw, "scimd-nested.json"))
+    if nested:
+        m = nested["median_ms"]
+        print(f"nested groups (median ms): GET of a user in 1 group {m['flat_user_get']:.2f}, in a chain of "
+              f"{nested['depth']} {m['deep_user_get']:.2f}; groups.value eq: a group of 10 users "
+              f"{m['flat_filter']:.2f}, the outermost of {nested['depth']} {m['deep_filter']:.2f}, a group "
+              f"of {nested['width']} groups of 10 users (page of 100) {m['wide_filter_page_of_100']:.2f}")
     if any(errors(r["scimd"]) or errors(r["baseline"]) for x in results for r in x["rounds"]):
         print("\nsome requests failed (non-2xx or socket errors): see target/bench/wrk.log")
 
@@ -132,7 +140,8 @@ def main():
     md.append("| " + " | ".join(head) + " |")
     md.append("|" + "|".join("---" for _ in head) + "|")
     md += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
-    md += ["", "```json", json.dumps({"meta": meta, "results": results, "bulk_vs_post": bulk_vs_post}, indent=2), "```", ""]
+    md += ["", "```json", json.dumps({"meta": meta, "results": results, "bulk_vs_post": bulk_vs_post, "nested": nested}, indent=2),
+           "```", ""]
     if bulk_vs_post:
         md.insert(-4, f"Bulk: {bulk_vs_post['bulk_users_per_s']:.0f} users/s through `POST /Bulk` vs "
                       f"{bulk_vs_post['post_users_per_s']:.0f} through `POST /Users` "
@@ -142,7 +151,7 @@ def main():
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"meta": meta, "results": results, "bulk_vs_post": bulk_vs_post}, f, indent=2)
+        json.dump({"meta": meta, "results": results, "bulk_vs_post": bulk_vs_post, "nested": nested}, f, indent=2)
     print(f"\nwritten: {os.path.join(args.out, 'results.md')}, {os.path.join(args.out, 'results.json')}")
 
 

@@ -29,7 +29,7 @@ fn protected_groups_cte() -> String {
         "WITH RECURSIVE prot(g) AS (\
            SELECT m.group_pk FROM group_role_mappings m JOIN roles r ON r.pk = m.role_pk \
            WHERE r.realm_id = ?1 AND {ADMIN_ROLE} \
-           UNION SELECT ms.member_pk FROM memberships ms JOIN prot ON ms.group_pk = prot.g \
+           UNION SELECT ms.member_pk FROM prot CROSS JOIN memberships ms ON ms.group_pk = prot.g \
            WHERE ms.member_kind = 1)"
     )
 }

@@ -203,8 +203,8 @@ impl Sql<'_> {
                 let cond = self.op("g.id", cmp)?;
                 format!(
                     "r.pk IN (WITH RECURSIVE down(g) AS (SELECT g.pk FROM groups g WHERE g.realm_id = {realm} AND {cond} \
-                     UNION SELECT m.member_pk FROM memberships m JOIN down ON m.group_pk = down.g AND m.member_kind = 1) \
-                     SELECT m.member_pk FROM memberships m WHERE m.member_kind = 0 AND m.group_pk IN (SELECT g FROM down))"
+                     UNION SELECT m.member_pk FROM down CROSS JOIN memberships m ON m.group_pk = down.g AND m.member_kind = 1) \
+                     SELECT m.member_pk FROM down CROSS JOIN memberships m ON m.group_pk = down.g AND m.member_kind = 0)"
                 )
             }
             ResourceKind::Group => {

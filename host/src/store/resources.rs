@@ -643,7 +643,7 @@ fn resolve_member(
 fn contains(tx: &Connection, outer: i64, inner: i64) -> Result<bool> {
     Ok(tx
         .prepare_cached(
-            "WITH RECURSIVE up(g) AS (SELECT ?1 UNION SELECT m.group_pk FROM memberships m JOIN up \
+            "WITH RECURSIVE up(g) AS (SELECT ?1 UNION SELECT m.group_pk FROM up CROSS JOIN memberships m \
              ON m.member_kind = 1 AND m.member_pk = up.g) SELECT EXISTS (SELECT 1 FROM up WHERE g = ?2)",
         )?
         .query_row(params![inner, outer], |r| r.get(0))?)
@@ -878,11 +878,17 @@ pub fn relations_many(c: &Connection, kind: ResourceKind, pks: &[i64]) -> Result
 /// `memberships_by_member`, one index seek per group reached; `UNION` ends the walk on groups
 /// reached before (and on a cycle, which `apply_members` refuses). Rows: (user, group id,
 /// group name, indirect), each group once per user, direct ones first, each part by key.
+///
+/// Every recursive walk of memberships in the store is written `FROM <walk> CROSS JOIN
+/// memberships`: SQLite takes the left side of a `CROSS JOIN` as the outer loop. Left to
+/// itself, the bundled SQLite (3.50) put `memberships` outside, scanning every group-in-group
+/// membership at each step: a filter over 1,000 groups of 10 users took 98 ms, 12 ms with the
+/// walk outside.
 fn user_groups_sql(members: &str) -> String {
     format!(
         "WITH RECURSIVE up(member, g, direct) AS (\
          SELECT m.member_pk, m.group_pk, 1 FROM memberships m WHERE m.member_kind = 0 AND m.member_pk {members} \
-         UNION SELECT up.member, m.group_pk, 0 FROM memberships m JOIN up ON m.member_kind = 1 AND m.member_pk = up.g) \
+         UNION SELECT up.member, m.group_pk, 0 FROM up CROSS JOIN memberships m ON m.member_kind = 1 AND m.member_pk = up.g) \
          SELECT up.member, g.id, g.name, max(up.direct) = 0 FROM up JOIN groups g ON g.pk = up.g \
          GROUP BY up.member, up.g ORDER BY up.member, max(up.direct) DESC, up.g"
     )

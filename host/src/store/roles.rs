@@ -144,7 +144,7 @@ fn refresh(c: &Connection, realm_id: i64, holder: Holder) -> Result<()> {
 /// Whether a group holds roles, itself or through a group it is in (at any depth).
 pub fn holds_roles(c: &Connection, group_pk: i64) -> Result<bool> {
     Ok(c.prepare_cached(
-        "WITH RECURSIVE up(g) AS (SELECT ?1 UNION SELECT m.group_pk FROM memberships m JOIN up \
+        "WITH RECURSIVE up(g) AS (SELECT ?1 UNION SELECT m.group_pk FROM up CROSS JOIN memberships m \
          ON m.member_kind = 1 AND m.member_pk = up.g) \
          SELECT EXISTS (SELECT 1 FROM group_role_mappings WHERE group_pk IN (SELECT g FROM up))",
     )?
@@ -154,7 +154,7 @@ pub fn holds_roles(c: &Connection, group_pk: i64) -> Result<bool> {
 /// Ends the sessions of every user in a group, directly or through groups inside it.
 pub fn end_sessions_under(c: &Connection, group_pk: i64) -> Result<usize> {
     Ok(c.prepare_cached(
-        "WITH RECURSIVE sub(g) AS (SELECT ?1 UNION SELECT m.member_pk FROM memberships m JOIN sub \
+        "WITH RECURSIVE sub(g) AS (SELECT ?1 UNION SELECT m.member_pk FROM sub CROSS JOIN memberships m \
          ON m.group_pk = sub.g AND m.member_kind = 1) \
          DELETE FROM sessions WHERE user_pk IN \
          (SELECT member_pk FROM memberships WHERE member_kind = 0 AND group_pk IN (SELECT g FROM sub))",
@@ -179,7 +179,7 @@ pub fn end_sessions_of_member(c: &Connection, kind: crate::runtime::bindings::Re
 /// The groups a user is in, directly or through groups in groups (a recursive query).
 const USER_GROUPS: &str = "WITH RECURSIVE ug(g) AS (\
        SELECT group_pk FROM memberships WHERE member_kind = 0 AND member_pk = ?2 \
-       UNION SELECT m.group_pk FROM memberships m JOIN ug ON m.member_kind = 1 AND m.member_pk = ug.g)";
+       UNION SELECT m.group_pk FROM ug CROSS JOIN memberships m ON m.member_kind = 1 AND m.member_pk = ug.g)";
 
 /// The roles mapped to a holder, with the clientId of client roles: only its own mappings
 /// (`effective` false, as the admin API lists them), or also those of every group it is in
@@ -232,7 +232,7 @@ pub fn is_last_admin(c: &Connection, realm_id: i64, user_pk: i64) -> Result<bool
 pub fn other_holders(c: &Connection, realm_id: i64, role: &Role, except: Option<i64>) -> Result<i64> {
     let sql = "WITH RECURSIVE holders(kind, pk) AS (\
            SELECT 1, group_pk FROM group_role_mappings WHERE role_pk = ?2 \
-           UNION SELECT m.member_kind, m.member_pk FROM memberships m JOIN holders h ON h.kind = 1 AND m.group_pk = h.pk) \
+           UNION SELECT m.member_kind, m.member_pk FROM holders h CROSS JOIN memberships m ON h.kind = 1 AND m.group_pk = h.pk) \
          SELECT count(*) FROM users u WHERE u.realm_id = ?1 AND u.enabled = 1 AND u.pk IS NOT ?3 AND \
            (u.pk IN (SELECT user_pk FROM role_mappings WHERE role_pk = ?2) \
             OR u.pk IN (SELECT pk FROM holders WHERE kind = 0))";
