@@ -180,9 +180,9 @@ impl Run {
     /// operation next) would run before any operation still waiting, which might become ready
     /// and come first; at least one.
     fn next_round(&mut self, max: usize, in_order: bool) -> Vec<usize> {
-        let first_waiting = (0..self.entries.len())
-            .find(|i| self.outcomes[*i].is_none() && !self.ready.contains(i))
-            .filter(|_| in_order);
+        let first_waiting = in_order
+            .then(|| (0..self.entries.len()).find(|i| self.outcomes[*i].is_none() && !self.ready.contains(i)))
+            .flatten();
         let mut round: Vec<usize> =
             self.ready.iter().copied().take_while(|&i| first_waiting.is_none_or(|w| i < w)).take(max).collect();
         if round.is_empty() {
