@@ -164,6 +164,13 @@ cases = [
             {"id": "g-1", "kind": "group", "display": "Tour Guides", "indirect": False},
             {"id": "g-0", "kind": "group", "display": "Staff", "indirect": True}], ALL]},
     ]},
+    # Since 0.2: queries at the server root, where another type's attributes are absent.
+    {"name": "root-queries", "since": "0.2", "config": STRICT, "calls": [
+        {"method": "plan-root-query", "args": ["group", 'userName eq "a" or displayName eq "g"', "userName", None]},
+        {"method": "plan-root-query", "args": ["user", "not (members pr)", None, None]},
+        {"method": "plan-root-query", "args": ["user", "shoeSize eq 7", None, None]},
+        {"method": "matches-at-root", "args": ["user", 'members pr or userName eq "bjensen"', [{"stored": STORED, "relations": []}]]},
+    ]},
     # Since 0.2: bulk requests, read into operations with their bulkId references; a malformed
     # operation is refused alone, a request over the limits as a whole.
     {"name": "parse-bulk", "since": "0.2", "config": STRICT, "calls": [

@@ -82,6 +82,20 @@ pub trait ScimEngine: Sized + 'static {
         self.engine().matches(kind, filter, candidates)
     }
 
+    fn plan_root_query(
+        &self,
+        kind: m::Kind,
+        filter: Option<&str>,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<m::QueryPlan> {
+        self.engine().plan_root_query(kind, filter, sort_by, sort_order)
+    }
+
+    fn matches_at_root(&self, kind: m::Kind, filter: &str, candidates: &[m::Candidate]) -> Result<Vec<bool>> {
+        self.engine().matches_at_root(kind, filter, candidates)
+    }
+
     fn parse_search(&self, body: &str) -> Result<m::SearchRequest> {
         self.engine().parse_search(body)
     }
@@ -156,6 +170,13 @@ impl<E: ScimEngine> Guest for Adapter<E> {
 
 fn error(e: crate::Error) -> wit::ScimError {
     wit::ScimError { status: e.status(), scim_type: e.scim_type().map(str::to_string), detail: e.detail() }
+}
+
+fn candidates_in(candidates: Vec<wit::Candidate>) -> Vec<m::Candidate> {
+    candidates
+        .into_iter()
+        .map(|c| m::Candidate { stored: stored_in(c.stored), relations: relations_in(c.relations) })
+        .collect()
 }
 
 fn kind_in(k: wit::ResourceKind) -> m::Kind {
@@ -424,11 +445,29 @@ impl<E: ScimEngine> GuestRealmEngine for Realm<E> {
         filter: String,
         candidates: Vec<wit::Candidate>,
     ) -> Result<Vec<bool>, wit::ScimError> {
-        let candidates: Vec<m::Candidate> = candidates
-            .into_iter()
-            .map(|c| m::Candidate { stored: stored_in(c.stored), relations: relations_in(c.relations) })
-            .collect();
-        self.0.matches(kind_in(kind), &filter, &candidates).map_err(error)
+        self.0.matches(kind_in(kind), &filter, &candidates_in(candidates)).map_err(error)
+    }
+
+    fn plan_root_query(
+        &self,
+        kind: wit::ResourceKind,
+        filter: Option<String>,
+        sort_by: Option<String>,
+        sort_order: Option<String>,
+    ) -> Result<wit::QueryPlan, wit::ScimError> {
+        self.0
+            .plan_root_query(kind_in(kind), filter.as_deref(), sort_by.as_deref(), sort_order.as_deref())
+            .map(plan_out)
+            .map_err(error)
+    }
+
+    fn matches_at_root(
+        &self,
+        kind: wit::ResourceKind,
+        filter: String,
+        candidates: Vec<wit::Candidate>,
+    ) -> Result<Vec<bool>, wit::ScimError> {
+        self.0.matches_at_root(kind_in(kind), &filter, &candidates_in(candidates)).map_err(error)
     }
 
     fn render_page(

@@ -36,6 +36,10 @@ pub enum Filter {
         path: AttrPath,
         filter: Box<Filter>,
     },
+    /// An expression on an attribute this resource type does not have but another one does, in
+    /// a query at the server root (`parse_at_root`): the attribute is absent from every
+    /// resource of the type, so the expression matches none (RFC 7644 §3.4.2.2).
+    Absent,
 }
 
 /// An attribute expression.
@@ -72,7 +76,17 @@ pub const MAX_TERMS: usize = 1000;
 
 /// Parses a filter for a resource type.
 pub fn parse(rs: &ResourceSchema, text: &str, lenient: bool) -> Result<Filter> {
-    let mut p = Parser::new(text, 0, rs, lenient);
+    finish(Parser::new(text, 0, rs, lenient))
+}
+
+/// Parses a filter for a resource type in a query at the server root, over it and `other`: an
+/// attribute expression on an attribute only `other` has is `Filter::Absent` (parsed, so still
+/// checked, against `other`); one on an attribute neither has is an invalid filter.
+pub fn parse_at_root(rs: &ResourceSchema, other: &ResourceSchema, text: &str, lenient: bool) -> Result<Filter> {
+    finish(Parser { other: Some(other), ..Parser::new(text, 0, rs, lenient) })
+}
+
+fn finish(mut p: Parser<'_>) -> Result<Filter> {
     let f = p.or_expr(None)?;
     p.skip_ws();
     if p.pos < p.src.len() {
@@ -134,6 +148,8 @@ struct Parser<'a> {
     depth: usize,
     /// Comparisons read so far.
     terms: usize,
+    /// At the server root, the other resource type's schema (see `parse_at_root`).
+    other: Option<&'a ResourceSchema>,
 }
 
 type Scope<'s> = Option<(&'s AttrPath, &'s AttrDef)>;
@@ -154,7 +170,7 @@ fn quoted(src: &str) -> String {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, pos: usize, rs: &'a ResourceSchema, lenient: bool) -> Parser<'a> {
-        Parser { src, pos, rs, lenient, depth: 0, terms: 0 }
+        Parser { src, pos, rs, lenient, depth: 0, terms: 0, other: None }
     }
 
     fn error(&self, msg: &str) -> Error {
@@ -273,6 +289,24 @@ impl<'a> Parser<'a> {
     }
 
     fn attr_exp(&mut self, scope: Scope<'_>) -> Result<Filter> {
+        if let (None, Some(other)) = (scope, self.other) {
+            let start = self.pos;
+            let text = self.word();
+            self.pos = start;
+            let known =
+                |rs: &ResourceSchema| AttrPath::resolve(rs, text, self.lenient).is_ok_and(|p| p.leaf(rs).is_some());
+            if !known(self.rs) && known(other) {
+                // Checked as the other type reads it, then absent here.
+                let here = std::mem::replace(&mut self.rs, other);
+                let parsed = self.attr_exp_here(scope);
+                self.rs = here;
+                return parsed.map(|_| Filter::Absent);
+            }
+        }
+        self.attr_exp_here(scope)
+    }
+
+    fn attr_exp_here(&mut self, scope: Scope<'_>) -> Result<Filter> {
         let start = self.pos;
         let text = self.word();
         if text.is_empty() {
@@ -533,6 +567,7 @@ fn eval(filter: &Filter, doc: &Map<String, Value>, element: Option<&Value>) -> b
             Some(v @ Value::Object(_)) => eval(filter, doc, Some(v)),
             _ => false,
         },
+        Filter::Absent => false,
     }
 }
 
@@ -629,6 +664,19 @@ mod tests {
     use super::*;
     use crate::schema::Schemas;
     use serde_json::json;
+
+    #[test]
+    fn at_the_root_an_attribute_only_the_other_type_has_is_absent_and_still_checked() {
+        let s = Schemas::default_set();
+        let f = parse_at_root(&s.group, &s.user, r#"userName eq "a" or displayName eq "g""#, false).expect("valid");
+        let Filter::Or(parts) = f else { panic!("an or") };
+        assert_eq!(parts[0], Filter::Absent);
+        assert!(matches!(parts[1], Filter::Compare(_)));
+        // The other type's reading still checks the value: `active` is a boolean.
+        assert!(parse_at_root(&s.group, &s.user, r#"active eq "yes""#, false).is_err());
+        assert!(parse_at_root(&s.group, &s.user, "shoeSize eq 7", false).is_err());
+        assert!(parse(&s.group, r#"userName eq "a""#, false).is_err(), "on an endpoint, unknown is invalid");
+    }
 
     fn user_doc() -> Map<String, Value> {
         let v = json!({

@@ -35,6 +35,14 @@ use model::{
 use resource::Validator;
 use schema::{ResourceSchema, Schemas};
 
+/// The other resource type, for queries at the server root.
+fn other_kind(kind: Kind) -> Kind {
+    match kind {
+        Kind::User => Kind::Group,
+        Kind::Group => Kind::User,
+    }
+}
+
 /// The version of the `scim:engine` WIT package this engine implements.
 pub const API_VERSION: &str = "0.2.0";
 
@@ -286,18 +294,57 @@ impl Engine {
         Ok(plan::plan(rs, parsed.as_ref(), sort))
     }
 
+    /// Plans a query at the server root: as `plan_query`, with what only the other resource
+    /// type has absent from this one (its comparisons match nothing, a sort by it sorts
+    /// nothing), and what neither has still an error.
+    pub fn plan_root_query(
+        &self,
+        kind: Kind,
+        filter: Option<&str>,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<QueryPlan> {
+        let (rs, other) = (self.rs(kind), self.rs(other_kind(kind)));
+        let parsed = match filter.map(str::trim) {
+            Some(f) if !f.is_empty() => Some(filter::parse_at_root(rs, other, f, self.config.lenient())?),
+            Some(_) if !self.config.lenient() => {
+                return Err(Error::InvalidFilter("the filter is empty".into()));
+            }
+            _ => None,
+        };
+        let sort = match plan::sort_key(rs, sort_by, sort_order) {
+            Err(e) => match plan::sort_key(other, sort_by, sort_order) {
+                Ok(_) => None,
+                Err(_) => return Err(e),
+            },
+            sort => sort?,
+        };
+        Ok(plan::plan(rs, parsed.as_ref(), sort))
+    }
+
+    /// Evaluates a filter on candidates, reading it as `plan_root_query` does.
+    pub fn matches_at_root(&self, kind: Kind, filter: &str, candidates: &[Candidate]) -> Result<Vec<bool>> {
+        let (rs, other) = (self.rs(kind), self.rs(other_kind(kind)));
+        let parsed = filter::parse_at_root(rs, other, filter, self.config.lenient())?;
+        Ok(self.evaluate(rs, &parsed, candidates))
+    }
+
     /// Evaluates a filter on candidates.
     pub fn matches(&self, kind: Kind, filter: &str, candidates: &[Candidate]) -> Result<Vec<bool>> {
         let rs = self.rs(kind);
         let parsed = filter::parse(rs, filter, self.config.lenient())?;
+        Ok(self.evaluate(rs, &parsed, candidates))
+    }
+
+    fn evaluate(&self, rs: &ResourceSchema, parsed: &filter::Filter, candidates: &[Candidate]) -> Vec<bool> {
         let ctx = Context::default();
-        Ok(candidates
+        candidates
             .iter()
             .map(|c| {
                 let doc: Map<String, Value> = render::full_doc(rs, &ctx, &c.stored, Some(&c.relations));
-                filter::matches(&parsed, &doc)
+                filter::matches(parsed, &doc)
             })
-            .collect())
+            .collect()
     }
 
     /// Parses a `POST /Bulk` body.

@@ -76,6 +76,7 @@ impl Builder<'_> {
                 }
                 self.compare(c)
             }
+            Filter::Absent => self.exact(PlanNode::None),
         }
     }
 
@@ -227,6 +228,7 @@ fn mentions(f: &Filter, attr: &str) -> bool {
         Filter::Not(a) => mentions(a, attr),
         Filter::Compare(c) => c.path.is(attr, c.path.sub.as_deref()),
         Filter::ValuePath { path, .. } => path.is(attr, None),
+        Filter::Absent => false,
     }
 }
 

@@ -246,7 +246,8 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
         let projection = s.projection(kind, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         let plan =
             s.plan_query(kind, params.filter.as_deref(), params.sort_by.as_deref(), params.sort_order.as_deref())?;
-        let page = read_page(scim, s, kind, &plan, params.filter.as_deref(), &paging)?;
+        let filter = Filter { text: params.filter.as_deref().unwrap_or_default(), at_root: false };
+        let page = read_page(scim, s, kind, &plan, filter, &paging)?;
         let items = page_items(scim, kind, &projection, page.rows)?;
         let rendered = s.render_page(&scim.ctx, &items, &projection)?;
         Ok(match (&paging, binding) {
@@ -266,6 +267,14 @@ fn query_resources(scim: &Scim, kind: ResourceKind, params: Params) -> Result<Re
     })
 }
 
+/// The filter of a list or search, for the engine's re-check of an inexact plan, and where it
+/// was asked: at the server root the engine reads another type's attributes as absent.
+#[derive(Clone, Copy)]
+pub(super) struct Filter<'a> {
+    pub text: &'a str,
+    pub at_root: bool,
+}
+
 /// One page of a kind's resources matching a plan: from the store alone when the plan is
 /// exact (the page and its total agree, see `run_exact`), re-checked by the engine otherwise.
 pub(super) fn read_page(
@@ -273,13 +282,13 @@ pub(super) fn read_page(
     s: &mut Session<'_>,
     kind: ResourceKind,
     plan: &crate::runtime::bindings::QueryPlan,
-    filter: Option<&str>,
+    filter: Filter<'_>,
     paging: &Paging,
 ) -> Result<Page> {
     if plan.exact {
         scim.app.store.read(|c| store::run_exact(c, scim.realm.id, kind, plan, paging))
     } else {
-        recheck(scim, s, kind, plan, filter.unwrap_or_default(), paging)
+        recheck(scim, s, kind, plan, filter, paging)
     }
 }
 
@@ -313,7 +322,7 @@ fn recheck(
     s: &mut Session<'_>,
     kind: ResourceKind,
     plan: &crate::runtime::bindings::QueryPlan,
-    filter: &str,
+    filter: Filter<'_>,
     paging: &Paging,
 ) -> Result<Page> {
     match paging {
@@ -358,7 +367,7 @@ fn recheck_by_cursor(
     s: &mut Session<'_>,
     kind: ResourceKind,
     plan: &crate::runtime::bindings::QueryPlan,
-    filter: &str,
+    filter: Filter<'_>,
     resume: Option<&Resume>,
     count: i64,
 ) -> Result<Page> {
@@ -393,7 +402,7 @@ fn matching(
     scim: &Scim,
     s: &mut Session<'_>,
     kind: ResourceKind,
-    filter: &str,
+    filter: Filter<'_>,
     needs_relations: bool,
     chunk: &[(i64, Position)],
 ) -> Result<Vec<(Row, Position)>> {
@@ -409,7 +418,11 @@ fn matching(
             relations: relations.remove(&row.pk).unwrap_or_default(),
         })
         .collect();
-    let verdicts = s.matches(kind, filter, &candidates)?;
+    let verdicts = if filter.at_root {
+        s.matches_at_root(kind, filter.text, &candidates)?
+    } else {
+        s.matches(kind, filter.text, &candidates)?
+    };
     if verdicts.len() != batch.len() {
         return Err(Error::EngineFault(format!(
             "matches answered {} times for {} candidates",

@@ -1,12 +1,12 @@
 //! Queries at the server root (RFC 7644 §3.4.2, §3.4.3): `GET /?filter=…` and `POST /.search`
 //! over every resource type the token may list, Users and Groups in one `ListResponse`.
 //!
-//! Each resource type is planned by the engine as on its own endpoint. A filter or a `sortBy`
-//! that names an attribute one type does not have is that type's concern alone: the engine
-//! refuses the filter for that type, which then contributes nothing (so `userName eq "x"`
-//! finds users only; but `userName eq "x" or displayName eq "g"` finds no group either, where
-//! reading the missing attribute as absent would find one), and its resources sort after
-//! those that have the sort attribute. Unsorted, the results are the
+//! Each resource type is planned by the engine for the root (`plan-root-query`): an attribute
+//! the type lacks but the other type has is absent from it, so `userName eq "x" or displayName
+//! eq "g"` finds the user and the group (RFC 7644 §3.4.2.2), and a `sortBy` on it leaves the
+//! type's resources unsorted, after those that have the attribute. An attribute no type has
+//! is an invalid filter. (A 0.1 engine plans as on the type's endpoint: a type for which it
+//! refuses the filter takes no part.) Unsorted, the results are the
 //! Users, then the Groups, and a page is taken across both from their totals, reading no more
 //! than the page. Sorted, each type gives its first `startIndex + count - 1` resources in
 //! order and the host merges them by the values the sort reads, so a page deep in a sorted
@@ -21,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::params::Params;
-use super::resources::{page_items, read_body, read_page};
+use super::resources::{Filter, page_items, read_body, read_page};
 use super::response;
 use super::{AppState, Scim};
 use crate::auth::Need;
@@ -98,14 +98,18 @@ fn query_root(scim: &Scim, params: Params) -> Result<Response> {
         let mut parts = Vec::new();
         let mut refusal = None;
         for kind in kinds {
-            let planned =
-                s.plan_query(kind, filter, sort_by, sort_order).map(|p| (p, sort_by.is_some())).or_else(|e| {
-                    // Without the sort: a type that lacks only the sort attribute still takes part.
-                    match sort_by {
-                        Some(_) => s.plan_query(kind, filter, None, sort_order).map(|p| (p, false)).map_err(|_| e),
-                        None => Err(e),
-                    }
-                });
+            let planned = s.plan_root_query(kind, filter, sort_by, sort_order).or_else(|e| {
+                // A 0.1 engine plans as on the type's endpoint: without the sort, a type that
+                // lacks only the sort attribute still takes part.
+                match sort_by {
+                    Some(_) => s.plan_root_query(kind, filter, None, sort_order).map_err(|_| e),
+                    None => Err(e),
+                }
+            });
+            let planned = planned.map(|p| {
+                let sorted = p.sort.is_some();
+                (p, sorted)
+            });
             let projection = s
                 .projection(kind, attributes, excluded)
                 .or_else(|e| s.projection(kind, Some("id"), None).map_err(|_| e));
@@ -117,6 +121,7 @@ fn query_root(scim: &Scim, params: Params) -> Result<Response> {
         if parts.is_empty() {
             return Err(refusal.unwrap_or_else(|| Error::Internal("no resource type to query".into())));
         }
+        let recheck = Filter { text: filter.unwrap_or_default(), at_root: true };
         let offset = (page.start_index - 1) as usize;
         let mut total = 0i64;
         let mut chosen: Vec<(usize, Row)> = Vec::new();
@@ -134,7 +139,7 @@ fn query_root(scim: &Scim, params: Params) -> Result<Response> {
             let depth = PageRequest { start_index: 1, count: depth };
             let mut all = Vec::new();
             for (i, part) in parts.iter().enumerate() {
-                let p = read_page(scim, s, part.kind, &part.plan, filter, &Paging::Index(depth))?;
+                let p = read_page(scim, s, part.kind, &part.plan, recheck, &Paging::Index(depth))?;
                 total += p.total.unwrap_or(0);
                 all.extend(p.rows.into_iter().map(|r| (i, r)));
             }
@@ -149,7 +154,7 @@ fn query_root(scim: &Scim, params: Params) -> Result<Response> {
             for (i, part) in parts.iter().enumerate() {
                 let want = page.count - chosen.len() as i64;
                 let req = PageRequest { start_index: skip + 1, count: want.max(0) };
-                let p = read_page(scim, s, part.kind, &part.plan, filter, &Paging::Index(req))?;
+                let p = read_page(scim, s, part.kind, &part.plan, recheck, &Paging::Index(req))?;
                 let here = p.total.unwrap_or(0);
                 total += here;
                 skip = (skip - here).max(0);

@@ -768,6 +768,43 @@ impl Session<'_> {
         .map_err(guest_error)
     }
 
+    /// A query at the server root (see WIT `plan-root-query`). A 0.1 engine has no such call:
+    /// its `plan-query` is used, so an attribute one type lacks is an error for that type.
+    pub fn plan_root_query(
+        &mut self,
+        kind: ResourceKind,
+        filter: Option<&str>,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<QueryPlan> {
+        if self.is_v0_1() {
+            return self.plan_query(kind, filter, sort_by, sort_order);
+        }
+        let plan = guest_call!(self, |g, st, h|
+            v2: g.call_plan_root_query(st, h, kind, filter, sort_by, sort_order),
+            v1: Err(not_in_v0_1("plan-root-query"))
+        )?
+        .map_err(guest_error)?;
+        if let Err(why) = plan_check::check(&plan) {
+            self.poisoned = true;
+            return Err(Error::EngineFault(format!("it returned an invalid query plan: {why}")));
+        }
+        Ok(plan)
+    }
+
+    /// `matches` for a query at the server root (`matches` itself on a 0.1 engine).
+    pub fn matches_at_root(&mut self, kind: ResourceKind, filter: &str, candidates: &[Candidate]) -> Result<Vec<bool>> {
+        if self.is_v0_1() {
+            return self.matches(kind, filter, candidates);
+        }
+        let filter = filter.to_owned();
+        guest_call!(self, |g, st, h|
+            v2: g.call_matches_at_root(st, h, kind, &filter, candidates),
+            v1: Err(not_in_v0_1("matches-at-root"))
+        )?
+        .map_err(guest_error)
+    }
+
     /// A bulk request, read by the engine. A 0.1 engine has no bulk: `501`, as its
     /// `ServiceProviderConfig` says (`bulk.supported: false`).
     pub fn parse_bulk(&mut self, body: &str) -> Result<BulkRequest> {

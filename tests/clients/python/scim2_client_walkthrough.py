@@ -235,7 +235,7 @@ def main():
 
     step("searching at the server root: users and groups together (RFC 7644 §3.4.3)")
     found = scim.search(
-        search_request=SearchRequest(filter=f'id eq "{bulk_user_id}" or displayName eq "{bulk_group}"')
+        search_request=SearchRequest(filter=f'userName eq "{bulk_user}" or displayName eq "{bulk_group}"')
     )
     assert found.total_results == 2, f"root search {found!r}"
     kinds = sorted(r.meta.resource_type for r in found.resources)
