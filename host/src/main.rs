@@ -49,6 +49,9 @@ enum Command {
         /// Largest page of results (also the default `count`).
         #[arg(long, env = "SCIMD_MAX_RESULTS", default_value_t = 1000)]
         max_results: u32,
+        /// Most operations in one PATCH or bulk request (`bulk.maxOperations`).
+        #[arg(long, env = "SCIMD_MAX_OPERATIONS", default_value_t = 1000)]
+        max_operations: u32,
         /// How long one call into a SCIM engine may run, in milliseconds.
         #[arg(long, env = "SCIMD_GUEST_DEADLINE_MS", default_value_t = 2000)]
         guest_deadline_ms: u64,
@@ -216,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_body,
             max_component_mb,
             max_results,
+            max_operations,
             guest_deadline_ms,
             guest_memory_mb,
             public_url,
@@ -235,6 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             settings.max_body = max_body.max(1);
             settings.max_component = max_component_mb.max(1) << 20;
             settings.max_results = max_results.max(1);
+            settings.max_operations = max_operations.max(1);
             settings.guest_deadline = std::time::Duration::from_millis(guest_deadline_ms.max(1));
             settings.guest_memory = guest_memory_mb.max(1) << 20;
             settings.public_url = public_url;

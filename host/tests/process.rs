@@ -60,6 +60,27 @@ fn token_create_prints_only_the_token() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operations_limit_is_set_by_flag_or_environment_and_advertised() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    assert!(scimd(&["realm", "create", "acme"], dir.path()).status.success());
+    let out = scimd(&["token", "create", "--realm", "acme", "--role", "manage-users"], dir.path());
+    let token = String::from_utf8(out.stdout)?.trim().to_string();
+    let (mut child, url) = serve_with(dir.path(), &[("SCIMD_MAX_OPERATIONS", "2")])?;
+    let http = reqwest::Client::new();
+    let base = format!("{url}/realms/acme/scim/v2");
+    let spc: serde_json::Value =
+        http.get(format!("{base}/ServiceProviderConfig")).bearer_auth(&token).send().await?.json().await?;
+    assert_eq!(spc["bulk"]["maxOperations"], 2);
+    let op = json!({"method": "DELETE", "path": "/Users/x"});
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [op.clone(), op.clone(), op]});
+    let r = http.post(format!("{base}/Bulk")).bearer_auth(&token).json(&bulk).send().await?;
+    assert_eq!(r.status(), 413);
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
+}
+
 #[test]
 fn offline_commands_fail_clearly() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -125,3 +125,44 @@ async fn rfc7643_4_1_2_removing_a_middle_group_ends_the_memberships_through_it()
     assert_eq!(top_group["members"], json!([]));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_chain_of_groups_in_groups_is_at_most_32_groups_deep() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "strict", &["manage-users"])?;
+    let mut inner = c.create_group("g1", &[]).await?;
+    for i in 2..=32 {
+        inner = c.create_group(&format!("g{i}"), &[&inner]).await?;
+    }
+    let r = c
+        .post(
+            "/Groups",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g33",
+                                 "members": [{"value": inner}]}),
+        )
+        .await?;
+    r.assert_error(400, Some("invalidValue"), "32");
+    assert_eq!(c.ids("/Groups").await?.0, 32, "the 33rd group was not created");
+    Ok(())
+}
+
+#[tokio::test]
+async fn rfc7644_3_14_a_users_version_moves_when_its_indirect_groups_change() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "strict", &["manage-users"])?;
+    let alice = c.create_user("alice", json!({})).await?;
+    let leaf = c.create_group("Leaf", &[&alice]).await?;
+    let top = c.create_group("Top", &[]).await?;
+    let path = format!("/Users/{alice}");
+    let etag = |r: &scimd_tests::Resp| r.header("etag").unwrap_or_default().to_string();
+    let before = etag(&c.get(&path).await?);
+    assert_eq!(add_member(&c, &top, &leaf).await?.status, 200);
+    let after = c.send("GET", &path, None, &[("If-None-Match", &before)]).await?;
+    assert_eq!(after.status, 200, "alice's groups changed: no 304 for the old version");
+    assert_ne!(etag(&after), before);
+    assert_eq!(c.delete(&format!("/Groups/{top}")).await?.status, 204);
+    let gone = c.send("GET", &path, None, &[("If-None-Match", &etag(&after))]).await?;
+    assert_eq!(gone.status, 200, "deleting the outer group changed them again");
+    assert_eq!(groups_of(&c, &alice).await?, [pair(&leaf, "direct")]);
+    Ok(())
+}

@@ -149,3 +149,12 @@ async fn a_sorted_root_query_deeper_than_ten_pages_is_400_too_many() -> Result<(
     assert_eq!(r.status, 200, "{}", r.text);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_root_sort_by_an_attribute_no_type_has_is_400() -> Result<()> {
+    let server = Server::start().await?;
+    let c = server.realm("r", "strict", &["manage-users"])?;
+    let r = search(&c, json!({"sortBy": "shoeSize"})).await?;
+    r.assert_error(400, Some("invalidValue"), "shoeSize");
+    Ok(())
+}

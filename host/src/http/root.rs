@@ -100,10 +100,11 @@ fn query_root(scim: &Scim, params: Params) -> Result<Response> {
         for kind in kinds {
             let planned = s.plan_root_query(kind, filter, sort_by, sort_order).or_else(|e| {
                 // A 0.1 engine plans as on the type's endpoint: without the sort, a type that
-                // lacks only the sort attribute still takes part.
+                // lacks only the sort attribute still takes part. (A 0.2 engine leaves such a
+                // type unsorted itself, so its refusal stands.)
                 match sort_by {
-                    Some(_) => s.plan_root_query(kind, filter, None, sort_order).map_err(|_| e),
-                    None => Err(e),
+                    Some(_) if s.is_v0_1() => s.plan_root_query(kind, filter, None, sort_order).map_err(|_| e),
+                    _ => Err(e),
                 }
             });
             let planned = planned.map(|p| {

@@ -565,7 +565,8 @@ fn not_in_v0_1(call: &str) -> wasmtime::Error {
 }
 
 impl Session<'_> {
-    fn is_v0_1(&self) -> bool {
+    /// Whether the instance speaks WIT 0.1 (the calls since 0.2 fall back or are refused).
+    pub fn is_v0_1(&self) -> bool {
         matches!(self.inst.guest, Guest::V0_1(_))
     }
 

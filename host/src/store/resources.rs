@@ -507,6 +507,13 @@ pub fn delete(tx: &Connection, realm_id: i64, kind: ResourceKind, id: &str, now:
     }
     if kind == ResourceKind::Group {
         check_no_protected_members(tx, pk)?;
+        // The users under it, at any depth, lose the roles it gave them (directly or from the
+        // groups it is in): their sessions end. (Today every role a group can hold is an
+        // administrative one, which protects the group from SCIM, and the admin API deletes no
+        // groups; this keeps the rule when either changes.)
+        if roles::holds_roles(tx, pk)? {
+            roles::end_sessions_under(tx, pk)?;
+        }
     }
     delete_row(tx, realm_id, kind, pk, now)?;
     Ok(true)
@@ -703,6 +710,13 @@ pub fn apply_members(
                 m.id
             )));
         }
+        if kind == ResourceKind::Group && chain(tx, group_pk, true)? + chain(tx, pk, false)? > MAX_NESTING {
+            return Err(Error::InvalidValue(format!(
+                "with group '{}' inside group '{group_id}', a chain of groups in groups would be more than \
+                 {MAX_NESTING} groups deep",
+                m.id
+            )));
+        }
         let added = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO memberships (group_pk, member_kind, member_pk, display) VALUES (?1, ?2, ?3, ?4)",
@@ -734,12 +748,18 @@ fn count_membership(tx: &Connection, kind: ResourceKind, pk: i64, delta: i64, no
             "UPDATE {main} SET member_of = member_of + ?2, version = version + 1, last_modified = ?3 WHERE pk = ?1"
         ))?
         .execute(params![pk, delta, now])?;
+        if kind == ResourceKind::Group {
+            // The users under a group that joined or left one have new indirect groups.
+            touch_users_under(tx, "SELECT ?1", pk, now)?;
+        }
     }
     Ok(())
 }
 
 /// Removes every member of a group.
 fn release_members(tx: &Connection, group_pk: i64, now: i64) -> Result<()> {
+    // The users under its member groups lose it (and what holds it) from their `groups`.
+    touch_users_under(tx, "SELECT member_pk FROM memberships WHERE group_pk = ?1 AND member_kind = 1", group_pk, now)?;
     for (kind, main) in [(ResourceKind::User, "users"), (ResourceKind::Group, "groups")] {
         tx.prepare_cached(&format!(
             "UPDATE {main} SET member_of = member_of - 1, version = version + 1, last_modified = ?3 WHERE pk IN \
@@ -749,6 +769,36 @@ fn release_members(tx: &Connection, group_pk: i64, now: i64) -> Result<()> {
     }
     tx.prepare_cached("DELETE FROM memberships WHERE group_pk = ?1")?.execute([group_pk])?;
     Ok(())
+}
+
+/// The most groups one chain of groups-in-groups may hold: the walks that read nesting stay
+/// bounded, and a user's `groups` cannot be made to list an endless chain.
+pub const MAX_NESTING: i64 = 32;
+
+/// A new version for every user under the groups `anchor` selects (with `?1` = `param`): the
+/// users in them and in every group inside them, whose indirect `groups` change when those
+/// groups join or leave a group.
+fn touch_users_under(tx: &Connection, anchor: &str, param: i64, now: i64) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "WITH RECURSIVE down(g) AS ({anchor} UNION SELECT m.member_pk FROM down CROSS JOIN memberships m \
+         ON m.group_pk = down.g AND m.member_kind = 1) \
+         UPDATE users SET version = version + 1, last_modified = ?2 WHERE pk IN \
+         (SELECT m.member_pk FROM down CROSS JOIN memberships m ON m.group_pk = down.g AND m.member_kind = 0)"
+    ))?
+    .execute(params![param, now])?;
+    Ok(())
+}
+
+/// The most groups in a chain that ends (`up`) or starts (down) at `group_pk`, itself
+/// included; walks stop past `MAX_NESTING`.
+fn chain(tx: &Connection, group_pk: i64, up: bool) -> Result<i64> {
+    let (from, to) = if up { ("member_pk", "group_pk") } else { ("group_pk", "member_pk") };
+    Ok(tx
+        .prepare_cached(&format!(
+            "WITH RECURSIVE walk(g, d) AS (SELECT ?1, 1 UNION SELECT m.{to}, walk.d + 1 FROM walk CROSS JOIN memberships m \
+             ON m.member_kind = 1 AND m.{from} = walk.g WHERE walk.d <= ?2) SELECT max(d) FROM walk"
+        ))?
+        .query_row(params![group_pk, MAX_NESTING], |r| r.get(0))?)
 }
 
 /// A group's direct members, or a user's direct groups.
