@@ -164,12 +164,12 @@ case " $SCENARIOS " in *" bulk "*)
   done ;;
 esac
 
-# Nested groups, scimd alone (the baseline has no groups): a user's groups in a chain of 50
+# Nested groups, scimd alone (the baseline has no groups): a user's groups in a chain of 32
 # groups and a groups.value filter over 1000 groups of 10 users, against the same in one group.
 case " $SCENARIOS " in *" nested "*)
   echo "nested groups (scimd)" >&2
   python3 bench/load/nested.py --url "http://127.0.0.1:$SCIMD_PORT$BASE" --token "$SCIMD_TOKEN" \
-    --prefix "$RUN-nested" --depth 50 --width 1000 --reps 100 --out "$OUT/raw/scimd-nested.json" >&2 ;;
+    --prefix "$RUN-nested" --depth 32 --width 1000 --reps 100 --out "$OUT/raw/scimd-nested.json" >&2 ;;
 esac
 
 # The table lists the scenarios in the order.

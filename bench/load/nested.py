@@ -5,7 +5,7 @@ user in one flat group. Builds its trees through POST /Bulk, then times --reps r
 each read on one keep-alive connection and prints (and writes, --out) the median milliseconds.
 
     nested.py --url http://127.0.0.1:8080/realms/bench/scim/v2 --token T --prefix p \\
-        --depth 50 --width 1000 --reps 200 --out target/bench/nested.json
+        --depth 32 --width 1000 --reps 200 --out target/bench/nested.json
 
 Deep: a chain of --depth groups, each inside the next, with one user in the innermost: its GET
 lists --depth groups. Wide: one group holding --width groups of 10 users each: a filter for
@@ -78,7 +78,7 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--token", required=True)
     ap.add_argument("--prefix", required=True)
-    ap.add_argument("--depth", type=int, default=50)
+    ap.add_argument("--depth", type=int, default=32)
     ap.add_argument("--width", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--out")
