@@ -233,6 +233,11 @@ def main():
     members = scim.query(Group, bulk_group_id).members or []
     assert [m.value for m in members] == [bulk_user_id], f"the bulkId became the user's id: {members!r}"
 
+    step("a group inside a group: the user lists it as an indirect group (RFC 7643 §4.1.2)")
+    outer = scim.create(Group(display_name=f"outer-{suffix}", members=[{"value": bulk_group_id, "type": "Group"}]))
+    groups = {g.value: g.type for g in (scim.query(User, bulk_user_id).groups or [])}
+    assert groups == {bulk_group_id: "direct", outer.id: "indirect"}, f"user groups {groups!r}"
+
     step("searching at the server root: users and groups together (RFC 7644 §3.4.3)")
     found = scim.search(
         search_request=SearchRequest(filter=f'userName eq "{bulk_user}" or displayName eq "{bulk_group}"')
@@ -241,17 +246,18 @@ def main():
     kinds = sorted(r.meta.resource_type for r in found.resources)
     assert kinds == ["Group", "User"], f"root search resources {kinds}"
 
-    step("deleting both in one bulk request")
+    step("deleting them in one bulk request")
     answer = scim.bulk(
         {
             "schemas": [BULK_REQUEST],
             "Operations": [
+                {"method": "DELETE", "path": f"/Groups/{outer.id}"},
                 {"method": "DELETE", "path": f"/Groups/{bulk_group_id}"},
                 {"method": "DELETE", "path": f"/Users/{bulk_user_id}"},
             ],
         }
     )
-    assert [int(o.status) for o in answer.operations] == [204, 204], f"bulk deletes {answer!r}"
+    assert [int(o.status) for o in answer.operations] == [204, 204, 204], f"bulk deletes {answer!r}"
 
     print("scim2-client walkthrough: all checks passed")
 
