@@ -274,6 +274,20 @@ impl Engine {
         Ok(render::relations_json(self.rs(kind), ctx, relations, projection, self.config.lenient()))
     }
 
+    /// A list's filter, parsed by `parse`: none when absent or (in entra realms) empty; an
+    /// empty one is invalid in strict realms.
+    fn filter_of(
+        &self,
+        filter: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<filter::Filter>,
+    ) -> Result<Option<filter::Filter>> {
+        match filter.map(str::trim) {
+            Some(f) if !f.is_empty() => parse(f).map(Some),
+            Some(_) if !self.config.lenient() => Err(Error::InvalidFilter("the filter is empty".into())),
+            _ => Ok(None),
+        }
+    }
+
     /// Plans a query.
     pub fn plan_query(
         &self,
@@ -283,13 +297,7 @@ impl Engine {
         sort_order: Option<&str>,
     ) -> Result<QueryPlan> {
         let rs = self.rs(kind);
-        let parsed = match filter.map(str::trim) {
-            Some(f) if !f.is_empty() => Some(filter::parse(rs, f, self.config.lenient())?),
-            Some(_) if !self.config.lenient() => {
-                return Err(Error::InvalidFilter("the filter is empty".into()));
-            }
-            _ => None,
-        };
+        let parsed = self.filter_of(filter, |f| filter::parse(rs, f, self.config.lenient()))?;
         let sort = plan::sort_key(rs, sort_by, sort_order)?;
         Ok(plan::plan(rs, parsed.as_ref(), sort))
     }
@@ -305,13 +313,7 @@ impl Engine {
         sort_order: Option<&str>,
     ) -> Result<QueryPlan> {
         let (rs, other) = (self.rs(kind), self.rs(other_kind(kind)));
-        let parsed = match filter.map(str::trim) {
-            Some(f) if !f.is_empty() => Some(filter::parse_at_root(rs, other, f, self.config.lenient())?),
-            Some(_) if !self.config.lenient() => {
-                return Err(Error::InvalidFilter("the filter is empty".into()));
-            }
-            _ => None,
-        };
+        let parsed = self.filter_of(filter, |f| filter::parse_at_root(rs, other, f, self.config.lenient()))?;
         let sort = match plan::sort_key(rs, sort_by, sort_order) {
             Err(e) => match plan::sort_key(other, sort_by, sort_order) {
                 Ok(_) => None,

@@ -19,6 +19,23 @@ pub struct Params {
     pub cursor: Option<String>,
 }
 
+/// A `.search` body as the engine read it (`parse-search`): the same fields as a query string,
+/// given the same meaning by `Params`.
+impl From<crate::runtime::bindings::SearchRequest> for Params {
+    fn from(req: crate::runtime::bindings::SearchRequest) -> Params {
+        Params {
+            filter: req.filter,
+            attributes: req.attributes,
+            excluded_attributes: req.excluded_attributes,
+            sort_by: req.sort_by,
+            sort_order: req.sort_order,
+            start_index: req.start_index,
+            count: req.count,
+            cursor: req.cursor,
+        }
+    }
+}
+
 fn integer(name: &str, value: &str) -> Result<i64> {
     value.trim().parse::<i64>().map_err(|_| Error::InvalidValue(format!("'{name}' must be an integer, not '{value}'")))
 }

@@ -198,17 +198,7 @@ pub async fn search(
     let scim = Scim::enter(&app, &realm, &headers, Need::List(kind))?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let req = scim.engine()?.with(|s| s.parse_search(&body))?;
-    let params = Params {
-        filter: req.filter,
-        attributes: req.attributes,
-        excluded_attributes: req.excluded_attributes,
-        sort_by: req.sort_by,
-        sort_order: req.sort_order,
-        start_index: req.start_index,
-        count: req.count,
-        cursor: req.cursor,
-    };
-    query_resources(&scim, kind, params)
+    query_resources(&scim, kind, Params::from(req))
 }
 
 /// How a list or search is paged: by index, or by an RFC 9865 cursor (opened here, so that

@@ -52,17 +52,7 @@ pub async fn search(
     let scim = Scim::enter(&app, &realm, &headers, Need::Discovery)?;
     let body = read_body(body, &headers, app.settings.max_body).await?;
     let req = scim.engine()?.with(|s| s.parse_search(&body))?;
-    let params = Params {
-        filter: req.filter,
-        attributes: req.attributes,
-        excluded_attributes: req.excluded_attributes,
-        sort_by: req.sort_by,
-        sort_order: req.sort_order,
-        start_index: req.start_index,
-        count: req.count,
-        cursor: req.cursor,
-    };
-    query_root(&scim, params)
+    query_root(&scim, Params::from(req))
 }
 
 /// One resource type's share of a root query.

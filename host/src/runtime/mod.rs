@@ -751,8 +751,13 @@ impl Session<'_> {
                 .map(|r| r.map(compat::plan_back).map_err(compat::error_back))
         )?
         .map_err(guest_error)?;
+        self.checked(plan)
+    }
+
+    /// A plan the host can run; an invalid one is the engine's fault: its instance goes, and
+    /// the failure is reported like a trap.
+    fn checked(&mut self, plan: QueryPlan) -> Result<QueryPlan> {
         if let Err(why) = plan_check::check(&plan) {
-            // The engine's fault: its instance goes, and the failure is reported like a trap.
             self.poisoned = true;
             return Err(Error::EngineFault(format!("it returned an invalid query plan: {why}")));
         }
@@ -786,11 +791,7 @@ impl Session<'_> {
             v1: Err(not_in_v0_1("plan-root-query"))
         )?
         .map_err(guest_error)?;
-        if let Err(why) = plan_check::check(&plan) {
-            self.poisoned = true;
-            return Err(Error::EngineFault(format!("it returned an invalid query plan: {why}")));
-        }
-        Ok(plan)
+        self.checked(plan)
     }
 
     /// `matches` for a query at the server root (`matches` itself on a 0.1 engine).
